@@ -1,0 +1,159 @@
+"""Martinez et al. (ICCV 2017) "simple yet effective baseline": a residual MLP per frame.
+
+The paper's setting lifts the 16 Stacked-Hourglass joints (layout ``"h36m16"``) to the
+16 non-root joints of the 17-joint layout; this lifter pads a zero root so that it returns
+the full ``"h36m"`` layout like every other lifter. HumanEva: 15 in, 14 + zero root out.
+
+Checkpoint key layout (PyTorch port weigq/3d_pose_baseline_pytorch ``src/model.py``
+``LinearModel`` -> this module): identical, key for key::
+
+    w1.{weight,bias}                      -> w1.{weight,bias}
+    batch_norm1.{weight,bias,running_*,num_batches_tracked}
+                                          -> batch_norm1.{...}
+    linear_stages.{i}.w1 / .batch_norm1 / .w2 / .batch_norm2
+                                          -> linear_stages.{i}.w1 / ... (same)
+    w2.{weight,bias}                      -> w2.{weight,bias}
+
+The port saves ``{"state_dict": ...}``; checkpoints written from ``nn.DataParallel`` carry
+a ``module.`` prefix to strip. Output rows of ``w2`` are the non-root joints of the output
+layout in layout order, ``(x, y, z)`` per joint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from gastbench.errors import ConfigError
+from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
+from gastbench.registry import register_lifter
+from gastbench.skeleton import H36M_17, HUMANEVA_15, Skeleton
+
+__all__ = ["Martinez", "martinez_output_layout"]
+
+_FAMILY = "martinez"
+_PAPER = "Martinez et al., ICCV 2017"
+_METADATA = LifterMetadata(
+    family=_FAMILY,
+    paper=_PAPER,
+    url="https://github.com/una-dinosauria/3d-pose-baseline",
+    convention=PaperConvention(downsample=1, recenter="target", joints=17),
+)
+_LAYOUTS = ("h36m16", "h36m", "humaneva")
+_OUTPUT_LAYOUTS: dict[str, Skeleton] = {"h36m16": H36M_17, "h36m": H36M_17, "humaneva": HUMANEVA_15}
+
+
+def martinez_output_layout(input_layout: Skeleton) -> Skeleton:
+    """The 3D layout predicted from a 2D input layout; :class:`ConfigError` if unsupported."""
+    try:
+        return _OUTPUT_LAYOUTS[input_layout.name]
+    except KeyError:
+        raise ConfigError(
+            f"martinez: unsupported input layout {input_layout.name!r}; supported: {', '.join(_LAYOUTS)}"
+        ) from None
+
+
+class _LinearStage(nn.Module):
+    """Residual stage: two (Linear -> BN -> ReLU -> Dropout) layers and a skip connection."""
+
+    def __init__(self, size: int, p_dropout: float) -> None:
+        super().__init__()
+        self.w1 = nn.Linear(size, size)
+        self.batch_norm1 = nn.BatchNorm1d(size)
+        self.w2 = nn.Linear(size, size)
+        self.batch_norm2 = nn.BatchNorm1d(size)
+        self.relu = nn.ReLU(inplace=True)
+        self.dropout = nn.Dropout(p_dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.dropout(self.relu(self.batch_norm1(self.w1(x))))
+        y = self.dropout(self.relu(self.batch_norm2(self.w2(y))))
+        return x + y
+
+
+class Martinez(Lifter):
+    """Frame lifter ``(B, T, J_in, 2) -> (B, T, J_out, 3)`` with an exactly-zero root joint.
+
+    Args:
+        input_layout: 2D joint layout of the input.
+        output_layout: 3D layout returned; the network predicts all its joints but the root.
+        hidden: width of every linear layer (the paper's 1024).
+        num_stage: number of residual stages (the paper's 2).
+        dropout: dropout probability (the paper's 0.5).
+    """
+
+    def __init__(
+        self,
+        *,
+        input_layout: Skeleton,
+        output_layout: Skeleton,
+        hidden: int = 1024,
+        num_stage: int = 2,
+        dropout: float = 0.5,
+    ) -> None:
+        if not isinstance(hidden, int) or hidden < 1:
+            raise ConfigError(f"martinez: hidden must be a positive integer, got {hidden!r}")
+        if not isinstance(num_stage, int) or num_stage < 0:
+            raise ConfigError(f"martinez: num_stage must be a non-negative integer, got {num_stage!r}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ConfigError(f"martinez: dropout must be in [0, 1), got {dropout!r}")
+        super().__init__(
+            input_layout=input_layout,
+            output_layout=output_layout,
+            receptive_field=1,
+            causal=False,
+            metadata=_METADATA,
+        )
+        self.linear_size = hidden
+        self.num_stage = num_stage
+        self.input_size = input_layout.num_joints * 2
+        self.output_size = (output_layout.num_joints - 1) * 3
+
+        self.w1 = nn.Linear(self.input_size, hidden)
+        self.batch_norm1 = nn.BatchNorm1d(hidden)
+        self.linear_stages = nn.ModuleList(_LinearStage(hidden, float(dropout)) for _ in range(num_stage))
+        self.w2 = nn.Linear(hidden, self.output_size)
+        self.relu = nn.ReLU(inplace=True)
+        self.dropout = nn.Dropout(float(dropout))
+
+        non_root = [j for j in range(output_layout.num_joints) if j != output_layout.root]
+        self.register_buffer("non_root", torch.tensor(non_root, dtype=torch.long), persistent=False)
+
+    def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, T, J_in, 2) -> (B, T, J_out, 3)``; every frame independently."""
+        batch, frames = x.shape[:2]
+        y = self.dropout(self.relu(self.batch_norm1(self.w1(x.reshape(batch * frames, self.input_size)))))
+        for stage in self.linear_stages:
+            y = stage(y)
+        y = self.w2(y).view(batch * frames, -1, 3)
+        out = y.new_zeros(batch * frames, self.output_layout.num_joints, 3)
+        out[:, self.non_root] = y  # the root stays exactly zero
+        return out.view(batch, frames, self.output_layout.num_joints, 3)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, hidden={self.linear_size}, num_stage={self.num_stage}"
+
+
+@register_lifter(
+    "martinez",
+    family=_FAMILY,
+    paper=_PAPER,
+    default_layout="h36m16",
+    layouts=_LAYOUTS,
+    tags=("frame",),
+)
+def martinez(
+    layout: Skeleton, *, hidden: int = 1024, num_stage: int = 2, dropout: float = 0.5, **unknown: Any
+) -> Martinez:
+    """Martinez simple baseline: residual MLP per frame, 1024 units, 2 stages, zero root."""
+    if unknown:
+        raise ConfigError(f"martinez: unknown override(s) {sorted(unknown)}; supported: hidden, num_stage, dropout")
+    return Martinez(
+        input_layout=layout,
+        output_layout=martinez_output_layout(layout),
+        hidden=hidden,
+        num_stage=num_stage,
+        dropout=dropout,
+    )

@@ -1,0 +1,59 @@
+"""``gastbench models``: the registry as a table (or JSON)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from ..registry import create_lifter, get_lifter_spec, list_lifters
+
+
+def model_rows(pattern: str = "*", layout: str | None = None) -> list[dict[str, object]]:
+    """One row per registered lifter: name, family, receptive field, joints, parameters."""
+    rows: list[dict[str, object]] = []
+    for name in list_lifters(pattern):
+        spec = get_lifter_spec(name)
+        lifter = create_lifter(name, layout=layout if layout in spec.layouts else None)
+        rows.append(
+            {
+                "name": name,
+                "family": spec.family,
+                "receptive_field": lifter.receptive_field,
+                "causal": lifter.causal,
+                "joints_in": lifter.input_layout.num_joints,
+                "joints_out": lifter.output_layout.num_joints,
+                "layout": lifter.input_layout.name,
+                "params": lifter.num_parameters(),
+                "params_m": round(lifter.num_parameters() / 1e6, 2),
+                "paper": spec.paper,
+            }
+        )
+    return rows
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("models")
+    def models_command(
+        pattern: str = typer.Argument("*", help="Shell-style wildcard, e.g. 'gast-*'."),
+        layout: str = typer.Option(None, help="Input layout to count parameters for (default: each model's own)."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    ) -> None:
+        """List registered lifters with receptive field, joints and parameter count."""
+        rows = model_rows(pattern, layout)
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="gastbench lifters")
+        for column, justify in (("name", "left"), ("family", "left"), ("RF", "right"), ("joints", "right"),
+                                ("layout", "left"), ("params (M)", "right"), ("paper", "left")):  # fmt: skip
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for r in rows:
+            table.add_row(
+                str(r["name"]), str(r["family"]), str(r["receptive_field"]),
+                f"{r['joints_in']}->{r['joints_out']}", str(r["layout"]), f"{r['params_m']:.2f}", str(r["paper"]),
+            )  # fmt: skip
+        Console().print(table)

@@ -1,0 +1,85 @@
+"""Where dataset files live: ``--data-dir``, else ``$GASTBENCH_DATA``, else a cache folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+from ..errors import DataError
+
+__all__ = ["ENV_VAR", "resolve_data_dir", "resolve_data_dir_with_origin", "require_file", "sha256_file"]
+
+ENV_VAR = "GASTBENCH_DATA"
+
+#: How each file is obtained; shown when it is missing.
+HOW_TO_GET = {
+    "h36m": (
+        "Human3.6M files are produced by VideoPose3D's data preparation "
+        "(https://github.com/facebookresearch/VideoPose3D/blob/main/DATASETS.md): "
+        "`python prepare_data_h36m.py --from-source-cdf <Human3.6M dir>` gives data_3d_h36m.npz "
+        "(and data_2d_h36m_gt.npz); the 2D detections (CPN, SH, Detectron) are linked there as "
+        "data_2d_h36m_<input>.npz."
+    ),
+    "humaneva": (
+        "HumanEva-I files are produced by VideoPose3D's data preparation "
+        "(https://github.com/facebookresearch/VideoPose3D/blob/main/DATASETS.md, section HumanEva): "
+        "`python prepare_data_humaneva.py -p <HumanEva dir> --convert-3d` and `--convert-2d`, "
+        "giving data_3d_humaneva15.npz and data_2d_humaneva15_gt.npz."
+    ),
+}
+
+
+def _platform_cache() -> Path:
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "gastbench" / "data"
+
+
+def resolve_data_dir_with_origin(data_dir: str | Path | None = None) -> tuple[Path, str]:
+    """Like :func:`resolve_data_dir`, also saying how the folder was chosen."""
+    if data_dir is not None and str(data_dir) != "":
+        return Path(data_dir).expanduser(), "from the data_dir argument (--data-dir)"
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser(), f"from ${ENV_VAR}"
+    return _platform_cache(), f"the default cache folder (no --data-dir given and ${ENV_VAR} unset)"
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    """The dataset folder: ``data_dir`` if given, else ``$GASTBENCH_DATA``, else the platform cache."""
+    return resolve_data_dir_with_origin(data_dir)[0]
+
+
+def require_file(file_name: str, dataset: str, data_dir: str | Path | None = None) -> Path:
+    """Path of ``file_name`` in the resolved data folder, or a DataError saying where and how to get it."""
+    folder, origin = resolve_data_dir_with_origin(data_dir)
+    path = folder / file_name
+    if not path.is_file():
+        how = HOW_TO_GET.get(dataset, "see the dataset's preparation instructions")
+        raise DataError(
+            f"dataset file {file_name!r} not found: looked for {path} (data folder {folder}, {origin}). "
+            f"Pass --data-dir or set ${ENV_VAR} to the folder holding it. How to obtain it: {how}"
+        )
+    return path
+
+
+_SHA_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 hex digest of a file (memoized per path, size and mtime within the process)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _SHA_CACHE:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+        _SHA_CACHE[key] = h.hexdigest()
+    return _SHA_CACHE[key]

@@ -1,0 +1,26 @@
+"""One exception family per kind of failure, so callers can catch what they can handle.
+
+Every message says what was expected, what was found and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class GastbenchError(Exception):
+    """Base class of every error gastbench raises on purpose."""
+
+
+class ConfigError(GastbenchError, ValueError):
+    """A name, option or combination of options that does not exist or does not fit."""
+
+
+class ShapeError(GastbenchError, ValueError):
+    """A tensor or array whose shape does not match the contract."""
+
+
+class DataError(GastbenchError):
+    """A dataset file that is missing, malformed or unsafe to load."""
+
+
+class WeightsError(GastbenchError):
+    """Weights that cannot be found, verified or loaded into a model."""

@@ -1,0 +1,1 @@
+"""Built-in GAST-Net lifters (filled in by the models work)."""

@@ -1,0 +1,187 @@
+"""The one door in: register lifters by decorated factory, list them, create them.
+
+Built-in GAST-Net variants live in :mod:`gastbench.models`; everything else (the
+baselines included) joins through the ``gastbench.lifters`` entry-point group, the same
+path a contributor's package takes::
+
+    [project.entry-points."gastbench.lifters"]
+    my-lifters = "my_package.lifters"      # importing the module registers its lifters
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+import warnings
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Callable, Protocol
+
+from .errors import ConfigError
+from .lifter import Lifter
+from .skeleton import Skeleton, get_layout
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "LifterSpec",
+    "register_lifter",
+    "list_lifters",
+    "get_lifter_spec",
+    "create_lifter",
+    "load_plugins",
+]
+
+ENTRY_POINT_GROUP = "gastbench.lifters"
+_BUILTIN_MODULES = ("gastbench.models",)
+
+
+class LifterFactory(Protocol):
+    def __call__(self, layout: Skeleton, **overrides: Any) -> Lifter: ...
+
+
+@dataclass(frozen=True)
+class LifterSpec:
+    """What the registry knows about a lifter before building it."""
+
+    name: str
+    factory: Callable[..., Lifter]
+    family: str
+    paper: str = ""
+    default_layout: str = "h36m"
+    layouts: tuple[str, ...] = ("h36m", "h36m16", "humaneva")
+    tags: tuple[str, ...] = field(default=())
+    source: str = ""
+
+    @property
+    def description(self) -> str:
+        doc = (self.factory.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+_REGISTRY: dict[str, LifterSpec] = {}
+_plugins_loaded = False
+
+
+def register_lifter(
+    name: str | None = None,
+    *,
+    family: str,
+    paper: str = "",
+    default_layout: str = "h36m",
+    layouts: tuple[str, ...] = ("h36m", "h36m16", "humaneva"),
+    tags: tuple[str, ...] = (),
+) -> Callable[[Callable[..., Lifter]], Callable[..., Lifter]]:
+    """Decorator registering a factory ``f(layout: Skeleton, **overrides) -> Lifter``.
+
+    The name defaults to the function name with ``_`` turned into ``-``. Registering a
+    second, different factory under a taken name is an error.
+    """
+
+    def decorate(factory: Callable[..., Lifter]) -> Callable[..., Lifter]:
+        lifter_name = name or factory.__name__.replace("_", "-")
+        source = f"{factory.__module__}:{factory.__qualname__}"
+        existing = _REGISTRY.get(lifter_name)
+        if existing is not None and existing.source != source:
+            raise ConfigError(
+                f"lifter {lifter_name!r} is already registered by {existing.source}; "
+                f"{source} must choose another name"
+            )
+        for layout in (default_layout, *layouts):
+            get_layout(layout)  # fail at registration, not at first use
+        _REGISTRY[lifter_name] = LifterSpec(
+            name=lifter_name,
+            factory=factory,
+            family=family,
+            paper=paper,
+            default_layout=default_layout,
+            layouts=tuple(layouts),
+            tags=tuple(tags),
+            source=source,
+        )
+        return factory
+
+    return decorate
+
+
+def load_plugins(force: bool = False) -> None:
+    """Import the built-in models and every ``gastbench.lifters`` entry point (once).
+
+    A plugin that fails to import is reported as a warning, so one broken package does
+    not hide every other model.
+    """
+    global _plugins_loaded
+    if _plugins_loaded and not force:
+        return
+    _plugins_loaded = True
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = ep.load()
+        except Exception as exc:  # a broken third-party plugin must not break the CLI
+            warnings.warn(f"gastbench: lifter plugin {ep.name!r} ({ep.value}) failed to load: {exc}", stacklevel=2)
+            continue
+        if callable(loaded) and not isinstance(loaded, type):
+            loaded()
+
+
+def list_lifters(pattern: str = "*", family: str | None = None) -> list[str]:
+    """Registered names matching a shell-style wildcard (``"gast-*"``), sorted."""
+    load_plugins()
+    names = [n for n, spec in _REGISTRY.items() if fnmatch.fnmatchcase(n, pattern)]
+    if family is not None:
+        names = [n for n in names if _REGISTRY[n].family == family]
+    return sorted(names, key=_natural_key)
+
+
+def _natural_key(name: str) -> list[Any]:
+    import re
+
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def get_lifter_spec(name: str) -> LifterSpec:
+    load_plugins()
+    base = name.split(".", 1)[0]  # "gast-t81.h36m-cpn" -> "gast-t81" (timm's arch.tag)
+    try:
+        return _REGISTRY[base]
+    except KeyError:
+        close = difflib.get_close_matches(base, list(_REGISTRY), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(f"unknown lifter {name!r}{hint} (`gastbench models` lists them)") from None
+
+
+def create_lifter(
+    name: str,
+    layout: str | Skeleton | None = None,
+    *,
+    pretrained: bool = False,
+    dataset: str | None = None,
+    input: str | None = None,
+    **overrides: Any,
+) -> Lifter:
+    """Build a registered lifter for an input joint layout.
+
+    Args:
+        name: registry name, optionally with a zoo tag (``"gast-t81.h36m-cpn"``).
+        layout: input joint layout (name or :class:`Skeleton`); the model's default if None.
+        pretrained: load the zoo card's weights for ``dataset``/``input`` (or the tag).
+        overrides: forwarded to the factory (e.g. ``causal=True``, ``dropout=0.5``).
+    """
+    spec = get_lifter_spec(name)
+    skeleton = get_layout(layout if layout is not None else spec.default_layout)
+    if skeleton.name not in spec.layouts:
+        raise ConfigError(
+            f"lifter {spec.name!r} does not support layout {skeleton.name!r}; supported: {', '.join(spec.layouts)}"
+        )
+    try:
+        lifter = spec.factory(skeleton, **overrides)
+    except TypeError as exc:
+        raise ConfigError(f"lifter {spec.name!r}: bad override(s) {sorted(overrides)}: {exc}") from None
+    lifter.name = spec.name
+    if pretrained:
+        from .weights import load_pretrained  # the zoo and Hub client load only when needed
+
+        load_pretrained(lifter, name, dataset=dataset, input=input)
+    return lifter
