@@ -163,9 +163,10 @@ class _ResGraphConv(nn.Module):
 class GraphNonLocal(nn.Module):
     """Non-local block over graph nodes ``(N, C, J) -> (N, C, J)`` with max-pooled keys/values.
 
-    The pairwise term is the reference's "concatenation" form ``ReLU(w . [theta_i; phi_j])``;
-    since the 1x1 projection is linear it is computed as ``ReLU(a_i + b_j)`` without
-    materialising the ``(N, 2C', J, J/s)`` concatenation (same parameters, same function).
+    Same parameters and function as the reference. The pairwise term is its "concatenation"
+    form ``ReLU(w . [theta_i; phi_j])``; since the 1x1 projection is linear it is computed as
+    ``ReLU(a_i + b_j)`` without materialising the ``(N, 2C', J, J/s)`` concatenation, and the
+    1x1 convolutions run as linear maps in the ``(N, J, C)`` layout the network keeps.
     """
 
     def __init__(self, in_channels: int, sub_sample: int = 1, inter_channels: int | None = None) -> None:
@@ -192,17 +193,39 @@ class GraphNonLocal(nn.Module):
         nn.init.zeros_(self.W[1].weight)
         nn.init.zeros_(self.W[1].bias)
 
+    def _conv(self, name: str) -> nn.Conv1d:
+        module = getattr(self, name)
+        return module[0] if isinstance(module, nn.Sequential) else module
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ci = self.inter_channels
-        g_x = self.g(x).transpose(1, 2)  # (N, J/s, C')
-        theta_x = self.theta(x)  # (N, C', J)
-        phi_x = self.phi(x)  # (N, C', J/s)
-        w = self.concat_project[0].weight.view(2 * ci)
-        a = torch.einsum("c,ncj->nj", w[:ci], theta_x)
-        b = torch.einsum("c,nck->nk", w[ci:], phi_x)
+        """``(N, C, J) -> (N, C, J)``, the reference's layout."""
+        return self.forward_nodes(x.transpose(1, 2)).transpose(1, 2)
+
+    def forward_nodes(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, J, C) -> (N, J, C)``: every 1x1 convolution as one linear map over channels."""
+        n, j, c = x.shape
+        ci, s = self.inter_channels, self.sub_sample
+        g, theta, phi = self._conv("g"), self._conv("theta"), self._conv("phi")
+        w_theta, w_phi = self.concat_project[0].weight.view(2, ci)
+        # One matmul yields values g, keys phi and the query term a = w_theta . theta(x)
+        # (theta is only ever used through that dot product, so it folds into one column).
+        weight = torch.cat(
+            [g.weight.view(ci, c), phi.weight.view(ci, c), (w_theta @ theta.weight.view(ci, c)).unsqueeze(0)]
+        )
+        bias = torch.cat([g.bias, phi.bias, (w_theta @ theta.bias).view(1)])
+        proj = F.linear(x, weight, bias)  # (N, J, 2C' + 1)
+        a = proj[:, :, 2 * ci]  # (N, J)
+        values_keys = proj[:, :, : 2 * ci]
+        if s > 1:  # max-pool each group of s consecutive joints (MaxPool1d drops a remainder)
+            k = j // s
+            values_keys = values_keys[:, : k * s].reshape(n, k, s, 2 * ci).amax(dim=2)
+        g_x, phi_x = values_keys[..., :ci], values_keys[..., ci:]
+        b = phi_x @ w_phi  # (N, J/s)
         f = F.relu(a.unsqueeze(2) + b.unsqueeze(1))  # (N, J, J/s)
         y = torch.matmul(f / f.shape[-1], g_x)  # (N, J, C')
-        return self.W(y.transpose(1, 2)) + x
+        z = F.linear(y, self.W[0].weight.view(c, ci), self.W[0].bias)
+        z = self.W[1](z.reshape(n * j, c)).view(n, j, c)  # BN over channels, statistics over N and J
+        return z + x
 
 
 class _GraphNonLocal(nn.Module):
@@ -216,8 +239,7 @@ class _GraphNonLocal(nn.Module):
         self.register_buffer("restored_order", torch.tensor(restored, dtype=torch.long), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = x.index_select(1, self.grouped_order)
-        out = self.non_local(out.transpose(1, 2)).transpose(1, 2)
+        out = self.non_local.forward_nodes(x.index_select(1, self.grouped_order))
         return out.index_select(1, self.restored_order)
 
 

@@ -149,7 +149,7 @@ HUMANEVA_15 = Skeleton(
     parents=(-1, 0, 1, 2, 3, 1, 5, 6, 0, 8, 9, 0, 11, 12, 1),
     joints_left=(2, 3, 4, 8, 9, 10),
     joints_right=(5, 6, 7, 11, 12, 13),
-    distal=(4, 7, 10, 13, 14),
+    distal=(4, 7, 10, 13),  # wrists and ankles only, as GAST-Net's reference graph (head excluded)
 )  # fmt: skip
 
 _LAYOUTS: dict[str, Skeleton] = {}

@@ -55,7 +55,7 @@ def load_weights_file(lifter: Lifter, path: str | Path) -> str:
     Every tensor must be used and every parameter filled, with matching shapes; the
     error lists what does not fit instead of torch's traceback.
     """
-    from safetensors import SafetensorsError
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -68,7 +68,7 @@ def load_weights_file(lifter: Lifter, path: str | Path) -> str:
         )
     try:
         tensors = load_file(str(path))
-    except (SafetensorsError, OSError, ValueError) as exc:
+    except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"weights file {path} is not a readable safetensors file: {exc}") from None
     load_state_dict_strict(lifter, tensors, origin=str(path))
     return file_sha256(path)

@@ -27,7 +27,7 @@ def test_natural_sort_orders_receptive_fields() -> None:
 
 
 def test_unknown_name_suggests_close_match() -> None:
-    with pytest.raises(ConfigError, match="did you mean gast-t27"):
+    with pytest.raises(ConfigError, match="did you mean .*gast-t27"):
         create_lifter("gast-t28")
 
 
@@ -37,7 +37,7 @@ def test_unsupported_layout_is_a_config_error() -> None:
 
 
 def test_bad_override_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="bad override"):
+    with pytest.raises(ConfigError, match="(bad|unknown) override"):
         create_lifter("gast-t27", not_an_option=3)
 
 

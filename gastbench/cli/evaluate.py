@@ -1,7 +1,120 @@
-"""CLI commands for this area (being written)."""
+"""``gastbench eval`` and ``gastbench table``: thin commands over :mod:`gastbench.evaluate`.
+
+Deliberate errors (:class:`~gastbench.errors.GastbenchError`) are not caught here: the
+entry point prints them as one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 
+def _emit(text: str, fmt: str, out: Optional[Path]) -> None:
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    elif fmt == "terminal":
+        from rich.console import Console
+
+        Console().print(text, highlight=False, soft_wrap=True)
+    else:
+        typer.echo(text)
+
+
+def _protocols_text(records: list, fmt: str, protocols: list[str]) -> str:  # type: ignore[type-arg]
+    from ..tables import render_results
+
+    if fmt == "json":
+        import json
+
+        return json.dumps([json.loads(render_results(records, p, "json")) for p in protocols], indent=2, ensure_ascii=False)
+    return "\n\n".join(render_results(records, p, fmt) for p in protocols)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the app."""
+    """Add ``eval`` and ``table`` to the app."""
+
+    @app.command("eval")
+    def eval_command(
+        model: str = typer.Argument(..., help="Registered lifter, e.g. gast-t27 (see `gastbench models`)."),
+        dataset: str = typer.Option("h36m", "--dataset", help="h36m, humaneva or synthetic."),
+        input: str = typer.Option("gt", "--input", help="2D input: gt, cpn, sh, sh_pt_mpii, ..."),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset folder (else $GASTBENCH_DATA)."),
+        device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+        batch_size: int = typer.Option(1024, "--batch-size", help="Output frames per chunk."),
+        no_flip: bool = typer.Option(False, "--no-flip", help="Disable test-time flip augmentation."),
+        downsample: Optional[int] = typer.Option(None, "--downsample", help="Every n-th frame (default: protocol's)."),
+        convention: str = typer.Option("standard", "--convention", help="standard (leaderboard) or paper."),
+        weights: Optional[Path] = typer.Option(None, "--weights", help="Local .safetensors weights."),
+        random_init: bool = typer.Option(False, "--random-init", help="Untrained weights (pipeline check)."),
+        seed: int = typer.Option(0, "--seed", help="Seed for --random-init."),
+        causal: bool = typer.Option(False, "--causal", help="Build the causal variant of the model."),
+        offline: bool = typer.Option(False, "--offline", help="Never contact the Hub; use cached weights."),
+        max_sequences: Optional[int] = typer.Option(None, "--max-sequences", help="Quick check: first n sequences."),
+        fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Write the table to this file."),
+        runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Where the record goes ($GASTBENCH_RUNS, ./runs)."),
+        save_predictions: Optional[Path] = typer.Option(None, "--save-predictions", help="Write predictions to .npz."),
+        no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+    ) -> None:
+        """Evaluate MODEL on a dataset's test split; save the result record and print the tables."""
+        from ..data import load_dataset
+        from ..errors import ConfigError
+        from ..evaluate import EvalOptions, evaluate
+        from ..results import save_result
+        from ..tables import FORMATS
+        from ..weights import resolve_lifter
+
+        if fmt not in FORMATS:
+            raise ConfigError(f"unknown --format {fmt!r}; formats: {', '.join(FORMATS)}")
+        if convention not in ("standard", "paper"):
+            raise ConfigError(f"unknown --convention {convention!r}; use standard or paper")
+        options = EvalOptions(
+            device=device,
+            batch_size=batch_size,
+            flip=not no_flip,
+            convention=convention,  # type: ignore[arg-type]
+            downsample=downsample,
+            max_sequences=max_sequences,
+            save_predictions=save_predictions,
+        )
+        data = load_dataset(dataset, input, data_dir)
+        overrides = {"causal": True} if causal else {}
+        lifter, info = resolve_lifter(
+            model,
+            dataset=dataset,
+            input=input,
+            layout=data.layout_2d,
+            weights=weights,
+            random_init=random_init,
+            seed=seed,
+            offline=offline,
+            **overrides,
+        )
+        result = evaluate(lifter, data, options, info, progress=not no_progress)
+        path = save_result(result, runs_dir)
+        protocols = ["2"] if data.name == "humaneva" else ["1", "2"]
+        _emit(_protocols_text([result], fmt, protocols), fmt, out)
+        if fmt == "terminal":
+            typer.echo(
+                f"{result.frames_evaluated} frames, {result.sequences_evaluated} sequences, "
+                f"{result.wall_time_s:.1f} s ({result.frames_per_s:.0f} frames/s) on {result.device}; record: {path}",
+                err=True,
+            )
+
+    @app.command("table")
+    def table_command(
+        results: list[Path] = typer.Argument(..., help="Result records (JSON) written by `gastbench eval`."),
+        protocol: str = typer.Option("1", "--protocol", help="1 (MPJPE), 2 (P-MPJPE), n (N-MPJPE), velocity."),
+        fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Write the table to this file."),
+    ) -> None:
+        """Render several result records as one table (Table 1 layout; Table 3 for HumanEva-I)."""
+        from ..results import load_result
+        from ..tables import render_results
+
+        records = [load_result(p) for p in results]
+        _emit(render_results(records, protocol, fmt), fmt, out)

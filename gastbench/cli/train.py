@@ -1,7 +1,163 @@
-"""CLI commands for this area (being written)."""
+"""``gastbench train MODEL``: a paper's recipe as a preset, every setting overridable."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
+from ..errors import ConfigError
+
+
+def _csv(value: Optional[str]) -> Optional[list[str]]:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    return items or None
+
+
+def _parse_assignments(pairs: Optional[list[str]], option: str) -> dict[str, Any]:
+    """``["lr=0.002", "bn_momentum=[0.1,0.01]", "dropout=null"]`` -> values (JSON where it parses)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{option} expects KEY=VALUE, got {pair!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip().replace("-", "_") if option == "--set" else key.strip()] = value
+    return out
+
+
+def build_config(
+    model: str,
+    dataset: str,
+    input: str,
+    options: dict[str, Any],
+    sets: Optional[list[str]] = None,
+    model_args: Optional[list[str]] = None,
+) -> Any:
+    """The recipe for ``model``/``dataset`` with the CLI's options, then ``--set`` and ``--model-arg`` applied."""
+    from ..training import TrainConfig, resolve_config
+
+    config = resolve_config(model, dataset, input, **options)
+    data = config.to_dict()
+    for key, value in _parse_assignments(sets, "--set").items():
+        if key not in data:
+            raise ConfigError(f"--set {key}: unknown setting; settings are {', '.join(sorted(data))}")
+        data[key] = value
+    data["model_overrides"] = {**data["model_overrides"], **_parse_assignments(model_args, "--model-arg")}
+    try:
+        return TrainConfig.from_dict(data, origin="command line")
+    except TypeError as exc:
+        raise ConfigError(f"command line: bad setting: {exc}") from None
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the app."""
+    @app.command("train")
+    def train_command(
+        model: str = typer.Argument(..., help="Registered lifter, e.g. gast-t27 (see `gastbench models`)."),
+        dataset: str = typer.Option("h36m", "--dataset", help="h36m, humaneva or synthetic."),
+        input: str = typer.Option("gt", "--input", help="2D input: gt, cpn, sh_pt_mpii, ..."),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset folder (else $GASTBENCH_DATA)."),
+        epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (recipe's if not given)."),
+        lr: Optional[float] = typer.Option(None, "--lr", help="Initial learning rate."),
+        lr_decay: Optional[float] = typer.Option(None, "--lr-decay", help="Decay factor per epoch (or per step block)."),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Global batch size."),
+        dropout: Optional[float] = typer.Option(None, "--dropout", help="Dropout probability."),
+        optimizer: Optional[str] = typer.Option(None, "--optimizer", help="amsgrad or adam."),
+        loss: Optional[str] = typer.Option(None, "--loss", help="mpjpe or mse."),
+        grad_clip: Optional[float] = typer.Option(None, "--grad-clip", help="Clip the gradient norm to this."),
+        downsample: Optional[int] = typer.Option(None, "--downsample", help="Keep every n-th training frame."),
+        no_flip: bool = typer.Option(False, "--no-flip", help="Disable train-time flip augmentation."),
+        no_eval_flip: bool = typer.Option(False, "--no-eval-flip", help="Disable test-time flip in validation."),
+        train_subjects: Optional[str] = typer.Option(None, "--train-subjects", help="Comma-separated subjects."),
+        test_subjects: Optional[str] = typer.Option(None, "--test-subjects", help="Comma-separated subjects."),
+        actions: Optional[str] = typer.Option(None, "--actions", help="Comma-separated training actions."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
+        device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
+        amp: bool = typer.Option(False, "--amp", help="bf16 autocast (mixed precision)."),
+        compile_model: bool = typer.Option(False, "--compile", help="torch.compile the model."),
+        threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads."),
+        validate_every: Optional[int] = typer.Option(None, "--validate-every", help="Validate every n epochs (0: never)."),
+        sets: Optional[list[str]] = typer.Option(None, "--set", help="Any setting, KEY=VALUE (JSON values)."),
+        model_args: Optional[list[str]] = typer.Option(None, "--model-arg", help="Model factory override KEY=VALUE."),
+        runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder ($GASTBENCH_RUNS, ./runs)."),
+        run_name: Optional[str] = typer.Option(None, "--run-name", help="Run folder name (MODEL.DATASET-INPUT)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue runs/<run>/checkpoint.pt."),
+        stop_after: Optional[int] = typer.Option(
+            None, "--stop-after-epoch", help="Stop after this epoch's checkpoint (continue later with --resume)."
+        ),
+        no_final_eval: bool = typer.Option(False, "--no-final-eval", help="Skip the evaluation of the final weights."),
+        no_card: bool = typer.Option(False, "--no-card", help="Do not write a zoo card."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
+        no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
+    ) -> None:
+        """Train MODEL with its paper's recipe; writes runs/<run>/ (config, log, checkpoint, weights, result, card)."""
+        from ..results import default_runs_dir
+        from ..training import train
+
+        options: dict[str, Any] = {
+            "data_dir": str(data_dir) if data_dir is not None else None,
+            "epochs": epochs,
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "batch_size": batch_size,
+            "dropout": dropout,
+            "optimizer": optimizer,
+            "loss": loss,
+            "grad_clip_norm": grad_clip,
+            "downsample": downsample,
+            "flip_augment": False if no_flip else None,
+            "eval_flip": False if no_eval_flip else None,
+            "train_subjects": _csv(train_subjects),
+            "test_subjects": _csv(test_subjects),
+            "actions": _csv(actions),
+            "seed": seed,
+            "device": device,
+            "amp": True if amp else None,
+            "compile": True if compile_model else None,
+            "num_threads": threads,
+            "validate_every": validate_every,
+            "runs_dir": str(runs_dir if runs_dir is not None else default_runs_dir()),
+            "run_name": run_name,
+        }
+        config = build_config(model, dataset, input, options, sets, model_args)
+        if dry_run:
+            typer.echo(config.to_json(), nl=False)
+            return
+        command = " ".join(shlex.quote(a) for a in ["gastbench", *sys.argv[1:]])
+        result = train(
+            config,
+            resume=resume,
+            progress=not no_progress,
+            final_eval=not no_final_eval,
+            write_card=not no_card,
+            command=command,
+            stop_after_epoch=stop_after,
+        )
+        summary = {
+            "run_dir": str(result.run_dir),
+            "epochs": config.epochs,
+            "epochs_done": len(result.history),
+            "completed": result.completed,
+            "final_loss": result.final_loss,
+            "weights": str(result.weights_path) if result.weights_path else None,
+            "result": str(result.result_path) if result.result_path else None,
+            "card": str(result.card_path) if result.card_path else None,
+            "wall_time_s": round(result.wall_time_s, 1),
+            "notes": result.notes,
+        }
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2))
+        else:
+            for key, value in summary.items():
+                if value not in (None, []):
+                    typer.echo(f"{key}: {value}")

@@ -62,6 +62,7 @@ class PoseDataset:
         skipped: human-readable sequences left out and why.
         synthetic: True for generated data.
         table_actions: the protocol's table actions in table order (HumanEva: Walk, Jog, Box).
+        notes: other remarks, e.g. sequences trimmed to the shorter of their 2D and 3D frame counts.
     """
 
     name: str
@@ -74,6 +75,8 @@ class PoseDataset:
     skipped: list[str]
     synthetic: bool
     table_actions: tuple[str, ...] = ()
+    #: other remarks on how the data was assembled (e.g. frame counts trimmed to the shorter of 2D and 3D)
+    notes: list[str] = field(default_factory=list)
     #: split -> subject ids (in order)
     split_subjects: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: (split, subject) -> sequences; called once per key, then cached

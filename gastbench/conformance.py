@@ -1,0 +1,202 @@
+"""``gastbench check``: does a lifter keep the contract every benchmark number relies on?
+
+Checks, each pass / fail / skip with a one-line detail:
+
+- ``shape``: ``(B, T, J_in, 2) -> (B, T - RF + 1, J_out, 3)``, finite, on both graphs;
+  the strided graph on one window equals the dilated graph on it;
+- ``receptive_field``: output length is ``T - RF + 1`` for several T, and ``RF - 1`` frames are refused;
+- ``params``: parameter count equals the zoo card's (exact when the card has weights; the
+  paper's rounded millions otherwise);
+- ``flip``: the flip-averaged output of a flipped input is the flipped flip-averaged output;
+- ``determinism``: two evaluations give bit-identical outputs;
+- ``weights``: the weights (``--weights`` file, or the card's cached weights) load strictly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from .errors import GastbenchError, ShapeError
+from .lifter import Lifter
+from .skeleton import Skeleton
+
+__all__ = ["CheckResult", "run_checks", "flip_2d", "flip_3d", "flip_averaged"]
+
+Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def flip_2d(x: torch.Tensor, layout: Skeleton) -> torch.Tensor:
+    """Mirror ``(..., J, 2)`` keypoints horizontally: swap left/right joints, negate x."""
+    y = x[..., list(layout.flip_permutation), :].clone()
+    y[..., 0] = -y[..., 0]
+    return y
+
+
+def flip_3d(y: torch.Tensor, layout: Skeleton) -> torch.Tensor:
+    """Mirror ``(..., J, 3)`` poses: swap left/right joints, negate x."""
+    out = y[..., list(layout.flip_permutation), :].clone()
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+def flip_averaged(lifter: Lifter, x: torch.Tensor) -> torch.Tensor:
+    """Test-time flip augmentation: mean of the prediction and the un-flipped prediction of the flip."""
+    y = lifter(x, mode="dilated")
+    y_flip = flip_3d(lifter(flip_2d(x, lifter.input_layout), mode="dilated"), lifter.output_layout)
+    return 0.5 * (y + y_flip)
+
+
+def _input(lifter: Lifter, frames: int, batch: int = 2, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, frames, lifter.input_layout.num_joints, 2, generator=gen) * 2 - 1
+
+
+def _check_shape(lifter: Lifter) -> CheckResult:
+    rf, j_out = lifter.receptive_field, lifter.output_layout.num_joints
+    x = _input(lifter, rf + 4)
+    y = lifter(x, mode="dilated")
+    if tuple(y.shape) != (2, 5, j_out, 3):
+        return CheckResult("shape", "fail", f"dilated: input {tuple(x.shape)} gave {tuple(y.shape)}, expected (2, 5, {j_out}, 3)")
+    if not torch.isfinite(y).all():
+        return CheckResult("shape", "fail", "dilated output has non-finite values")
+    window = x[:, :rf]
+    ys = lifter(window, mode="strided")
+    if tuple(ys.shape) != (2, 1, j_out, 3):
+        return CheckResult("shape", "fail", f"strided: input {tuple(window.shape)} gave {tuple(ys.shape)}, expected (2, 1, {j_out}, 3)")
+    yd = lifter(window, mode="dilated")
+    err = float((ys - yd).abs().max())
+    if err > 1e-4:
+        return CheckResult("shape", "fail", f"strided and dilated graphs differ on one window by {err:.2e}")
+    return CheckResult(
+        "shape", "pass",
+        f"(B,T,{lifter.input_layout.num_joints},2) -> (B,T-{rf - 1},{j_out},3); strided = dilated (max diff {err:.1e})",
+    )  # fmt: skip
+
+
+def _check_receptive_field(lifter: Lifter) -> CheckResult:
+    rf = lifter.receptive_field
+    for frames in (rf, rf + 1, rf + 7):
+        y = lifter(_input(lifter, frames), mode="dilated")
+        if y.shape[1] != frames - rf + 1:
+            return CheckResult("receptive_field", "fail", f"T={frames}: {y.shape[1]} output frames, expected {frames - rf + 1}")
+    short = max(rf - 1, 0)
+    try:
+        lifter(_input(lifter, short) if short else torch.zeros(2, 0, lifter.input_layout.num_joints, 2))
+    except ShapeError:
+        return CheckResult("receptive_field", "pass", f"RF {rf}: T-RF+1 output frames; {short} frames refused")
+    return CheckResult("receptive_field", "fail", f"an input of {short} frames (RF-1) was accepted, not refused")
+
+
+def _check_params(lifter: Lifter, card: Any) -> CheckResult:
+    n = lifter.num_parameters()
+    if card is None:
+        return CheckResult("params", "skip", f"{n:,} parameters; no zoo card to compare with")
+    if card.params:
+        if n != card.params:
+            return CheckResult("params", "fail", f"{n:,} parameters, card {card.id} says {card.params:,}")
+        return CheckResult("params", "pass", f"{n:,} parameters = card {card.id}")
+    paper = card.reported.params_m if card.reported is not None else None
+    if paper is None:
+        return CheckResult("params", "skip", f"{n:,} parameters; card {card.id} has no count yet")
+    if round(n / 1e6, 2) != round(paper, 2):
+        return CheckResult("params", "fail", f"{n / 1e6:.2f}M parameters, the paper reports {paper}M (card {card.id})")
+    return CheckResult("params", "pass", f"{n / 1e6:.2f}M parameters = paper's {paper}M (card {card.id})")
+
+
+def _check_flip(lifter: Lifter) -> CheckResult:
+    x = _input(lifter, lifter.receptive_field + 2, seed=1)
+    a = flip_averaged(lifter, flip_2d(x, lifter.input_layout))
+    b = flip_3d(flip_averaged(lifter, x), lifter.output_layout)
+    err = float((a - b).abs().max())
+    scale = float(b.abs().max()) or 1.0
+    if err > 1e-5 * max(scale, 1.0):
+        return CheckResult("flip", "fail", f"flip-averaged output is not flip-equivariant: max diff {err:.2e}")
+    return CheckResult("flip", "pass", f"flip-averaged output is flip-equivariant (max diff {err:.1e})")
+
+
+def _check_determinism(lifter: Lifter) -> CheckResult:
+    x = _input(lifter, lifter.receptive_field + 3, seed=2)
+    first, second = lifter(x, mode="dilated"), lifter(x, mode="dilated")
+    if not torch.equal(first, second):
+        return CheckResult("determinism", "fail", f"two evaluations differ by {float((first - second).abs().max()):.2e}")
+    return CheckResult("determinism", "pass", "two evaluations are bit-identical")
+
+
+def run_checks(
+    name: str,
+    layout: str | None = None,
+    weights: str | Path | None = None,
+    dataset: str | None = None,
+    input: str | None = None,
+    offline: bool = True,
+) -> list[CheckResult]:
+    """Build ``name`` and run every conformance check on it (eval mode, CPU, no gradients)."""
+    from .registry import create_lifter
+    from .weights import load_weights_file
+
+    torch.manual_seed(0)
+    lifter = create_lifter(name, layout=layout)
+    card = _pick_card(name, lifter, dataset, input)
+    results: list[CheckResult] = []
+    if weights is not None:
+        try:
+            load_weights_file(lifter, weights)
+            results.append(CheckResult("weights", "pass", f"{weights} loads strictly"))
+        except GastbenchError as exc:
+            results.append(CheckResult("weights", "fail", str(exc)))
+    elif card is not None and card.has_weights:
+        from .hub import fetch_weights
+
+        try:
+            load_weights_file(lifter, fetch_weights(card, offline=offline))
+            results.append(CheckResult("weights", "pass", f"card {card.id} weights verify and load strictly"))
+        except GastbenchError as exc:
+            results.append(CheckResult("weights", "fail", str(exc)))
+    else:
+        why = f"card {card.id} is {card.status}" if card is not None else "no --weights and no zoo card"
+        results.append(CheckResult("weights", "skip", f"{why}; checks run on random weights"))
+    lifter.eval()
+    with torch.inference_mode():
+        for check in (_check_shape, _check_receptive_field, _check_flip, _check_determinism):
+            try:
+                results.append(check(lifter))
+            except GastbenchError as exc:
+                results.append(CheckResult(check.__name__.removeprefix("_check_"), "fail", str(exc)))
+    results.insert(1, _check_params(lifter, card))
+    return results
+
+
+def _pick_card(name: str, lifter: Lifter, dataset: str | None, input: str | None) -> Any:
+    """The card describing this exact model: same lifter and input layout; one with weights first."""
+    from .zoo import find_card, load_cards
+
+    try:
+        card = find_card(name, dataset=dataset, input=input, require_weights=False)
+        return card if card.layout == lifter.input_layout.name else None
+    except GastbenchError:
+        pass
+    base = name.split(".", 1)[0]
+    try:
+        same = [c for c in load_cards() if c.lifter == base and c.layout == lifter.input_layout.name]
+    except GastbenchError:
+        return None
+    same.sort(key=lambda c: (not c.has_weights, c.params == 0, c.id))
+    return same[0] if same else None

@@ -1,0 +1,60 @@
+"""Turn world-space 3D joints plus one camera into a :class:`Sequence` (shared by every reader)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cameras import Camera
+from .types import Sequence
+
+__all__ = ["readonly", "make_sequence", "trim_note"]
+
+
+def readonly(arr: np.ndarray) -> np.ndarray:
+    """float32 C-contiguous copy that cannot be written to (sequences share cached arrays)."""
+    out = np.ascontiguousarray(arr, dtype=np.float32)
+    if out is arr or out.base is not None:
+        out = out.copy()
+    out.setflags(write=False)
+    return out
+
+
+def make_sequence(
+    subject: str,
+    action: str,
+    name: str,
+    camera: Camera,
+    world_m: np.ndarray,
+    keypoints_2d: np.ndarray | None,
+    root: int = 0,
+) -> Sequence:
+    """Build one camera view.
+
+    Args:
+        world_m: ``(T, J, 3)`` joints in world coordinates, metres.
+        keypoints_2d: ``(T, J_in, 2)`` screen-normalized keypoints; None projects ``world_m``
+            through ``camera`` (with distortion), which is how ground-truth 2D is made.
+        root: index of the root joint.
+    """
+    cam = camera.world_to_camera(world_m)  # float64 (T, J, 3)
+    if keypoints_2d is None:
+        keypoints_2d = camera.project(cam, normalized=True)
+    trajectory = cam[:, root].copy()
+    relative = cam - cam[:, root : root + 1]
+    return Sequence(
+        subject=subject,
+        action=action,
+        name=name,
+        camera=camera.id,
+        keypoints_2d=readonly(keypoints_2d),
+        positions_3d=readonly(relative),
+        trajectory=readonly(trajectory),
+    )
+
+
+def trim_note(subject: str, name: str, camera: str, frames_2d: int, frames_3d: int) -> str:
+    """Human-readable record of a frame-count mismatch resolved by trimming to the shorter."""
+    return (
+        f"{subject}/{name}/{camera}: 2D has {frames_2d} frames, 3D has {frames_3d}; "
+        f"both trimmed to {min(frames_2d, frames_3d)}"
+    )

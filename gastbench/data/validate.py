@@ -1,0 +1,52 @@
+"""Checks on every array read from a dataset file; errors name file, subject, action and camera."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+
+__all__ = ["where", "check_positions", "check_mapping"]
+
+
+def where(file: str, subject: str | None = None, action: str | None = None, camera: str | None = None) -> str:
+    """``"file.npz: subject S9, action 'Walking 1', camera 54138969"`` (only the parts given)."""
+    parts = [f"subject {subject}" if subject else "", f"action {action!r}" if action else "", f"camera {camera}" if camera else ""]
+    detail = ", ".join(p for p in parts if p)
+    return f"{file}: {detail}" if detail else file
+
+
+def check_mapping(obj: Any, file: str, what: str) -> dict[str, Any]:
+    """``obj`` must be a dict (of subjects or actions)."""
+    if not isinstance(obj, dict):
+        raise DataError(f"{file}: expected {what} to be a dict, found {type(obj).__name__}")
+    return obj
+
+
+def check_positions(
+    arr: Any, dims: int, joints: int, file: str, subject: str, action: str, camera: str | None = None
+) -> np.ndarray:
+    """Validate a ``(T, joints, dims)`` float array with finite values; returns it as float32.
+
+    Raises:
+        DataError: wrong type/dtype/shape or a NaN/inf, naming file, subject, action and camera.
+    """
+    loc = where(file, subject, action, camera)
+    if not isinstance(arr, np.ndarray):
+        raise DataError(f"{loc}: expected a numpy array of {dims}D positions, found {type(arr).__name__}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise DataError(f"{loc}: expected a float array, found dtype {arr.dtype}")
+    if arr.ndim != 3 or arr.shape[1] != joints or arr.shape[2] != dims:
+        raise DataError(f"{loc}: expected shape (T, {joints}, {dims}), found {arr.shape}")
+    if arr.shape[0] == 0:
+        raise DataError(f"{loc}: sequence has no frames")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = np.argwhere(~finite)[0]
+        count = int((~finite).sum())
+        raise DataError(
+            f"{loc}: {count} non-finite value(s) (NaN/inf), first at frame {bad[0]}, joint {bad[1]}"
+        )
+    return np.asarray(arr, dtype=np.float32)

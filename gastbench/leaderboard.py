@@ -1,0 +1,161 @@
+"""The leaderboard: measured result records beside the numbers the papers report.
+
+Measured rows come from result JSONs (the zoo's published ``zoo/results/*.json`` and the
+user's runs folder); reported rows are generated from the zoo cards' ``[reported]`` tables,
+never typed twice. Where a model has both, the difference (measured - reported Avg) is shown.
+Rendering goes through :mod:`gastbench.tables`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from .errors import ConfigError, GastbenchError
+from .results import EvalResult, MetricRow, ProtocolInfo, load_result
+from .zoo import Card, default_zoo_dir, load_cards
+
+__all__ = ["DIFF_COLUMN", "zoo_results_dir", "collect_measured", "reported_records", "leaderboard_frame", "render_leaderboard"]
+
+DIFF_COLUMN = "Δ vs paper"
+_METRIC = {1: "mpjpe_mm", 2: "p_mpjpe_mm"}
+
+
+def zoo_results_dir() -> Path:
+    """Where the zoo's published result records live."""
+    return default_zoo_dir() / "results"
+
+
+def collect_measured(folders: Iterable[str | Path]) -> tuple[list[EvalResult], list[str]]:
+    """Every measured record in ``folders`` (recursively), and a warning per unreadable file.
+
+    Several runs of the same model/dataset/input/convention keep only the newest.
+    """
+    latest: dict[tuple[str, str, str, str], EvalResult] = {}
+    warnings: list[str] = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.json")):
+            try:
+                record = load_result(path)
+            except GastbenchError as exc:
+                warnings.append(f"skipped {path}: {exc}")
+                continue
+            if record.reported:
+                continue
+            key = (record.model, record.dataset, record.input, record.protocol.convention)
+            if key not in latest or record.timestamp >= latest[key].timestamp:
+                latest[key] = record
+    return list(latest.values()), warnings
+
+
+def card_record(card: Card) -> EvalResult | None:
+    """The paper's row for ``card`` as a ``reported`` record (None if the card reports nothing)."""
+    rep = card.reported
+    if rep is None:
+        return None
+    per_action: dict[str, MetricRow] = {}
+    per_cell: dict[str, dict[str, MetricRow]] = {}
+    p1, p2 = rep.per_action(1), rep.per_action(2)
+    for action in rep.actions:
+        row = MetricRow(mpjpe_mm=p1.get(action), p_mpjpe_mm=p2.get(action))
+        if "/" in action:  # HumanEva cells are "<Action>/<Subject>"
+            name, subject = action.split("/", 1)
+            per_cell.setdefault(subject, {})[name] = row
+        else:
+            per_action[action] = row
+    return EvalResult(
+        model=card.lifter,
+        dataset=card.dataset,
+        input=card.input,
+        kind="reported",
+        reference="reported",
+        paper=rep.source,
+        protocol=ProtocolInfo(convention="standard"),
+        per_action=per_action,
+        per_cell=per_cell,
+        average_over_actions=MetricRow(mpjpe_mm=rep.p1_avg, p_mpjpe_mm=rep.p2_avg),
+        parameters=card.params or (round(rep.params_m * 1e6) if rep.params_m is not None else None),
+        receptive_field=card.receptive_field or None,
+    )
+
+
+def reported_records(cards: Iterable[Card]) -> list[EvalResult]:
+    return [r for r in (card_record(c) for c in cards) if r is not None]
+
+
+def _avg(record: EvalResult, protocol: int) -> float | None:
+    metric = _METRIC[protocol]
+    value = record.average_over_actions.get(metric)
+    if value is None and record.per_cell:
+        cells = [c.get(metric) for s in record.per_cell.values() for c in s.values()]
+        if cells and all(v is not None for v in cells):
+            value = sum(cells) / len(cells)  # type: ignore[arg-type]
+    return value
+
+
+def leaderboard_frame(
+    dataset: str = "h36m",
+    input: str | None = "cpn",
+    protocol: int = 1,
+    runs_dirs: Iterable[str | Path] = (),
+    cards: list[Card] | None = None,
+    include_reported: bool = True,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The leaderboard table (sorted by Avg) and warnings about skipped files."""
+    from . import tables
+
+    if protocol not in _METRIC:
+        raise ConfigError(f"protocol must be 1 (MPJPE) or 2 (P-MPJPE), got {protocol!r}")
+    measured, warnings = collect_measured([zoo_results_dir(), *runs_dirs])
+    reported = reported_records(load_cards() if cards is None else cards) if include_reported else []
+
+    def keep(r: EvalResult) -> bool:
+        return r.dataset == dataset and (input is None or r.input == input)
+
+    records = [r for r in measured if keep(r)] + [r for r in reported if keep(r) and _avg(r, protocol) is not None]
+    if not records:
+        return pd.DataFrame(), warnings
+    paper = {(r.model, r.dataset, r.input): _avg(r, protocol) for r in reported}
+    records.sort(key=lambda r: (math.inf if _avg(r, protocol) is None else _avg(r, protocol), r.reported, r.model))
+    if dataset == "humaneva":
+        frame = tables.humaneva_frame(records, protocol)
+    else:
+        frame = tables.results_frame(records, protocol, frame_average=False)
+    diffs = []
+    for r in records:
+        ref = paper.get((r.model, r.dataset, r.input))
+        mine = _avg(r, protocol)
+        diffs.append(math.nan if r.reported or ref is None or mine is None else round(mine - ref, 1))
+    frame[DIFF_COLUMN] = diffs
+    if dataset == "humaneva":
+        frame["Params (M)"] = [math.nan if r.parameters is None else r.parameters / 1e6 for r in records]
+        frame["RF"] = [r.receptive_field for r in records]
+    return frame, warnings
+
+
+def render_leaderboard(
+    dataset: str = "h36m",
+    input: str | None = "cpn",
+    protocol: int = 1,
+    fmt: str = "terminal",
+    runs_dirs: Iterable[str | Path] = (),
+    cards: list[Card] | None = None,
+) -> str:
+    """The leaderboard as text in ``fmt`` (terminal, markdown, csv, latex, json)."""
+    from . import tables
+
+    frame, _ = leaderboard_frame(dataset, input, protocol, runs_dirs, cards)
+    if frame.empty:
+        raise ConfigError(
+            f"no results for dataset {dataset!r}{'' if input is None else f' input {input!r}'}, protocol {protocol}: "
+            "evaluate a model (`gastbench evaluate`) or pick another --dataset/--input"
+        )
+    name = {1: "Protocol #1 (MPJPE, mm)", 2: "Protocol #2 (P-MPJPE, mm)"}[protocol]
+    title = f"gastbench leaderboard: {dataset}{'' if input is None else f'/{input}'}, {name}; [reported] rows are the papers' numbers"
+    return tables.render(frame, fmt, title)

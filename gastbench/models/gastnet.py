@@ -1,0 +1,256 @@
+"""GAST-Net (Liu et al., WACV 2021): graph attention spatio-temporal convolutional lifter.
+
+Layer for layer the reference ``model/gast_net.py`` (``SpatioTemporalModel`` and
+``SpatioTemporalModelOptimized1f``), as ONE module whose single state dict runs two
+execution graphs: :meth:`GASTNet.forward_dilated` (whole sequences, dilation) and
+:meth:`GASTNet.forward_strided` (one receptive-field window, stride = kernel width).
+
+State-dict keys equal the reference's (strip a DataParallel ``module.`` prefix); every
+tensor has the reference's shape. Graph masks are non-persistent buffers rebuilt from the
+:class:`~gastbench.skeleton.Skeleton` (the reference never saved them either).
+
+=====================================================================  ==========================================
+reference key (``i`` graph block, ``k`` head, ``m`` temporal conv)      shape (``C`` block input width, ``J`` joints)
+=====================================================================  ==========================================
+``init_bn.{weight,bias,running_mean,running_var,num_batches_tracked}``  ``(2,)``
+``expand_conv.weight``                                                  ``(channels, 2, fw[0], 1)``
+``expand_bn.*``                                                         ``(channels,)``
+``layers_conv.{2m}.weight`` (dilated/strided ``fw[m+1]`` x 1)           ``(2^(m+1) ch, 2^(m+1) ch, fw[m+1], 1)``
+``layers_conv.{2m+1}.weight`` (1x1)                                     ``(2^(m+1) ch, 2^(m+1) ch, 1, 1)``
+``layers_bn.{2m,2m+1}.*``                                               ``(2^(m+1) ch,)``
+``layers_graph_conv.{i}.local_graph_layer.gcn_sym.W``                   ``(2, C, C)``
+``layers_graph_conv.{i}.local_graph_layer.gcn_sym.e``                   ``(C, nnz(symmetry mask))``
+``layers_graph_conv.{i}.local_graph_layer.gcn_con.W`` / ``.e``          ``(2, C, C)`` / ``(C, nnz(connection mask))``
+``layers_graph_conv.{i}.local_graph_layer.bn_1.*`` / ``bn_2.*``         ``(C,)``
+``layers_graph_conv.{i}.local_graph_layer.cat_conv.weight``             ``(C, 2C, 1, 1)``
+``layers_graph_conv.{i}.local_graph_layer.cat_bn.*``                    ``(C,)``
+``layers_graph_conv.{i}.global_graph_layer.attentions.{k}.g.{weight,bias}``  ``(C/4, C, 1)`` / ``(C/4,)``
+``layers_graph_conv.{i}.global_graph_layer.attentions.{k}.theta.*``    ``(C/4, C, 1)`` / ``(C/4,)``
+``layers_graph_conv.{i}.global_graph_layer.attentions.{k}.phi.*``      ``(C/4, C, 1)`` / ``(C/4,)``
+``layers_graph_conv.{i}.global_graph_layer.attentions.{k}.C_k``        ``(J, J)``
+``layers_graph_conv.{i}.global_graph_layer.attentions.{k}.concat_project.0.weight``  ``(1, C/2, 1, 1)``
+``layers_graph_conv.{i}.global_graph_layer.cat_conv.weight``           ``(C, C, 1, 1)``
+``layers_graph_conv.{i}.global_graph_layer.cat_bn.*``                  ``(C,)``
+``layers_graph_conv.{i}.cat_conv.weight``                               ``(2C, 3C, 1, 1)``
+``layers_graph_conv.{i}.cat_bn.*``                                      ``(2C,)``
+``shrink.weight``                                                       ``(3, 2^len(fw) ch, 1, 1)``
+=====================================================================  ==========================================
+
+Non-persistent buffers (absent from checkpoints, rebuilt from the layout):
+``...gcn_sym.mask``, ``...gcn_sym.eye``, ``...gcn_con.mask``, ``...gcn_con.eye``.
+``e`` holds one logit per nonzero mask entry in row-major order, exactly the reference's
+``adj[mask] = e.view(-1)`` order. HumanEva-I's distal joints are the reference's
+``[4, 7, 10, 13]`` (wrists and ankles; not the head).
+
+Eval with autograd off takes a fused, cached fast path (softmaxed kernels, folded BN,
+one GEMM per 1x1 conv in a channels-last layout); training and autograd take the plain
+path. Both compute the same function.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+from ..lifter import Lifter, LifterMetadata, PaperConvention
+from ..skeleton import Skeleton
+from ._cache import CachedModule, use_cache
+from .global_attention import MultiGlobalGraph
+from .graph import connection_mask, symmetry_mask
+from .layers import (
+    BatchNormCL,
+    bn_scale_shift,
+    bn_tensors,
+    conv_taps,
+    temporal_conv_dilated,
+    temporal_conv_strided,
+)
+from .local_attention import LocalGraph
+
+__all__ = ["GraphAttentionBlock", "GASTNet", "GASTNET_METADATA"]
+
+GASTNET_METADATA = LifterMetadata(
+    family="gast-net",
+    paper="Liu et al., GAST-Net, WACV 2021",
+    url="https://github.com/fabro66/GAST-Net-3DPoseEstimation",
+    convention=PaperConvention(downsample=5, recenter="target"),
+)
+
+#: The reference sets the global attention's inner width to a quarter of the input: K = 4 heads.
+NUM_HEADS = 4
+
+
+class GraphAttentionBlock(CachedModule):
+    """Local + global attention on ``(N, J, C)``, concatenated with the input, 1x1 conv to ``2C`` + BN + ReLU."""
+
+    def __init__(self, skeleton: Skeleton, channels: int, dropout: float | None) -> None:
+        super().__init__()
+        if channels % NUM_HEADS:
+            raise ConfigError(f"GAST-Net graph block width must be divisible by {NUM_HEADS}, got {channels}")
+        self.channels = channels
+        self.local_graph_layer = LocalGraph(
+            symmetry_mask(skeleton), connection_mask(skeleton), channels, channels, dropout
+        )
+        self.global_graph_layer = MultiGlobalGraph(skeleton.num_joints, channels, channels // NUM_HEADS, dropout)
+        self.cat_conv = nn.Conv2d(3 * channels, 2 * channels, 1, bias=False)
+        self.cat_bn = BatchNormCL(2 * channels, momentum=0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, J, C) -> (N, J, 2C)``."""
+        local = self.local_graph_layer(x)
+        glob = self.global_graph_layer(x)
+        if use_cache(self):
+            w_x, w_l, w_g, shift = self.cached("fused", (self.cat_conv.weight, *bn_tensors(self.cat_bn)), self._fused)
+            n, j, c = x.shape
+            # concat + 1x1 conv as three accumulated GEMMs: no (N, J, 3C) copy
+            out = torch.addmm(shift, x.reshape(n * j, c), w_x)
+            out.addmm_(local.reshape(n * j, c), w_l).addmm_(glob.reshape(n * j, c), w_g)
+            return out.relu_().view(n, j, 2 * c)
+        y = torch.cat((x, local, glob), dim=-1) @ self.cat_conv.weight[:, :, 0, 0].t()
+        return F.relu(self.cat_bn(y))
+
+    def _fused(self) -> tuple[torch.Tensor, ...]:
+        scale, shift = bn_scale_shift(self.cat_bn)
+        w = (self.cat_conv.weight[:, :, 0, 0] * scale[:, None]).t()  # (3C, 2C)
+        c = self.channels
+        return w[:c].contiguous(), w[c : 2 * c].contiguous(), w[2 * c :].contiguous(), shift
+
+
+class GASTNet(Lifter, CachedModule):
+    """GAST-Net temporal lifter: ``(B, T, J, 2) -> (B, T - RF + 1, J, 3)`` on the input's own layout."""
+
+    def __init__(
+        self,
+        layout: Skeleton,
+        filter_widths: Sequence[int],
+        *,
+        channels: int = 64,
+        causal: bool = False,
+        dropout: float = 0.25,
+    ) -> None:
+        filter_widths = tuple(int(fw) for fw in filter_widths)
+        if not filter_widths or any(fw < 1 or fw % 2 == 0 for fw in filter_widths):
+            raise ConfigError(f"GAST-Net filter widths must be odd positive integers, got {filter_widths}")
+        if channels <= 0 or channels % NUM_HEADS:
+            raise ConfigError(f"GAST-Net channels must be a positive multiple of {NUM_HEADS}, got {channels}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"GAST-Net dropout must be in [0, 1), got {dropout}")
+        pads, shifts, dilations = [filter_widths[0] // 2], [filter_widths[0] // 2 if causal else 0], [1]
+        next_dilation = filter_widths[0]
+        for fw in filter_widths[1:]:
+            pads.append((fw - 1) * next_dilation // 2)
+            shifts.append(fw // 2 * next_dilation if causal else 0)
+            dilations.append(next_dilation)
+            next_dilation *= fw
+        super().__init__(
+            input_layout=layout,
+            output_layout=layout,
+            receptive_field=1 + 2 * sum(pads),
+            causal=causal,
+            metadata=GASTNET_METADATA,
+        )
+        self.filter_widths = filter_widths
+        self.channels = channels
+        self.dropout_p = dropout
+        self._pads = tuple(pads)
+        self._shifts = tuple(shifts)  # dilated graph: residual offset of each temporal block
+        self._dilations = tuple(dilations)
+
+        self.drop = nn.Dropout(dropout)
+        self.init_bn = BatchNormCL(2, momentum=0.1)
+        self.expand_conv = nn.Conv2d(2, channels, (filter_widths[0], 1), bias=False)
+        nn.init.kaiming_normal_(self.expand_conv.weight)
+        self.expand_bn = BatchNormCL(channels, momentum=0.1)
+        layers_conv: list[nn.Module] = []
+        layers_bn: list[nn.Module] = []
+        blocks = [GraphAttentionBlock(layout, channels, dropout)]
+        for i, fw in enumerate(filter_widths[1:], start=1):
+            width = 2**i * channels
+            layers_conv.append(nn.Conv2d(width, width, (fw, 1), dilation=(dilations[i], 1), bias=False))
+            layers_bn.append(BatchNormCL(width, momentum=0.1))
+            layers_conv.append(nn.Conv2d(width, width, 1, bias=False))
+            layers_bn.append(BatchNormCL(width, momentum=0.1))
+            blocks.append(GraphAttentionBlock(layout, width, dropout))
+        self.layers_conv = nn.ModuleList(layers_conv)
+        self.layers_bn = nn.ModuleList(layers_bn)
+        self.layers_graph_conv = nn.ModuleList(blocks)
+        self.shrink = nn.Conv2d(2 ** len(filter_widths) * channels, 3, 1, bias=False)
+
+    # --- execution graphs ------------------------------------------------------------
+    def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, strided=False)
+
+    def forward_strided(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, strided=True)
+
+    def _run(self, x: torch.Tensor, *, strided: bool) -> torch.Tensor:
+        """Shared body of both graphs on the time-major layout ``(T, B, J, C)``."""
+        h = x.permute(1, 0, 2, 3).contiguous()
+        fast = use_cache(self)
+        taps = self.cached("taps", self._conv_weights(), self._folded_taps) if fast else None
+        if fast:
+            w, b = taps[0]
+            h = temporal_conv_strided(h, w, b) if strided else temporal_conv_dilated(h, w, 1, b)
+            h = h.relu_()
+        else:
+            h = self.init_bn(h)
+            w = conv_taps(self.expand_conv.weight)
+            h = temporal_conv_strided(h, w) if strided else temporal_conv_dilated(h, w, 1)
+            h = F.relu(self.expand_bn(h))
+        h = self._graph(0, h)
+        for i, fw in enumerate(self.filter_widths[1:], start=1):
+            frames = h.shape[0]
+            if strided:
+                res = h[(fw // 2 if self.causal else 0) + fw // 2 :: fw]
+            else:
+                start = self._pads[i] + self._shifts[i]
+                res = h[start : frames - self._pads[i] + self._shifts[i]]
+            if fast:
+                (w1, b1), (w2, b2) = taps[2 * i - 1], taps[2 * i]
+                if strided:
+                    h = temporal_conv_strided(h, w1, b1).relu_()
+                else:
+                    h = temporal_conv_dilated(h, w1, self._dilations[i], b1).relu_()
+                t, b, j, c = h.shape
+                h = torch.addmm(b2, h.view(-1, c), w2[0]).relu_().view(t, b, j, c).add_(res)
+            else:
+                conv, bn = self.layers_conv[2 * i - 2], self.layers_bn[2 * i - 2]
+                w = conv_taps(conv.weight)
+                h = temporal_conv_strided(h, w) if strided else temporal_conv_dilated(h, w, self._dilations[i])
+                h = F.relu(bn(h))
+                w = self.layers_conv[2 * i - 1].weight[:, :, 0, 0].t()
+                h = res + self.drop(F.relu(self.layers_bn[2 * i - 1](h @ w)))
+            h = self._graph(i, h)
+        out = h @ self.shrink.weight[:, :, 0, 0].t()
+        return out.permute(1, 0, 2, 3)
+
+    def _graph(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        t, b, j, c = h.shape
+        return self.layers_graph_conv[i](h.reshape(t * b, j, c)).view(t, b, j, -1)
+
+    # --- eval-time folding -----------------------------------------------------------
+    def _conv_weights(self) -> tuple[torch.Tensor, ...]:
+        params = [self.expand_conv.weight, *bn_tensors(self.init_bn), *bn_tensors(self.expand_bn)]
+        for conv, bn in zip(self.layers_conv, self.layers_bn):
+            params += [conv.weight, *bn_tensors(bn)]
+        return tuple(params)
+
+    def _folded_taps(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Every temporal conv as ``(taps (k, C_in, C_out), bias)`` with its BN (and the input BN) folded in."""
+        s_in, t_in = bn_scale_shift(self.init_bn)
+        taps = conv_taps(self.expand_conv.weight)  # (k, 2, C)
+        s, t = bn_scale_shift(self.expand_bn)
+        # conv(x * s_in + t_in) = conv'(x) + sum over taps and inputs of W * t_in (no padding, so exact)
+        bias = (t_in[None, :, None] * taps).sum(dim=(0, 1)) * s + t
+        folded = [((taps * s_in[None, :, None] * s).contiguous(), bias)]
+        for conv, bn in zip(self.layers_conv, self.layers_bn):
+            s, t = bn_scale_shift(bn)
+            folded.append(((conv_taps(conv.weight) * s).contiguous(), t))
+        return folded
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, filter_widths={self.filter_widths}, channels={self.channels}"

@@ -1,0 +1,135 @@
+"""Local attention: two channel-wise semantic graph convolutions (symmetry and connection kernels).
+
+Mirrors the reference ``model/local_attention.py`` (``SemCHGraphConv``, ``LocalGraph``)
+parameter for parameter; attribute names are kept so state-dict keys map 1:1.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._cache import CachedModule, use_cache
+from .layers import BatchNormCL, bn_scale_shift, bn_tensors
+
+__all__ = ["SemCHGraphConv", "LocalGraph"]
+
+#: The reference fills masked logits with this value before the softmax.
+_MASKED_LOGIT = -9e15
+
+
+class SemCHGraphConv(nn.Module):
+    """Channel-wise semantic graph convolution: one learnable softmaxed adjacency per output channel.
+
+    Parameters (reference names): ``W (2, C_in, C_out)`` (``W[0]`` self, ``W[1]`` neighbours)
+    and ``e (C_out, nnz)``, the logits of the nonzero entries of ``mask`` in row-major order.
+    No bias (the reference builds it with ``bias=False``).
+    """
+
+    def __init__(self, in_features: int, out_features: int, mask: torch.Tensor) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        joints = mask.shape[0]
+        self.register_buffer("mask", mask.to(torch.bool).clone(), persistent=False)
+        self.register_buffer("eye", torch.eye(joints, dtype=torch.bool), persistent=False)
+        self.W = nn.Parameter(torch.empty(2, in_features, out_features))
+        self.e = nn.Parameter(torch.ones(out_features, int(self.mask.sum())))
+        nn.init.xavier_uniform_(self.W, gain=1.414)
+
+    def kernel(self) -> torch.Tensor:
+        """Softmaxed adjacency ``(C_out, J, J)``; masked entries are exactly zero."""
+        joints = self.mask.shape[0]
+        logits = self.e.new_full((self.out_features, joints, joints), _MASKED_LOGIT)
+        logits = _scatter_rows(logits, self.mask, self.e)
+        return F.softmax(logits, dim=2)
+
+    def split_kernel(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(diag (J, C_out), off (C_out, J, J))``: the self weights and the neighbour weights."""
+        k = self.kernel()
+        return k.diagonal(dim1=1, dim2=2).t(), k.masked_fill(self.eye, 0.0)
+
+    @staticmethod
+    def aggregate(h0: torch.Tensor, h1: torch.Tensor, diag: torch.Tensor, off: torch.Tensor) -> torch.Tensor:
+        """``out[n, i, c] = diag[i, c] h0[n, i, c] + sum_j off[c, i, j] h1[n, j, c]`` for ``(N, J, C)`` inputs."""
+        return torch.einsum("cij,njc->nic", off, h1).addcmul_(h0, diag)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, J, C_in) -> (N, J, C_out)``."""
+        diag, off = self.split_kernel()
+        return self.aggregate(x @ self.W[0], x @ self.W[1], diag, off)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features} -> {self.out_features}, edges={int(self.mask.sum())}"
+
+
+def _scatter_rows(logits: torch.Tensor, mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``logits[:, mask] = values`` out of place (row-major order of the mask's nonzeros)."""
+    flat = logits.reshape(logits.shape[0], -1)
+    index = torch.nonzero(mask.reshape(-1)).flatten().expand(values.shape[0], -1)
+    return flat.scatter(1, index, values).view_as(logits)
+
+
+class LocalGraph(CachedModule):
+    """Symmetry and connection graph convolutions, each BN+ReLU, fused by concat + 1x1 conv + BN + ReLU + dropout."""
+
+    def __init__(
+        self, sym_mask: torch.Tensor, con_mask: torch.Tensor, input_dim: int, output_dim: int, dropout: float | None
+    ) -> None:
+        super().__init__()
+        self.output_dim = output_dim
+        self.gcn_sym = SemCHGraphConv(input_dim, output_dim, sym_mask)
+        self.bn_1 = BatchNormCL(output_dim, momentum=0.1)
+        self.gcn_con = SemCHGraphConv(input_dim, output_dim, con_mask)
+        self.bn_2 = BatchNormCL(output_dim, momentum=0.1)
+        self.cat_conv = nn.Conv2d(2 * output_dim, output_dim, 1, bias=False)
+        self.cat_bn = BatchNormCL(output_dim, momentum=0.1)
+        self.dropout = nn.Dropout(dropout) if dropout is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, J, C_in) -> (N, J, C_out)``."""
+        if use_cache(self):
+            return self._forward_fast(x)
+        a = F.relu(self.bn_1(self.gcn_sym(x)))
+        b = F.relu(self.bn_2(self.gcn_con(x)))
+        out = F.relu(self.cat_bn(torch.cat((a, b), dim=-1) @ self.cat_conv.weight[:, :, 0, 0].t()))
+        return self.dropout(out) if self.dropout is not None else out
+
+    def _fused(self) -> tuple[torch.Tensor, ...]:
+        """Both convolutions as one GEMM, BN scales folded in (valid because aggregation is channel-wise linear).
+
+        Laid out channels-first: the GEMM yields ``(4C, N*J)`` directly (the input enters
+        as a transposed view), so the per-channel ``J x J`` products are one ``bmm`` with
+        ``N`` as the long axis, and the fusing 1x1 conv reads the result transposed.
+        """
+        s1, t1 = bn_scale_shift(self.bn_1)
+        s2, t2 = bn_scale_shift(self.bn_2)
+        scale = torch.cat((s1, s2))
+        w_self = torch.cat((self.gcn_sym.W[0], self.gcn_con.W[0]), dim=1) * scale
+        w_nbr = torch.cat((self.gcn_sym.W[1], self.gcn_con.W[1]), dim=1) * scale
+        d1, o1 = self.gcn_sym.split_kernel()
+        d2, o2 = self.gcn_con.split_kernel()
+        sc, tc = bn_scale_shift(self.cat_bn)
+        w_cat = (self.cat_conv.weight[:, :, 0, 0] * sc[:, None]).t().contiguous()
+        return (
+            torch.cat((w_self, w_nbr), dim=1).t().contiguous(),  # (4C, C_in)
+            torch.cat((d1, d2), dim=1).t().unsqueeze(1).contiguous(),  # (2C, 1, J)
+            torch.cat((o1, o2), dim=0).transpose(1, 2).contiguous(),  # (2C, J_j, J_i)
+            torch.cat((t1, t2)).view(-1, 1, 1),
+            w_cat,
+            tc,
+        )
+
+    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        params = (
+            self.gcn_sym.W, self.gcn_sym.e, self.gcn_con.W, self.gcn_con.e, self.cat_conv.weight,
+            *bn_tensors(self.bn_1), *bn_tensors(self.bn_2), *bn_tensors(self.cat_bn),
+        )  # fmt: skip
+        w_t, diag, off_t, shift, w_cat, shift_cat = self.cached("fused", params, self._fused)
+        n, j, _ = x.shape
+        c2 = 2 * self.output_dim
+        h = torch.mm(w_t, x.reshape(n * j, -1).t())  # (4C, N*J), channels first
+        z = torch.bmm(h[c2:].view(c2, n, j), off_t)  # neighbours: per channel (N, J) @ (J, J)
+        z = z.addcmul_(h[:c2].view(c2, n, j), diag).add_(shift).relu_()
+        return torch.addmm(shift_cat, z.view(c2, n * j).t(), w_cat).relu_().view(n, j, -1)

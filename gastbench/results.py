@@ -1,0 +1,220 @@
+"""The result record: every number of an evaluation plus every setting that produced it.
+
+A record is data first (lm-evaluation-harness style): tables and the leaderboard are views of
+it. The same type holds a measured run (``kind="measured"``, with weights provenance) and a
+row reported in a paper (``kind="reported"``, metrics only, ``weights=None``). Records are
+versioned JSON; :func:`load_result` refuses an unknown ``schema_version``.
+
+Units: every metric is in millimetres (``*_mm``); MPJVE in millimetres per frame.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError, DataError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "RUNS_ENV_VAR",
+    "METRIC_KEYS",
+    "MetricRow",
+    "ProtocolInfo",
+    "EvalResult",
+    "default_runs_dir",
+    "save_result",
+    "load_result",
+]
+
+SCHEMA_VERSION = 1
+RUNS_ENV_VAR = "GASTBENCH_RUNS"
+#: Metric field names of :class:`MetricRow`, in display order.
+METRIC_KEYS = ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm")
+
+ResultKind = Literal["measured", "reported"]
+
+
+@dataclass
+class MetricRow:
+    """Errors of one group of frames (an action, a subject/action cell or an average), in mm.
+
+    ``frames`` counts the frames the position metrics averaged; ``velocity_frames`` the frame
+    pairs MPJVE averaged. A reported row may leave any field ``None``.
+    """
+
+    mpjpe_mm: float | None = None
+    p_mpjpe_mm: float | None = None
+    n_mpjpe_mm: float | None = None
+    mpjve_mm: float | None = None
+    frames: int | None = None
+    velocity_frames: int | None = None
+
+    def get(self, metric: str) -> float | None:
+        if metric not in METRIC_KEYS:
+            raise ConfigError(f"unknown metric {metric!r}; metrics are {', '.join(METRIC_KEYS)}")
+        return getattr(self, metric)
+
+
+@dataclass
+class ProtocolInfo:
+    """The evaluation protocol: enough to reproduce the numbers or tell two runs apart.
+
+    Attributes:
+        convention: ``"standard"`` (gastbench's leaderboard protocol) or ``"paper"``.
+        split: dataset split evaluated (``"test"``).
+        downsample: every n-th frame of each sequence, input included (the papers' practice).
+        flip: test-time horizontal flip augmentation.
+        causal: the model predicts each window's last frame.
+        joints: names of the joints averaged.
+        recenter: ``"target"`` (only the ground-truth root at 0) or ``"prediction"`` too.
+        subjects / actions: what was evaluated.
+        skipped: sequences left out by the dataset reader, and why.
+        max_sequences: a cap used for quick checks (None: the whole split).
+    """
+
+    convention: str = "standard"
+    split: str = "test"
+    downsample: int = 1
+    flip: bool = True
+    causal: bool = False
+    joints: list[str] = field(default_factory=list)
+    recenter: str = "target"
+    subjects: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    max_sequences: int | None = None
+
+
+@dataclass
+class EvalResult:
+    """One evaluation (or one paper-reported row) of one model on one dataset and 2D input.
+
+    Attributes:
+        model: registry name (``"gast-t27"``) or, for reported rows, the label shown.
+        kind: ``"measured"`` by gastbench or ``"reported"`` in a paper (then ``reference`` says where).
+        per_action: folded action -> errors; the table columns.
+        per_cell: subject -> action -> errors (HumanEva-I's Table 3 cells; Human3.6M per subject).
+        average_over_actions: mean of the per-action errors (the papers' "Avg").
+        average_over_frames: frame-weighted mean over every evaluated frame (MMPose's average).
+        weights: :meth:`gastbench.weights.WeightsInfo.to_dict` (None for reported rows).
+    """
+
+    model: str
+    dataset: str
+    input: str
+    kind: ResultKind = "measured"
+    family: str = ""
+    paper: str = ""
+    reference: str = ""
+    weights: dict[str, Any] | None = None
+    source_2d: str | None = None
+    source_2d_sha256: str | None = None
+    synthetic: bool = False
+    protocol: ProtocolInfo = field(default_factory=ProtocolInfo)
+    per_action: dict[str, MetricRow] = field(default_factory=dict)
+    per_cell: dict[str, dict[str, MetricRow]] = field(default_factory=dict)
+    average_over_actions: MetricRow = field(default_factory=MetricRow)
+    average_over_frames: MetricRow = field(default_factory=MetricRow)
+    parameters: int | None = None
+    receptive_field: int | None = None
+    frames_evaluated: int | None = None
+    sequences_evaluated: int | None = None
+    device: str | None = None
+    wall_time_s: float | None = None
+    frames_per_s: float | None = None
+    gastbench_version: str = ""
+    torch_version: str = ""
+    timestamp: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def reported(self) -> bool:
+        return self.kind == "reported"
+
+    @property
+    def actions(self) -> list[str]:
+        return list(self.per_action)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], origin: str = "<dict>") -> "EvalResult":
+        """Rebuild a record, checking the schema version and the field names."""
+        if not isinstance(data, dict):
+            raise DataError(f"result {origin}: expected a JSON object, got {type(data).__name__}")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise DataError(
+                f"result {origin}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION}); "
+                "re-run the evaluation with this gastbench version"
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        missing = sorted(k for k in ("model", "dataset", "input") if k not in data)
+        if unknown or missing:
+            raise DataError(f"result {origin}: unknown keys {unknown}, missing keys {missing}")
+        if data.get("kind", "measured") not in ("measured", "reported"):
+            raise DataError(f"result {origin}: kind must be 'measured' or 'reported', got {data.get('kind')!r}")
+        try:
+            values = dict(data)
+            values["protocol"] = ProtocolInfo(**data.get("protocol", {}))
+            values["per_action"] = {a: MetricRow(**r) for a, r in data.get("per_action", {}).items()}
+            values["per_cell"] = {
+                s: {a: MetricRow(**r) for a, r in cells.items()} for s, cells in data.get("per_cell", {}).items()
+            }
+            for key in ("average_over_actions", "average_over_frames"):
+                values[key] = MetricRow(**data.get(key, {}))
+        except (TypeError, AttributeError) as exc:
+            raise DataError(f"result {origin}: malformed record: {exc}") from None
+        return cls(**values)
+
+
+def now_iso() -> str:
+    """UTC timestamp for records, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def default_runs_dir() -> Path:
+    """``$GASTBENCH_RUNS`` if set, else ``./runs``."""
+    return Path(os.environ.get(RUNS_ENV_VAR) or "runs")
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
+
+
+def save_result(result: EvalResult, runs_dir: str | Path | None = None) -> Path:
+    """Write ``result`` as JSON into ``runs_dir`` (default :func:`default_runs_dir`); return the path.
+
+    The file name is ``<model>_<dataset>-<input>_<convention>_<timestamp>.json``; an existing
+    file is never overwritten (a counter is appended).
+    """
+    folder = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = _slug((result.timestamp or now_iso()).replace(":", "").replace("+0000", "Z"))
+    stem = _slug(f"{result.model}_{result.dataset}-{result.input}_{result.protocol.convention}_{stamp}")
+    path = folder / f"{stem}.json"
+    counter = 1
+    while path.exists():
+        path = folder / f"{stem}-{counter}.json"
+        counter += 1
+    path.write_text(json.dumps(result.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+def load_result(path: str | Path) -> EvalResult:
+    """Read a record written by :func:`save_result`; :class:`DataError` if missing or malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"result file {path} does not exist")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"result file {path} is not valid JSON: {exc}") from None
+    return EvalResult.from_dict(data, origin=str(path))

@@ -1,0 +1,175 @@
+"""Tables are views of result records: the papers' Table 1 (Human3.6M) and Table 3 (HumanEva-I).
+
+:func:`results_frame` builds a pandas DataFrame (one row per record, numbers in mm);
+:func:`render` turns it into terminal, markdown, csv, latex or json text with one decimal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Iterable, Literal
+
+import pandas as pd
+
+from .errors import ConfigError
+from .results import EvalResult
+
+__all__ = [
+    "FORMATS",
+    "H36M_ABBREVIATIONS",
+    "PROTOCOL_METRICS",
+    "results_frame",
+    "humaneva_frame",
+    "render",
+    "render_results",
+]
+
+Format = Literal["terminal", "markdown", "csv", "latex", "json"]
+FORMATS = ("terminal", "markdown", "csv", "latex", "json")
+
+#: Column headers of the papers' Table 1, in table order.
+H36M_ABBREVIATIONS = {
+    "Directions": "Dir.", "Discussion": "Disc.", "Eating": "Eat", "Greeting": "Greet", "Phoning": "Phone",
+    "Photo": "Photo", "Posing": "Pose", "Purchases": "Purch.", "Sitting": "Sit", "SittingDown": "SitD.",
+    "Smoking": "Smoke", "Waiting": "Wait", "WalkDog": "WalkD.", "Walking": "Walk", "WalkTogether": "WalkT.",
+}  # fmt: skip
+HUMANEVA_ACTIONS = ("Walk", "Jog", "Box")
+HUMANEVA_SUBJECTS = ("S1", "S2", "S3")
+
+#: Protocol number (or metric name) -> record metric.
+PROTOCOL_METRICS = {"1": "mpjpe_mm", "2": "p_mpjpe_mm", "n": "n_mpjpe_mm", "velocity": "mpjve_mm"}
+AVG = "Avg"
+AVG_FRAMES = "Avg (frames)"
+
+
+def _metric(protocol: str | int) -> str:
+    key = str(protocol)
+    if key in PROTOCOL_METRICS:
+        return PROTOCOL_METRICS[key]
+    if key in PROTOCOL_METRICS.values():
+        return key
+    raise ConfigError(f"unknown protocol {protocol!r}; use 1 (MPJPE), 2 (P-MPJPE), n (N-MPJPE) or velocity (MPJVE)")
+
+
+def _label(r: EvalResult) -> str:
+    tag = f"{r.model} ({r.input})"
+    if r.reported:
+        tag += f" [{r.reference or 'reported'}]"
+    if r.protocol.convention != "standard":
+        tag += f" [{r.protocol.convention}]"
+    return tag
+
+
+def _columns(records: list[EvalResult]) -> list[str]:
+    """The H36M 15 in table order when every action is one of them, else the union of actions in order."""
+    seen: list[str] = []
+    for r in records:
+        seen += [a for a in r.per_action if a not in seen]
+    if seen and all(a in H36M_ABBREVIATIONS for a in seen):
+        return [a for a in H36M_ABBREVIATIONS if a in seen]
+    return seen
+
+
+def _nan(x: float | None) -> float:
+    return math.nan if x is None else float(x)
+
+
+def results_frame(records: Iterable[EvalResult], protocol: str | int = 1, frame_average: bool = True) -> pd.DataFrame:
+    """Table 1 layout: one row per record, one column per action, Avg (mean over actions), params (M), RF."""
+    records = list(records)
+    metric = _metric(protocol)
+    actions = _columns(records)
+    rows = []
+    for r in records:
+        row: dict[str, object] = {"Method": _label(r)}
+        for a in actions:
+            cell = r.per_action.get(a)
+            row[H36M_ABBREVIATIONS.get(a, a)] = _nan(cell.get(metric) if cell else None)
+        row[AVG] = _nan(r.average_over_actions.get(metric))
+        if frame_average:
+            row[AVG_FRAMES] = _nan(r.average_over_frames.get(metric))
+        row["Params (M)"] = math.nan if r.parameters is None else r.parameters / 1e6
+        row["RF"] = r.receptive_field
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("Method") if rows else pd.DataFrame()
+
+
+def humaneva_frame(records: Iterable[EvalResult], protocol: str | int = 2) -> pd.DataFrame:
+    """Table 3 layout: Walk/Jog/Box x S1-S3 cells and their mean (the paper's Protocol #2 by default)."""
+    metric = _metric(protocol)
+    rows = []
+    for r in records:
+        row: dict[str, object] = {"Method": _label(r)}
+        values = []
+        for action in HUMANEVA_ACTIONS:
+            for subject in HUMANEVA_SUBJECTS:
+                cell = r.per_cell.get(subject, {}).get(action)
+                value = _nan(cell.get(metric) if cell else None)
+                row[f"{action} {subject}"] = value
+                values.append(value)
+        present = [v for v in values if not math.isnan(v)]
+        row[AVG] = sum(present) / len(present) if len(present) == len(values) else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("Method") if rows else pd.DataFrame()
+
+
+def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy().astype(object)
+    for col in out.columns:
+        if col == "RF":
+            out[col] = [("-" if v is None or (isinstance(v, float) and math.isnan(v)) else str(int(v))) for v in frame[col]]
+        elif col == "Params (M)":
+            out[col] = ["-" if math.isnan(v) else f"{v:.2f}" for v in frame[col].astype(float)]
+        else:
+            out[col] = ["-" if math.isnan(v) else f"{v:.1f}" for v in frame[col].astype(float)]
+    return out
+
+
+def render(frame: pd.DataFrame, fmt: str = "markdown", title: str = "") -> str:
+    """Render a table frame; numbers in mm with one decimal (params in millions, two decimals)."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+    if fmt == "json":
+        rows = []
+        for method, values in frame.iterrows():
+            clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in values.items()}
+            row: dict[str, object] = {"method": method}
+            for k, v in clean.items():
+                if v is None:
+                    row[k] = None
+                elif k == "RF":
+                    row[k] = int(v)
+                else:
+                    row[k] = round(float(v), 2 if k == "Params (M)" else 1)
+            rows.append(row)
+        return json.dumps({"title": title, "unit": "mm", "rows": rows}, indent=2, ensure_ascii=False)
+    text = _formatted(frame)
+    if fmt == "csv":
+        return text.to_csv()
+    if fmt == "latex":
+        from tabulate import tabulate
+
+        body = tabulate(text, headers="keys", tablefmt="latex_booktabs", disable_numparse=True)
+        return (f"% {title}\n" if title else "") + body
+    if fmt == "markdown":
+        from tabulate import tabulate
+
+        body = tabulate(text, headers="keys", tablefmt="github", disable_numparse=True, stralign="right")
+        return (f"**{title}**\n\n" if title else "") + body
+    from tabulate import tabulate
+
+    return (f"{title}\n" if title else "") + tabulate(text, headers="keys", tablefmt="simple", disable_numparse=True, stralign="right")
+
+
+def render_results(records: list[EvalResult], protocol: str | int = 1, fmt: str = "terminal") -> str:
+    """The right layout for the records' dataset: Table 3 for HumanEva-I, Table 1 otherwise."""
+    if not records:
+        raise ConfigError("no result records to render")
+    datasets = {r.dataset for r in records}
+    names = {"1": "Protocol #1 (MPJPE, mm)", "2": "Protocol #2 (P-MPJPE, mm)", "n": "N-MPJPE (mm)",
+             "velocity": "MPJVE (mm/frame)"}  # fmt: skip
+    title = f"{'/'.join(sorted(datasets))} — {names.get(str(protocol), str(protocol))}"
+    if datasets == {"humaneva"}:
+        return render(humaneva_frame(records, protocol), fmt, title)
+    return render(results_frame(records, protocol), fmt, title)

@@ -1,0 +1,32 @@
+"""Training: the papers' recipes as presets and one loop (windows on the device, DDP, resumable).
+
+``resolve_config(model, dataset, input, **overrides)`` gives a :class:`TrainConfig`; ``train(config)``
+runs it and writes ``runs/<run>/`` (config, log, checkpoint, final weights, result record, zoo card).
+"""
+
+from __future__ import annotations
+
+from .config import TrainConfig
+from .loop import TrainResult, build_lifter, loss_fn, train, training_windows
+from .recipes import RECIPES, list_recipes, recipe_for, resolve_config
+from .sampler import EpochPlan, WindowSampler
+from .windows import WindowSet, build_windows, flip_windows, naive_gather
+
+__all__ = [
+    "RECIPES",
+    "EpochPlan",
+    "TrainConfig",
+    "TrainResult",
+    "WindowSampler",
+    "WindowSet",
+    "build_lifter",
+    "build_windows",
+    "flip_windows",
+    "list_recipes",
+    "loss_fn",
+    "naive_gather",
+    "recipe_for",
+    "resolve_config",
+    "train",
+    "training_windows",
+]

@@ -1,0 +1,74 @@
+"""The per-epoch checkpoint: model, optimizer, schedule, every RNG state; loadable with ``weights_only=True``.
+
+RNG states are stored as tensors (numpy's and Python's tuples are flattened), so the file holds
+only tensors, numbers, strings, lists and dicts and never needs a full unpickle.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import WeightsError
+
+__all__ = ["capture_rng", "restore_rng", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
+
+CHECKPOINT_VERSION = 1
+
+
+def capture_rng() -> dict[str, Any]:
+    """torch (CPU and every CUDA device), numpy and Python RNG states, as tensors."""
+    py_version, py_state, py_gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy_keys": torch.from_numpy(np.asarray(np_keys, dtype=np.int64)),
+        "numpy_meta": [str(np_name), int(np_pos), int(np_has_gauss), float(np_gauss)],
+        "python_state": torch.tensor(py_state, dtype=torch.int64),
+        "python_meta": [int(py_version), py_gauss],
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    name, pos, has_gauss, gauss = state["numpy_meta"]
+    np.random.set_state((name, state["numpy_keys"].numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, gauss_next = state["python_meta"]
+    random.setstate((version, tuple(int(v) for v in state["python_state"].tolist()), gauss_next))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Write atomically (temp file + rename), so a kill mid-write leaves the previous checkpoint intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save({"version": CHECKPOINT_VERSION, **payload}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True``; :class:`WeightsError` if missing or foreign."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"checkpoint {path} does not exist; nothing to resume (run without --resume)")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a corrupt or foreign file must become one clear error
+        raise WeightsError(f"checkpoint {path} could not be read safely: {type(exc).__name__}: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
+        raise WeightsError(
+            f"checkpoint {path}: expected a gastbench training checkpoint version {CHECKPOINT_VERSION}, "
+            f"got version {data.get('version') if isinstance(data, dict) else type(data).__name__!r}"
+        )
+    return data

@@ -1,0 +1,185 @@
+"""The training configuration: one flat, JSON-round-trippable record of every setting of a run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import ConfigError
+
+__all__ = ["TrainConfig", "OptimizerName", "LossName", "LrSchedule"]
+
+OptimizerName = Literal["adam", "amsgrad"]
+LossName = Literal["mpjpe", "mse"]
+LrSchedule = Literal["epoch", "step"]
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run (a recipe preset plus command-line overrides).
+
+    Attributes:
+        model: registry name (``"gast-t27"``).
+        dataset / input / data_dir: what :func:`gastbench.data.load_dataset` reads.
+        recipe: name of the preset the defaults came from (``"gast-net/humaneva"``).
+        epochs: passes over the training windows.
+        batch_size: global batch (split evenly across DDP ranks).
+        lr: initial learning rate.
+        lr_decay: multiplicative decay factor.
+        lr_schedule: ``"epoch"``: ``lr * decay**epoch`` (VideoPose3D, GAST-Net);
+            ``"step"``: ``lr * decay**floor(step / lr_decay_steps)`` (Martinez, SemGCN).
+        lr_decay_steps: optimizer steps per decay for the ``"step"`` schedule.
+        optimizer: ``"amsgrad"`` (Adam with AMSGrad) or ``"adam"``.
+        loss: ``"mpjpe"`` (mean joint distance) or ``"mse"`` (mean squared coordinate error).
+        grad_clip_norm: clip the gradient norm to this (the "max-norm" of Martinez/SemGCN); None: off.
+        dropout: passed to the model factory; None keeps the factory's default.
+        bn_momentum: ``[initial, final]`` BatchNorm momentum, decayed exponentially over the
+            epochs (VideoPose3D); None leaves it alone.
+        flip_augment: flip half of every batch horizontally.
+        downsample: keep every n-th training frame (GAST-Net: Human3.6M 50 -> 10 fps).
+        train_subjects / test_subjects / actions: subsets; None: the dataset's protocol.
+        seed: seeds model init, dropout, the window order and the flip choice.
+        device: ``"auto"`` (cuda when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
+        amp: bf16 autocast for the forward pass.
+        compile: ``torch.compile`` the model for training.
+        validate_every: validate on the test split every n epochs (0: never); logged only.
+        eval_flip: test-time flip augmentation in validation and the final evaluation.
+        num_threads: torch CPU threads (None: torch's default).
+        model_overrides: extra factory keyword arguments (``{"channels": 512}``).
+        runs_dir / run_name: the run folder is ``runs_dir/run_name``.
+    """
+
+    model: str
+    dataset: str = "synthetic"
+    input: str = "gt"
+    data_dir: str | None = None
+    recipe: str = ""
+    epochs: int = 1
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_decay: float = 1.0
+    lr_schedule: LrSchedule = "epoch"
+    lr_decay_steps: int = 100_000
+    optimizer: OptimizerName = "amsgrad"
+    loss: LossName = "mpjpe"
+    grad_clip_norm: float | None = None
+    dropout: float | None = None
+    bn_momentum: list[float] | None = None
+    flip_augment: bool = True
+    downsample: int = 1
+    train_subjects: list[str] | None = None
+    test_subjects: list[str] | None = None
+    actions: list[str] | None = None
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = False
+    compile: bool = False
+    validate_every: int = 1
+    eval_flip: bool = True
+    num_threads: int | None = None
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    runs_dir: str = "runs"
+    run_name: str = ""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first setting out of range."""
+        checks: list[tuple[bool, str]] = [
+            (bool(self.model), "model must be a registry name"),
+            (isinstance(self.epochs, int) and self.epochs >= 1, f"epochs must be an integer >= 1, got {self.epochs!r}"),
+            (
+                isinstance(self.batch_size, int) and self.batch_size >= 1,
+                f"batch_size must be an integer >= 1, got {self.batch_size!r}",
+            ),
+            (self.lr > 0, f"lr must be > 0, got {self.lr!r}"),
+            (0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay!r}"),
+            (self.lr_schedule in ("epoch", "step"), f"lr_schedule must be 'epoch' or 'step', got {self.lr_schedule!r}"),
+            (self.lr_decay_steps >= 1, f"lr_decay_steps must be >= 1, got {self.lr_decay_steps!r}"),
+            (self.optimizer in ("adam", "amsgrad"), f"optimizer must be 'adam' or 'amsgrad', got {self.optimizer!r}"),
+            (self.loss in ("mpjpe", "mse"), f"loss must be 'mpjpe' or 'mse', got {self.loss!r}"),
+            (
+                self.grad_clip_norm is None or self.grad_clip_norm > 0,
+                f"grad_clip_norm must be > 0 or None, got {self.grad_clip_norm!r}",
+            ),
+            (
+                self.dropout is None or 0.0 <= self.dropout < 1.0,
+                f"dropout must be in [0, 1) or None, got {self.dropout!r}",
+            ),
+            (
+                self.bn_momentum is None
+                or (len(self.bn_momentum) == 2 and all(0 < m <= 1 for m in self.bn_momentum)),
+                f"bn_momentum must be [initial, final] in (0, 1], got {self.bn_momentum!r}",
+            ),
+            (
+                isinstance(self.downsample, int) and self.downsample >= 1,
+                f"downsample must be an integer >= 1, got {self.downsample!r}",
+            ),
+            (self.validate_every >= 0, f"validate_every must be >= 0, got {self.validate_every!r}"),
+            (
+                self.num_threads is None or self.num_threads >= 1,
+                f"num_threads must be >= 1 or None, got {self.num_threads!r}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"training config: {message}")
+
+    # --- serialisation --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], origin: str = "<dict>") -> "TrainConfig":
+        """Rebuild a config; unknown keys are an error (a typo must not be ignored silently)."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"training config {origin}: expected a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"training config {origin}: unknown key(s) {unknown}; known keys: {sorted(known)}")
+        if "model" not in data:
+            raise ConfigError(f"training config {origin}: missing key 'model'")
+        return cls(**data)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json(), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"training config {path} does not exist")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"training config {path} is not valid JSON: {exc}") from None
+        return cls.from_dict(data, origin=str(path))
+
+    # --- derived ----------------------------------------------------------------------
+    @property
+    def default_run_name(self) -> str:
+        return f"{self.model}.{self.dataset}-{self.input}"
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / (self.run_name or self.default_run_name)
+
+    def with_overrides(self, **overrides: Any) -> "TrainConfig":
+        """A copy with some settings replaced (``None`` values are ignored: "not given")."""
+        data = self.to_dict()
+        for key, value in overrides.items():
+            if key not in data:
+                raise ConfigError(f"training config: unknown setting {key!r}; settings: {sorted(data)}")
+            if value is not None:
+                data[key] = value
+        return TrainConfig.from_dict(data)

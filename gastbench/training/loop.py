@@ -1,0 +1,479 @@
+"""The training loop: windows -> strided graph -> loss -> optimizer, per-epoch checkpoint and log.
+
+Outputs in ``runs/<run>/``: ``config.json`` (the resolved config), ``log.jsonl`` (one line per
+epoch), ``checkpoint.pt`` (every epoch; resumable), ``weights.safetensors`` (the FINAL epoch's
+weights, never a "best" epoch picked on the test split), the evaluation record and a zoo card.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shlex
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ConfigError, GastbenchError
+from ..lifter import Lifter
+from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from .config import TrainConfig
+from .distributed import DistContext, all_reduce_sum, barrier, init_distributed
+from .sampler import WindowSampler
+from .schedule import LrScheduler, bn_momentum_at
+from .windows import WindowSet, build_windows
+
+if TYPE_CHECKING:
+    from ..data import PoseDataset
+    from ..results import EvalResult
+
+__all__ = ["TrainResult", "train", "build_lifter", "training_windows", "loss_fn", "set_seed"]
+
+#: Settings that may differ between a run and its resumption (they do not change the numbers on CPU).
+_RESUMABLE_CHANGES = frozenset({"device", "num_threads", "validate_every", "data_dir", "runs_dir"})
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced (paths are None on non-main DDP ranks)."""
+
+    config: TrainConfig
+    run_dir: Path
+    history: list[dict[str, Any]] = field(default_factory=list)
+    weights_path: Path | None = None
+    result_path: Path | None = None
+    card_path: Path | None = None
+    result: "EvalResult | None" = None
+    wall_time_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    lifter: Lifter | None = None
+    completed: bool = True
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.history[-1]["loss"] if self.history else None
+
+
+def set_seed(seed: int) -> None:
+    """Seed torch, numpy and Python alike."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+    random.seed(seed)
+
+
+def build_lifter(config: TrainConfig, dataset: "PoseDataset") -> Lifter:
+    """The model of ``config`` for the dataset's 2D layout, with the recipe's dropout."""
+    from ..registry import create_lifter
+
+    overrides = dict(config.model_overrides)
+    if config.dropout is not None:
+        overrides["dropout"] = config.dropout
+    return create_lifter(config.model, layout=dataset.layout_2d, **overrides)
+
+
+def training_windows(
+    config: TrainConfig, dataset: "PoseDataset", lifter: Lifter, device: torch.device | str = "cpu"
+) -> WindowSet:
+    """All training windows of the config's subjects/actions, as one padded tensor on ``device``."""
+    sequences = dataset.sequences("train", subjects=config.train_subjects, actions=config.actions)
+    if not sequences:
+        raise ConfigError(
+            f"no training sequences in {dataset.name} ({dataset.input}) for subjects {config.train_subjects} "
+            f"and actions {config.actions}"
+        )
+    return build_windows(
+        [np.asarray(s.keypoints_2d) for s in sequences],
+        [np.asarray(s.positions_3d) for s in sequences],
+        receptive_field=lifter.receptive_field,
+        causal_shift=lifter.causal_shift,
+        joints_3d=lifter.output_layout.indices_in(dataset.layout_3d),
+        downsample=config.downsample,
+        device=device,
+        mirror_layouts=(lifter.input_layout, lifter.output_layout) if config.flip_augment else None,
+    )
+
+
+def loss_fn(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``"mpjpe"``: mean Euclidean joint error (metres); ``"mse"``: mean squared coordinate error."""
+    if name == "mpjpe":
+        return lambda pred, target: torch.linalg.vector_norm(pred - target, dim=-1).mean()
+    if name == "mse":
+        return nn.functional.mse_loss
+    raise ConfigError(f"unknown loss {name!r}; use mpjpe or mse")
+
+
+def _set_bn_momentum(model: nn.Module, momentum: float) -> None:
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = momentum
+
+
+def _make_optimizer(config: TrainConfig, lifter: Lifter) -> torch.optim.Optimizer:
+    return torch.optim.Adam(lifter.parameters(), lr=config.lr, amsgrad=config.optimizer == "amsgrad")
+
+
+def _check_resume_config(saved: TrainConfig, given: TrainConfig) -> None:
+    a, b = saved.to_dict(), given.to_dict()
+    diff = sorted(k for k in a if k not in _RESUMABLE_CHANGES and a[k] != b.get(k))
+    if diff:
+        details = ", ".join(f"{k}: run {a[k]!r} vs now {b.get(k)!r}" for k in diff)
+        raise ConfigError(f"--resume: the settings differ from the run being resumed ({details})")
+
+
+def _rewrite_log(path: Path, keep_epochs: int) -> list[dict[str, Any]]:
+    """Keep the log lines of the epochs the checkpoint holds (a killed run may have logged one more)."""
+    if not path.is_file():
+        return []
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if row.get("epoch", 0) <= keep_epochs:
+                kept.append(row)
+    path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    return kept
+
+
+def _state_dict_cpu(lifter: Lifter) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in lifter.state_dict().items()}
+
+
+def _progress(enabled: bool) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+        disable=not enabled,
+        transient=True,
+    )
+
+
+def _recipe_for_card(config: TrainConfig) -> dict[str, Any]:
+    keep = (
+        "recipe", "epochs", "batch_size", "lr", "lr_decay", "lr_schedule", "lr_decay_steps", "optimizer", "loss",
+        "grad_clip_norm", "dropout", "bn_momentum", "flip_augment", "downsample", "actions", "seed", "amp",
+    )  # fmt: skip
+    return {k: v for k, v in config.to_dict().items() if k in keep and v is not None}
+
+
+class _Trainer:
+    """One run's state; :func:`train` drives it."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: "PoseDataset",
+        ctx: DistContext,
+        progress: bool,
+        log: Callable[[str], None],
+    ) -> None:
+        self.config = config
+        self.dataset = dataset
+        self.ctx = ctx
+        self.progress = progress and ctx.is_main
+        self.log = log if ctx.is_main else (lambda _msg: None)
+        self.run_dir = config.run_dir
+        set_seed(config.seed)
+        self.lifter = build_lifter(config, dataset).to(ctx.device)
+        self.windows = training_windows(config, dataset, self.lifter, ctx.device)
+        self.sampler = WindowSampler(
+            len(self.windows),
+            config.batch_size,
+            seed=config.seed,
+            flip=config.flip_augment,
+            rank=ctx.rank,
+            world_size=ctx.world_size,
+        )
+        self.optimizer = _make_optimizer(config, self.lifter)
+        self.scheduler = LrScheduler(self.optimizer, config)
+        self.loss = loss_fn(config.loss)
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        model: nn.Module = self.lifter
+        if ctx.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            model = DistributedDataParallel(
+                self.lifter, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
+            )
+        self.model: Any = torch.compile(model) if config.compile else model
+        self.layout_out = self.lifter.output_layout
+
+    # --- checkpoint ----------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.pt"
+
+    def save(self) -> None:
+        save_checkpoint(
+            self.checkpoint_path,
+            {
+                "epoch": self.epoch,
+                "model": _state_dict_cpu(self.lifter),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "sampler": self.sampler.state_dict(),
+                "rng": capture_rng(),
+                "config": self.config.to_dict(),
+            },
+        )
+
+    def resume(self) -> None:
+        state = load_checkpoint(self.checkpoint_path)
+        self.lifter.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.sampler.load_state_dict(state["sampler"])
+        restore_rng(state["rng"])
+        self.epoch = int(state["epoch"])
+        if self.ctx.is_main:
+            self.history = _rewrite_log(self.run_dir / "log.jsonl", self.epoch)
+        self.log(f"resumed {self.run_dir} after epoch {self.epoch}/{self.config.epochs}")
+
+    # --- one epoch -----------------------------------------------------------------
+    def _autocast(self) -> Any:
+        if not self.config.amp:
+            return nullcontext()
+        return torch.autocast(device_type=self.ctx.device.type, dtype=torch.bfloat16)
+
+    def train_epoch(self) -> dict[str, Any]:
+        cfg = self.config
+        if cfg.bn_momentum is not None:
+            _set_bn_momentum(self.lifter, bn_momentum_at(self.epoch, cfg.epochs, *cfg.bn_momentum))
+        self.lifter.train()
+        plan = self.sampler.plan_epoch()
+        index = plan.index.to(self.ctx.device)
+        flips = plan.flip.to(self.ctx.device)
+        lr = self.scheduler.lr
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.ctx.device)
+        count = torch.zeros((), dtype=torch.float64, device=self.ctx.device)
+        started = time.perf_counter()
+        bar = _progress(self.progress)
+        task = bar.add_task(f"epoch {self.epoch + 1}/{cfg.epochs}", total=len(plan), info="")
+        with bar:
+            for step, start in enumerate(range(0, len(index), plan.batch_size)):
+                idx = index[start : start + plan.batch_size]
+                x, y = self.windows.gather(idx, flips[start : start + plan.batch_size] if cfg.flip_augment else None)
+                with self._autocast():
+                    pred = self.model(x, mode="strided")
+                loss = self.loss(pred.float(), y)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip_norm is not None:
+                    nn.utils.clip_grad_norm_(self.lifter.parameters(), cfg.grad_clip_norm)
+                self.optimizer.step()
+                self.scheduler.step_batch()
+                loss_sum += loss.detach().double() * len(idx)
+                count += len(idx)
+                if self.progress and step % 20 == 0:
+                    bar.update(task, completed=step + 1, info=f"loss {self._loss_display(loss.item()):.2f}")
+            bar.update(task, completed=len(plan))
+        all_reduce_sum(loss_sum, self.ctx)
+        all_reduce_sum(count, self.ctx)
+        elapsed = time.perf_counter() - started
+        self.scheduler.step_epoch()
+        self.epoch += 1
+        samples = int(count.item())
+        return {
+            "epoch": self.epoch,
+            "loss": float((loss_sum / count.clamp(min=1)).item()),
+            "loss_unit": "m" if cfg.loss == "mpjpe" else "m^2",
+            "lr": lr,
+            "bn_momentum": self.lifter_bn_momentum(),
+            "samples": samples,
+            "steps": len(plan),
+            "time_s": round(elapsed, 3),
+            "samples_per_s": round(samples / elapsed, 1) if elapsed > 0 else None,
+        }
+
+    def lifter_bn_momentum(self) -> float | None:
+        for module in self.lifter.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                return module.momentum
+        return None
+
+    def _loss_display(self, loss: float) -> float:
+        return loss * 1000.0 if self.config.loss == "mpjpe" else loss
+
+    # --- validation (log only) -----------------------------------------------------------
+    def evaluate(self, weights: Any = None, progress: bool = False) -> "EvalResult":
+        from ..evaluate import EvalOptions, evaluate
+
+        options = EvalOptions(
+            device=str(self.ctx.device),
+            flip=self.config.eval_flip,
+            subjects=tuple(self.config.test_subjects) if self.config.test_subjects else None,
+        )
+        return evaluate(self.lifter, self.dataset, options, weights, progress=progress)
+
+    def log_epoch(self, row: dict[str, Any]) -> None:
+        self.history.append(row)
+        with open(self.run_dir / "log.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        unit = "mm" if self.config.loss == "mpjpe" else "(mse)"
+        line = (
+            f"epoch {row['epoch']}/{self.config.epochs}  loss {self._loss_display(row['loss']):.3f} {unit}  "
+            f"lr {row['lr']:.3e}  {row['time_s']:.1f} s  {row['samples_per_s'] or 0:.0f} samples/s"
+        )
+        if row.get("val_mpjpe_mm") is not None:
+            line += f"  val MPJPE {row['val_mpjpe_mm']:.2f} mm  P-MPJPE {row['val_p_mpjpe_mm']:.2f} mm"
+        self.log(line)
+
+
+def _default_log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    dataset: "PoseDataset | None" = None,
+    resume: bool = False,
+    progress: bool = True,
+    final_eval: bool = True,
+    write_card: bool = True,
+    command: str | None = None,
+    log: Callable[[str], None] | None = None,
+    stop_after_epoch: int | None = None,
+) -> TrainResult:
+    """Train ``config.model`` with ``config``'s recipe; write the run folder; return what it produced.
+
+    Args:
+        config: the resolved settings (see :func:`gastbench.training.resolve_config`).
+        dataset: an already loaded dataset (else ``load_dataset(config.dataset, config.input, config.data_dir)``).
+        resume: continue from ``runs/<run>/checkpoint.pt`` (the result equals an uninterrupted run).
+        progress: show a progress bar per epoch.
+        final_eval: evaluate the final weights on the test split and save the result record.
+        write_card: write a zoo card for the final weights into the run folder.
+        command: the command line recorded in the card (default: this process's argv).
+        log: where the per-epoch lines go (default: stderr).
+        stop_after_epoch: stop once this epoch is checkpointed, as if killed (time-boxed sessions and
+            the resume test); no weights are written until a later ``resume=True`` call finishes.
+    """
+    started = time.perf_counter()
+    log = log or _default_log
+    if config.num_threads is not None:
+        torch.set_num_threads(config.num_threads)
+    run_dir = config.run_dir
+    config_path = run_dir / "config.json"
+    if resume:
+        if config_path.is_file():
+            _check_resume_config(TrainConfig.load(config_path), config)
+    elif (run_dir / "checkpoint.pt").exists():
+        raise ConfigError(
+            f"run folder {run_dir} already holds a checkpoint; pass --resume to continue it, or choose another "
+            "--run-name (or delete the folder)"
+        )
+    if dataset is None:
+        from ..data import load_dataset
+
+        dataset = load_dataset(config.dataset, config.input, config.data_dir)
+    ctx = init_distributed(config.device)
+    try:
+        trainer = _Trainer(config, dataset, ctx, progress, log)
+        if ctx.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            config.save(config_path)
+        if resume:
+            trainer.resume()
+        elif ctx.is_main:
+            (run_dir / "log.jsonl").write_text("", encoding="utf-8")
+        trainer.log(
+            f"training {config.model} on {dataset.name} ({dataset.input}): {len(trainer.windows)} windows, "
+            f"RF {trainer.lifter.receptive_field}, {trainer.lifter.num_parameters():,} parameters, recipe "
+            f"{config.recipe or 'custom'}, {ctx.world_size} process(es) on {ctx.device}"
+        )
+        while trainer.epoch < config.epochs:
+            row = trainer.train_epoch()
+            if ctx.is_main:
+                if config.validate_every and (trainer.epoch % config.validate_every == 0):
+                    val = trainer.evaluate()
+                    row["val_mpjpe_mm"] = val.average_over_actions.mpjpe_mm
+                    row["val_p_mpjpe_mm"] = val.average_over_actions.p_mpjpe_mm
+                trainer.log_epoch(row)
+                trainer.save()
+            barrier(ctx)
+            if stop_after_epoch is not None and trainer.epoch >= stop_after_epoch < config.epochs:
+                trainer.log(f"stopped after epoch {trainer.epoch}; continue with --resume")
+                return TrainResult(config=config, run_dir=run_dir, history=list(trainer.history),
+                                   lifter=trainer.lifter, completed=False,
+                                   wall_time_s=time.perf_counter() - started)  # fmt: skip
+        result = TrainResult(config=config, run_dir=run_dir, history=list(trainer.history), lifter=trainer.lifter)
+        if ctx.is_main:
+            _finish(trainer, result, final_eval, write_card, command)
+        barrier(ctx)
+        result.wall_time_s = time.perf_counter() - started
+        return result
+    finally:
+        ctx.close()
+
+
+def _finish(trainer: _Trainer, result: TrainResult, final_eval: bool, write_card: bool, command: str | None) -> None:
+    """Save the final epoch's weights, evaluate them, write the card."""
+    from safetensors.torch import save_file
+
+    from ..weights import WeightsInfo, file_sha256
+
+    cfg = trainer.config
+    weights_path = result.run_dir / "weights.safetensors"
+    save_file(_state_dict_cpu(trainer.lifter), str(weights_path), metadata={"model": cfg.model, "epochs": str(cfg.epochs)})
+    result.weights_path = weights_path
+    sha = file_sha256(weights_path)
+    command = command or " ".join(shlex.quote(a) for a in ["gastbench", *sys.argv[1:]])
+    if final_eval:
+        from ..results import save_result
+
+        info = WeightsInfo(source="file", path=str(weights_path.resolve()), sha256=sha, seed=cfg.seed)
+        result.result = trainer.evaluate(weights=info)
+        result.result_path = save_result(result.result, result.run_dir)
+        avg = result.result.average_over_actions
+        trainer.log(f"final weights (epoch {cfg.epochs}): MPJPE {avg.mpjpe_mm:.2f} mm, P-MPJPE {avg.p_mpjpe_mm:.2f} mm")
+    if write_card:
+        from ..zoo import card_from_weights
+        from ..zoo import write_card as write_card_file
+
+        try:
+            card = card_from_weights(
+                cfg.model,
+                trainer.lifter.input_layout.name,
+                cfg.dataset,
+                cfg.input,
+                weights_path,
+                _recipe_for_card(cfg),
+                command,
+                description=f"Trained by gastbench train ({cfg.recipe or 'custom'} recipe, {cfg.epochs} epochs).",
+            )
+            path = result.run_dir / f"{card.id}.toml"
+            write_card_file(card, path)
+            result.card_path = path
+        except GastbenchError as exc:  # e.g. a shrunken test model that the registry default does not fit
+            result.notes.append(f"no zoo card written: {exc}")
+            trainer.log(f"no zoo card written: {exc}")
+    (result.run_dir / "summary.json").write_text(
+        json.dumps(
+            {
+                "model": cfg.model,
+                "epochs": cfg.epochs,
+                "weights": str(weights_path),
+                "sha256": sha,
+                "result": str(result.result_path) if result.result_path else None,
+                "card": str(result.card_path) if result.card_path else None,
+                "final_loss": result.final_loss,
+                "notes": result.notes,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )

@@ -1,0 +1,161 @@
+"""Original checkpoints (pickles with numpy objects, original key names) convert to identical models."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gastbench.convert import convert_checkpoint, safe_torch_load
+from gastbench.errors import ConfigError, WeightsError
+from gastbench.registry import create_lifter
+from gastbench.weights import load_weights_file
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if self.family == socket.AF_UNIX or host in ("127.0.0.1", "::1", "localhost"):
+            return real(self, address)
+        raise AssertionError(f"test tried to open a network connection to {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def _trained_like(name: str, seed: int = 0) -> torch.nn.Module:
+    """A model whose every tensor (BN statistics included) differs from a fresh init."""
+    torch.manual_seed(seed)
+    model = create_lifter(name)
+    with torch.no_grad():
+        for key, t in model.state_dict().items():
+            if t.is_floating_point():
+                t.add_(0.05 * torch.randn_like(t)) if "running_var" not in key else t.mul_(1.5)
+            elif key.endswith("num_batches_tracked"):
+                t.fill_(1234)
+    return model.eval()
+
+
+def _original_checkpoint(path: Path, fmt: str, model: torch.nn.Module, *, data_parallel: bool = False) -> None:
+    """Save ``model``'s tensors the way the original repository does, numpy objects included."""
+    state = {}
+    for key, t in model.state_dict().items():
+        key = key.replace(".non_local.", ".nonlocal.") if fmt == "semgcn" else key
+        state[("module." if data_parallel else "") + key] = t.clone()
+    container = "model_pos" if fmt in ("gastnet", "videopose3d") else "state_dict"
+    ckpt = {
+        "epoch": np.int64(60),
+        "lr": np.float64(0.00046),
+        "loss 3d train": np.float64(0.031),
+        "random_state": np.random.RandomState(1234).get_state(),
+        "optimizer": {"state": {}, "param_groups": [{"lr": 0.00046, "amsgrad": True, "params": [0, 1]}]},
+        container: state,
+    }
+    torch.save(ckpt, path)
+
+
+def _outputs(model: torch.nn.Module) -> torch.Tensor:
+    model.eval()
+    frames = model.receptive_field + 2
+    gen = torch.Generator().manual_seed(5)
+    x = torch.rand(2, frames, model.input_layout.num_joints, 2, generator=gen) * 2 - 1
+    with torch.inference_mode():
+        return model(x)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "data_parallel"),
+    [("gastnet", "gast-t9", True), ("videopose3d", "videopose3d-t27", False),
+     ("semgcn", "semgcn-nonlocal", False), ("martinez", "martinez", True)],
+)  # fmt: skip
+def test_original_layout_converts_to_identical_outputs(tmp_path: Path, fmt: str, name: str, data_parallel: bool) -> None:
+    source = _trained_like(name)
+    ckpt = tmp_path / "original.bin"
+    _original_checkpoint(ckpt, fmt, source, data_parallel=data_parallel)
+    with pytest.raises(Exception):
+        torch.load(ckpt, weights_only=True)  # plain weights-only loading refuses the numpy objects
+    out = tmp_path / "converted.safetensors"
+    report = convert_checkpoint(fmt, ckpt, out, name)
+    assert report.tensors == len(source.state_dict()) and not report.filled
+    assert "optimizer" in report.ignored_entries and "random_state" in report.ignored_entries
+    if fmt == "semgcn":
+        assert any(".nonlocal." in r for r in report.renamed)
+    fresh = create_lifter(name)
+    load_weights_file(fresh, out)
+    assert torch.equal(_outputs(fresh), _outputs(source))
+    for key, t in source.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], t), key
+
+
+def test_legacy_checkpoint_without_bn_counters_is_filled(tmp_path: Path) -> None:
+    source = _trained_like("martinez")
+    state = {k: v for k, v in source.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.save({"state_dict": state, "epoch": np.int32(3)}, tmp_path / "old.pth.tar", _use_new_zipfile_serialization=False)
+    report = convert_checkpoint("martinez", tmp_path / "old.pth.tar", tmp_path / "m.safetensors", "martinez")
+    assert report.filled and all(k.endswith("num_batches_tracked") for k in report.filled)
+
+
+class _Evil:
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch {_Evil.marker}",))
+
+    marker = ""
+
+
+def test_crafted_pickle_is_refused_not_run(tmp_path: Path) -> None:
+    _Evil.marker = str(tmp_path / "pwned")
+    path = tmp_path / "evil.bin"
+    torch.save({"model_pos": {"w": torch.zeros(1)}, "payload": _Evil()}, path)
+    with pytest.raises(WeightsError, match="refusing to unpickle .*posix.system|refusing to unpickle .*os.system"):
+        safe_torch_load(path)
+    with pytest.raises(WeightsError, match="refusing"):
+        convert_checkpoint("gastnet", path, tmp_path / "x.safetensors", "gast-t9")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_wrong_width_is_a_clear_error(tmp_path: Path) -> None:
+    ckpt = tmp_path / "t27.bin"
+    _original_checkpoint(ckpt, "gastnet", _trained_like("gast-t27"))
+    with pytest.raises(WeightsError, match="channels: checkpoint 128, model 64.*graph blocks: checkpoint 3, model 4"):
+        convert_checkpoint("gastnet", ckpt, tmp_path / "x.safetensors", "gast-t81")
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_wrong_family_and_bad_container(tmp_path: Path) -> None:
+    ckpt = tmp_path / "m.bin"
+    _original_checkpoint(ckpt, "martinez", _trained_like("martinez"))
+    with pytest.raises(ConfigError, match="is a martinez lifter"):
+        convert_checkpoint("gastnet", ckpt, tmp_path / "x.safetensors", "martinez")
+    with pytest.raises(WeightsError, match="no 'model_pos' entry"):
+        convert_checkpoint("videopose3d", ckpt, tmp_path / "x.safetensors", "videopose3d-t27")
+
+
+def test_cli_unmatched_keys_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from gastbench.cli import main
+
+    model = _trained_like("semgcn")
+    state = dict(model.state_dict())
+    state["gconv_extra.weight"] = torch.zeros(3)
+    torch.save({"state_dict": state, "epoch": np.int64(1)}, tmp_path / "ckpt.pth.tar")
+    out = tmp_path / "o.safetensors"
+    argv = ["gastbench", "convert", "--from", "semgcn", str(tmp_path / "ckpt.pth.tar"), "--to", str(out), "--model", "semgcn"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as info:
+        main()
+    err = " ".join(capsys.readouterr().err.split())
+    assert info.value.code == 2 and "1 unmatched checkpoint key(s): gconv_extra.weight" in err
+    assert err.startswith("error:") and "Traceback" not in err and not out.exists()
+    del state["gconv_extra.weight"]
+    torch.save({"state_dict": state, "epoch": np.int64(1)}, tmp_path / "ckpt.pth.tar")
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code in (0, None) and out.is_file()
+    assert "all used, shapes checked" in capsys.readouterr().out
