@@ -131,7 +131,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "gather_samples_per_s": {"device": b / gather_device, "python": b / gather_python},
         "gather_speedup": gather_python / gather_device,
         "big_batch": args.big_batch,
-        "big_batch_gather_samples_per_s": {"device": args.big_batch / big_device, "python": args.big_batch / big_python},
+        "big_batch_gather_samples_per_s": {
+            "device": args.big_batch / big_device,
+            "python": args.big_batch / big_python,
+        },
         "big_batch_gather_speedup": big_python / big_device,
         "train_step_samples_per_s": {"device": b / step_device, "python": b / step_python},
         "train_step_speedup": step_python / step_device,
@@ -160,7 +163,8 @@ def main() -> None:
         return
     g, s = record["gather_samples_per_s"], record["train_step_samples_per_s"]
     print(f"{record['model']} ({record['parameters']:,} params, RF {record['receptive_field']}), batch "
-          f"{record['batch_size']}, {record['device']} x{record['threads']} threads, torch {record['torch']}")  # fmt: skip
+          f"{record['batch_size']}, {record['device']} x{record['threads']} threads, "
+          f"torch {record['torch']}")  # fmt: skip
     print(f"  gather only : device {g['device']:10.0f}  python {g['python']:10.0f} samples/s"
           f"  -> {record['gather_speedup']:.1f}x  (batch {record['batch_size']})")  # fmt: skip
     gb = record["big_batch_gather_samples_per_s"]

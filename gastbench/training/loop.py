@@ -167,6 +167,23 @@ def _recipe_for_card(config: TrainConfig) -> dict[str, Any]:
     return {k: v for k, v in config.to_dict().items() if k in keep and v is not None}
 
 
+def _card_description(config: TrainConfig) -> str:
+    """Say how the run differs from its recipe: a shortened run must not pass for the paper's."""
+    from .recipes import recipe_for
+
+    text = f"Trained by gastbench train ({config.recipe or 'custom'} recipe, {config.epochs} epochs"
+    try:
+        _, preset = recipe_for(config.model, config.dataset)
+    except GastbenchError:
+        return text + ")."
+    changed = [
+        f"{key} {config.to_dict()[key]!r} instead of {value!r}"
+        for key, value in preset.items()
+        if key in config.to_dict() and config.to_dict()[key] != value
+    ]
+    return text + (f"; differs from the recipe: {', '.join(changed)})." if changed else ").")
+
+
 class _Trainer:
     """One run's state; :func:`train` drives it."""
 
@@ -310,9 +327,11 @@ class _Trainer:
     def evaluate(self, weights: Any = None, progress: bool = False) -> "EvalResult":
         from ..evaluate import EvalOptions, evaluate
 
+        # A model trained on every n-th frame (GAST-Net: 10 fps) is validated on video at that rate too.
         options = EvalOptions(
             device=str(self.ctx.device),
             flip=self.config.eval_flip,
+            downsample=self.config.downsample if self.config.downsample > 1 else None,
             subjects=tuple(self.config.test_subjects) if self.config.test_subjects else None,
         )
         return evaluate(self.lifter, self.dataset, options, weights, progress=progress)
@@ -427,7 +446,8 @@ def _finish(trainer: _Trainer, result: TrainResult, final_eval: bool, write_card
 
     cfg = trainer.config
     weights_path = result.run_dir / "weights.safetensors"
-    save_file(_state_dict_cpu(trainer.lifter), str(weights_path), metadata={"model": cfg.model, "epochs": str(cfg.epochs)})
+    metadata = {"model": cfg.model, "epochs": str(cfg.epochs)}
+    save_file(_state_dict_cpu(trainer.lifter), str(weights_path), metadata=metadata)
     result.weights_path = weights_path
     sha = file_sha256(weights_path)
     command = command or " ".join(shlex.quote(a) for a in ["gastbench", *sys.argv[1:]])
@@ -452,7 +472,7 @@ def _finish(trainer: _Trainer, result: TrainResult, final_eval: bool, write_card
                 weights_path,
                 _recipe_for_card(cfg),
                 command,
-                description=f"Trained by gastbench train ({cfg.recipe or 'custom'} recipe, {cfg.epochs} epochs).",
+                description=_card_description(cfg),
             )
             path = result.run_dir / f"{card.id}.toml"
             write_card_file(card, path)
