@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--models", nargs="+", default=["gast-t27", "videopose3d-t243"])
     parser.add_argument("--max-sequences", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the evaluator's own choice")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()

@@ -21,17 +21,18 @@ WORKER = textwrap.dedent(
     from safetensors.torch import save_file
     from gastbench.training import resolve_config, train
 
-    out = sys.argv[1]
+    out, name, epochs, stop_after, resume = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     rank = int(os.environ["RANK"])
     config = resolve_config(
-        "videopose3d-t27", "synthetic", "gt", epochs=1, batch_size=64, train_subjects=["S1"],
-        actions=["Directions"], model_overrides={"channels": 32}, validate_every=0, num_threads=1,
-        device="cpu", runs_dir=out, run_name="ddp",
+        "videopose3d-t27", "synthetic", "gt", epochs=epochs, batch_size=64, train_subjects=["S1"],
+        actions=["Directions"], model_overrides={"channels": 32, "dropout": 0.5}, validate_every=0,
+        num_threads=1, device="cpu", runs_dir=out, run_name=name,
     )
-    result = train(config, progress=False, final_eval=False, write_card=False)
+    result = train(config, progress=False, final_eval=False, write_card=False, resume=resume == "resume",
+                   stop_after_epoch=stop_after or None)
     state = {k: v.detach().contiguous() for k, v in result.lifter.named_parameters()}
-    save_file(state, os.path.join(out, f"params_rank{rank}.safetensors"))
-    with open(os.path.join(out, f"history_rank{rank}.json"), "w") as fh:
+    save_file(state, os.path.join(out, f"{name}_params_rank{rank}.safetensors"))
+    with open(os.path.join(out, f"{name}_history_rank{rank}.json"), "w") as fh:
         json.dump(result.history, fh)
     """
 )
@@ -43,32 +44,50 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_two_gloo_processes_train_and_end_with_identical_parameters(tmp_path: Path) -> None:
-    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
-        pytest.skip("this torch build has no gloo backend")
+def _torchrun(tmp_path: Path, *args: str) -> None:
     script = tmp_path / "worker.py"
     script.write_text(WORKER, encoding="utf-8")
-    env = {
-        **os.environ,
-        "MASTER_ADDR": "127.0.0.1",
-        "GLOO_SOCKET_IFNAME": "lo",
-        "OMP_NUM_THREADS": "1",
-    }
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-        "--master-port", str(_free_port()), str(script), str(tmp_path),
+        "--master-port", str(_free_port()), str(script), str(tmp_path), *args,
     ]  # fmt: skip
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
-    rank0 = load_file(str(tmp_path / "params_rank0.safetensors"))
-    rank1 = load_file(str(tmp_path / "params_rank1.safetensors"))
+
+def _params(tmp_path: Path, name: str, rank: int) -> dict[str, torch.Tensor]:
+    return load_file(str(tmp_path / f"{name}_params_rank{rank}.safetensors"))
+
+
+@pytest.fixture(autouse=True)
+def _needs_gloo() -> None:
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        pytest.skip("this torch build has no gloo backend")
+
+
+def test_two_gloo_processes_train_and_end_with_identical_parameters(tmp_path: Path) -> None:
+    _torchrun(tmp_path, "ddp", "1", "0", "fresh")
+    rank0, rank1 = _params(tmp_path, "ddp", 0), _params(tmp_path, "ddp", 1)
     assert set(rank0) == set(rank1) and rank0
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), f"ranks disagree on {key}"
     # Rank 0 saved exactly these parameters.
     saved = load_file(str(tmp_path / "ddp" / "weights.safetensors"))
     assert all(torch.equal(saved[k], rank0[k]) for k in rank0)
-    history = [json.loads((tmp_path / f"history_rank{r}.json").read_text()) for r in (0, 1)]
-    assert history[0][0]["samples"] == 888 and history[0][0]["steps"] == 14  # each rank: 444 windows, 32 a step
+    history = json.loads((tmp_path / "ddp_history_rank0.json").read_text())
+    assert history[0]["samples"] == 888 and history[0]["steps"] == 14  # each rank: 444 windows, 32 a step
     assert (tmp_path / "ddp" / "checkpoint.pt").is_file()
+
+
+def test_distributed_resume_is_bitwise_equal_to_an_uninterrupted_run(tmp_path: Path) -> None:
+    _torchrun(tmp_path, "straight", "2", "0", "fresh")
+    _torchrun(tmp_path, "killed", "2", "1", "fresh")
+    checkpoint = torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)
+    assert checkpoint["epoch"] == 1 and len(checkpoint["rng_per_rank"]) == 2
+    # Each rank has its own dropout stream, and each is checkpointed.
+    assert not torch.equal(checkpoint["rng_per_rank"][0]["torch"], checkpoint["rng_per_rank"][1]["torch"])
+    _torchrun(tmp_path, "killed", "2", "0", "resume")
+    for rank in (0, 1):
+        a, b = _params(tmp_path, "straight", rank), _params(tmp_path, "killed", rank)
+        assert all(torch.equal(a[k], b[k]) for k in a), f"rank {rank}: resumed run differs"

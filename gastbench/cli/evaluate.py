@@ -44,7 +44,9 @@ def register(app: typer.Typer) -> None:
         input: str = typer.Option("gt", "--input", help="2D input: gt, cpn, sh, sh_pt_mpii, ..."),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset folder (else $GASTBENCH_DATA)."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-        batch_size: int = typer.Option(1024, "--batch-size", help="Output frames per chunk."),
+        batch_size: Optional[int] = typer.Option(
+            None, "--batch-size", help="Output frames per chunk (default: sized to the model's receptive field)."
+        ),
         no_flip: bool = typer.Option(False, "--no-flip", help="Disable test-time flip augmentation."),
         downsample: Optional[int] = typer.Option(None, "--downsample", help="Every n-th frame (default: protocol's)."),
         convention: str = typer.Option("standard", "--convention", help="standard (leaderboard) or paper."),

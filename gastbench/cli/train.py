@@ -85,7 +85,9 @@ def register(app: typer.Typer) -> None:
         amp: bool = typer.Option(False, "--amp", help="bf16 autocast (mixed precision)."),
         compile_model: bool = typer.Option(False, "--compile", help="torch.compile the model."),
         threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads."),
-        validate_every: Optional[int] = typer.Option(None, "--validate-every", help="Validate every n epochs (0 = off)."),
+        validate_every: Optional[int] = typer.Option(
+            None, "--validate-every", help="Validate every n epochs (0: never); log only."
+        ),
         sets: Optional[list[str]] = typer.Option(None, "--set", help="Any setting, KEY=VALUE (JSON values)."),
         model_args: Optional[list[str]] = typer.Option(None, "--model-arg", help="Model factory override KEY=VALUE."),
         runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder ($GASTBENCH_RUNS, ./runs)."),

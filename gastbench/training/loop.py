@@ -225,6 +225,10 @@ class _Trainer:
                 self.lifter, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
             )
         self.model: Any = torch.compile(model) if config.compile else model
+        # Dropout draws from the global torch RNG: give every rank its own stream (rank 0's is the
+        # one-process stream), so ranks do not drop the same units for different samples.
+        if ctx.rank:
+            torch.manual_seed(config.seed + 1_000_003 * ctx.rank)
         self.layout_out = self.lifter.output_layout
 
     # --- checkpoint ----------------------------------------------------------------
@@ -232,7 +236,18 @@ class _Trainer:
     def checkpoint_path(self) -> Path:
         return self.run_dir / "checkpoint.pt"
 
-    def save(self) -> None:
+    def gather_rng(self) -> list[dict[str, Any]]:
+        """Every rank's RNG states (a collective: all ranks call it); one process: its own."""
+        state = capture_rng()
+        if not self.ctx.enabled:
+            return [state]
+        import torch.distributed as dist
+
+        states: list[Any] = [None] * self.ctx.world_size
+        dist.all_gather_object(states, state)
+        return states
+
+    def save(self, rng_states: list[dict[str, Any]]) -> None:
         save_checkpoint(
             self.checkpoint_path,
             {
@@ -241,7 +256,8 @@ class _Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "sampler": self.sampler.state_dict(),
-                "rng": capture_rng(),
+                "rng": rng_states[0],
+                "rng_per_rank": rng_states,
                 "config": self.config.to_dict(),
             },
         )
@@ -252,7 +268,13 @@ class _Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.sampler.load_state_dict(state["sampler"])
-        restore_rng(state["rng"])
+        per_rank = state.get("rng_per_rank") or [state["rng"]]
+        if len(per_rank) != self.ctx.world_size:
+            self.log(
+                f"warning: checkpoint written by {len(per_rank)} process(es), resumed by {self.ctx.world_size}: "
+                "the run continues, but not bitwise as it would have"
+            )
+        restore_rng(per_rank[self.ctx.rank % len(per_rank)])
         self.epoch = int(state["epoch"])
         if self.ctx.is_main:
             self.history = _rewrite_log(self.run_dir / "log.jsonl", self.epoch)
@@ -415,13 +437,14 @@ def train(
         )
         while trainer.epoch < config.epochs:
             row = trainer.train_epoch()
+            rng_states = trainer.gather_rng()  # before validation, which must not shift any stream
             if ctx.is_main:
                 if config.validate_every and (trainer.epoch % config.validate_every == 0):
                     val = trainer.evaluate()
                     row["val_mpjpe_mm"] = val.average_over_actions.mpjpe_mm
                     row["val_p_mpjpe_mm"] = val.average_over_actions.p_mpjpe_mm
                 trainer.log_epoch(row)
-                trainer.save()
+                trainer.save(rng_states)
             barrier(ctx)
             if stop_after_epoch is not None and trainer.epoch >= stop_after_epoch < config.epochs:
                 trainer.log(f"stopped after epoch {trainer.epoch}; continue with --resume")
