@@ -6,6 +6,8 @@ import json
 
 import typer
 
+from ._console import print_table
+
 from ..registry import create_lifter, get_lifter_spec, list_lifters
 
 
@@ -44,16 +46,13 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title="gastbench lifters")
-        for column, justify in (("name", "left"), ("family", "left"), ("RF", "right"), ("joints", "right"),
-                                ("layout", "left"), ("params (M)", "right"), ("paper", "left")):  # fmt: skip
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        for r in rows:
-            table.add_row(
-                str(r["name"]), str(r["family"]), str(r["receptive_field"]),
-                f"{r['joints_in']}->{r['joints_out']}", str(r["layout"]), f"{r['params_m']:.2f}", str(r["paper"]),
-            )  # fmt: skip
-        Console().print(table)
+        print_table(
+            "gastbench lifters",
+            ["name", "family", "RF", "joints", "layout", "params (M)", "paper"],
+            [
+                [str(r["name"]), str(r["family"]), str(r["receptive_field"]), f"{r['joints_in']}->{r['joints_out']}",
+                 str(r["layout"]), f"{r['params_m']:.2f}", str(r["paper"])]  # fmt: skip
+                for r in rows
+            ],
+            right=("RF", "params (M)"),
+        )

@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 import typer
 
+from ._console import print_table
+
 
 def card_rows(cards: list[Any]) -> list[dict[str, Any]]:
     """One row per zoo card, for the table and ``--json``."""
@@ -43,18 +45,6 @@ def card_rows(cards: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
-
-
 def _fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
@@ -81,7 +71,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        _print_table(
+        print_table(
             "gastbench zoo (reported = paper's Avg, mm)",
             ["id", "status", "layout", "RF", "params", "P1 rep.", "P2 rep.", "sha256", "license"],
             [
@@ -192,7 +182,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps({"model": model, "passed": not failed, "checks": [r.to_dict() for r in results]}, indent=2))
         else:
             marks = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]skip[/]"}
-            _print_table(f"gastbench check {model}", ["check", "result", "detail"],
+            print_table(f"gastbench check {model}", ["check", "result", "detail"],
                          [[r.name, marks[r.status], r.detail] for r in results])  # fmt: skip
         if failed:
             raise typer.Exit(code=1)
