@@ -34,6 +34,7 @@ import torch
 
 from .errors import ConfigError, WeightsError
 from .lifter import Lifter
+from .weights import state_dict_mismatches
 
 __all__ = ["FORMATS", "ConversionReport", "safe_torch_load", "convert_checkpoint", "map_state_dict", "numpy_safe_globals"]
 
@@ -242,28 +243,11 @@ def map_state_dict(
         if key.endswith("num_batches_tracked") and key not in mapped:
             mapped[key] = value.clone()
             filled.append(key)
-    missing = sorted(set(expected) - set(mapped))
-    unmatched = sorted(set(mapped) - set(expected))
-    wrong = [
-        f"{k}: checkpoint {tuple(mapped[k].shape)} vs model {tuple(expected[k].shape)}"
-        for k in sorted(set(expected) & set(mapped))
-        if mapped[k].shape != expected[k].shape
-    ]
-    if missing or unmatched or wrong:
-        parts = []
-        if unmatched:
-            parts.append(f"{len(unmatched)} unmatched checkpoint key(s): {_preview(unmatched)}")
-        if missing:
-            parts.append(f"{len(missing)} model key(s) missing from the checkpoint: {_preview(missing)}")
-        if wrong:
-            parts.append(f"{len(wrong)} shape mismatch(es): {_preview(wrong)}")
-        raise WeightsError(f"checkpoint {origin} does not fit {model_name}: " + "; ".join(parts))
+    problems = state_dict_mismatches(expected, mapped, source="checkpoint")
+    if problems:
+        raise WeightsError(f"checkpoint {origin} does not fit {model_name}: " + "; ".join(problems))
     out = {k: mapped[k].detach().to(dtype=expected[k].dtype).contiguous().clone() for k in expected}
     return out, renamed, filled
-
-
-def _preview(items: list[str], limit: int = 6) -> str:
-    return ", ".join(items[:limit]) + (f", ... (+{len(items) - limit} more)" if len(items) > limit else "")
 
 
 def convert_checkpoint(

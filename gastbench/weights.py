@@ -20,7 +20,15 @@ from .lifter import Lifter
 from .registry import create_lifter
 from .skeleton import Skeleton
 
-__all__ = ["WeightsInfo", "file_sha256", "load_weights_file", "resolve_lifter", "load_pretrained"]
+__all__ = [
+    "WeightsInfo",
+    "file_sha256",
+    "load_pretrained",
+    "load_state_dict_strict",
+    "load_weights_file",
+    "resolve_lifter",
+    "state_dict_mismatches",
+]
 
 WeightsSource = Literal["random-init", "file", "hub"]
 
@@ -74,32 +82,43 @@ def load_weights_file(lifter: Lifter, path: str | Path) -> str:
     return file_sha256(path)
 
 
-def load_state_dict_strict(lifter: Lifter, tensors: dict[str, torch.Tensor], origin: str) -> None:
-    """Copy ``tensors`` into ``lifter``, raising one readable error for any mismatch."""
-    expected = lifter.state_dict()
+def state_dict_mismatches(
+    expected: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor], source: str = "file"
+) -> list[str]:
+    """Readable differences between a model's state dict and ``tensors``: missing, extra, wrong shape.
+
+    Empty when every key is present with the right shape; ``source`` names the other side
+    ("file", "checkpoint") in the messages.
+    """
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     wrong_shape = [
-        f"{key}: file {tuple(tensors[key].shape)} vs model {tuple(expected[key].shape)}"
+        f"{key}: {source} {tuple(tensors[key].shape)} vs model {tuple(expected[key].shape)}"
         for key in sorted(set(expected) & set(tensors))
         if tensors[key].shape != expected[key].shape
     ]
-    if missing or unexpected or wrong_shape:
-        parts = []
-        if missing:
-            parts.append(f"missing {len(missing)} key(s): {_preview(missing)}")
-        if unexpected:
-            parts.append(f"unexpected {len(unexpected)} key(s): {_preview(unexpected)}")
-        if wrong_shape:
-            parts.append(f"{len(wrong_shape)} shape mismatch(es): {_preview(wrong_shape)}")
+    parts = []
+    if unexpected:
+        parts.append(f"{len(unexpected)} unmatched {source} key(s): {_preview(unexpected)}")
+    if missing:
+        parts.append(f"{len(missing)} model key(s) missing from the {source}: {_preview(missing)}")
+    if wrong_shape:
+        parts.append(f"{len(wrong_shape)} shape mismatch(es): {_preview(wrong_shape)}")
+    return parts
+
+
+def load_state_dict_strict(lifter: Lifter, tensors: dict[str, torch.Tensor], origin: str) -> None:
+    """Copy ``tensors`` into ``lifter``, raising one readable error for any mismatch."""
+    problems = state_dict_mismatches(lifter.state_dict(), tensors)
+    if problems:
         raise WeightsError(
             f"weights {origin} do not fit {lifter.name or type(lifter).__name__} "
-            f"(layout {lifter.input_layout.name!r}, RF {lifter.receptive_field}): " + "; ".join(parts)
+            f"(layout {lifter.input_layout.name!r}, RF {lifter.receptive_field}): " + "; ".join(problems)
         )
     lifter.load_state_dict(tensors, strict=True)
 
 
-def _preview(items: list[str], limit: int = 5) -> str:
+def _preview(items: list[str], limit: int = 6) -> str:
     shown = ", ".join(items[:limit])
     return shown + (f", ... (+{len(items) - limit} more)" if len(items) > limit else "")
 
