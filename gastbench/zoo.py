@@ -483,7 +483,8 @@ def card_from_weights(
     repo_id: str | None = None,
     filename: str | None = None,
     revision: str = "",
-    license: str = "MIT",
+    # Weights inherit the research-only terms of Human3.6M / HumanEva-I, as the zoo's other cards.
+    license: str = "cc-by-nc-4.0",
     description: str = "",
     reported: Reported | None = None,
 ) -> Card:

@@ -255,6 +255,7 @@ def test_resume_after_a_kill_gives_bitwise_identical_weights(tmp_path: Path) -> 
 def test_resume_refuses_changed_settings_and_a_missing_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match="nothing to resume"):
         train(_tiny_config(tmp_path, "none"), resume=True, progress=False, final_eval=False, write_card=False)
+    assert not (tmp_path / "none").exists()  # refused before anything was written
     train(_tiny_config(tmp_path, epochs=1), progress=False, final_eval=False, write_card=False)
     with pytest.raises(ConfigError, match="lr"):
         train(_tiny_config(tmp_path, epochs=1, lr=0.5), resume=True, progress=False, final_eval=False,

@@ -51,7 +51,7 @@ def test_seed_paper_numbers_transcribed() -> None:
     t81 = find_card("gast-t81.h36m-cpn", require_weights=False).reported
     assert t81 is not None and (t81.p1_avg, t81.p2_avg, t81.params_m) == (45.7, 35.9, 7.05)
     assert t81.per_action(1)["SittingDown"] == 60.0 and t81.per_action(2)["Walking"] == 25.0
-    he = find_card("gast-t27", dataset="humaneva", require_weights=False).reported
+    he = find_card("gast-t27", dataset="humaneva", input="detectron_pt_coco", require_weights=False).reported
     assert he is not None and he.per_action(2)["Box/S2"] == 27.8 and he.p2_avg == 21.2
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ConfigError, GastbenchError
+from ..errors import ConfigError, GastbenchError, WeightsError
 from ..lifter import Lifter
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import TrainConfig
@@ -201,6 +201,8 @@ class _Trainer:
         self.progress = progress and ctx.is_main
         self.log = log if ctx.is_main else (lambda _msg: None)
         self.run_dir = config.run_dir
+        if config.amp and ctx.device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise ConfigError(f"--amp uses bfloat16, which {torch.cuda.get_device_name(ctx.device)} does not support")
         set_seed(config.seed)
         self.lifter = build_lifter(config, dataset).to(ctx.device)
         self.windows = training_windows(config, dataset, self.lifter, ctx.device)
@@ -409,6 +411,10 @@ def train(
     run_dir = config.run_dir
     config_path = run_dir / "config.json"
     if resume:
+        if not (run_dir / "checkpoint.pt").is_file():
+            raise WeightsError(
+                f"checkpoint {run_dir / 'checkpoint.pt'} does not exist; nothing to resume (run without --resume)"
+            )
         if config_path.is_file():
             _check_resume_config(TrainConfig.load(config_path), config)
     elif (run_dir / "checkpoint.pt").exists():
