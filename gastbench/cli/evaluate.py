@@ -19,7 +19,7 @@ def _emit(text: str, fmt: str, out: Optional[Path]) -> None:
     elif fmt == "terminal":
         from rich.console import Console
 
-        Console().print(text, highlight=False, soft_wrap=True)
+        Console().print(text, highlight=False, soft_wrap=True, markup=False)
     else:
         typer.echo(text)
 
