@@ -191,7 +191,9 @@ def register(app: typer.Typer) -> None:
     def leaderboard_command(
         dataset: str = typer.Option("h36m", "--dataset", help="h36m or humaneva."),
         input: str = typer.Option("cpn", "--input", help="2D input (cpn, gt, sh_ft_h36m, ...) or 'all'."),
-        protocol: int = typer.Option(1, "--protocol", help="1 (MPJPE) or 2 (P-MPJPE)."),
+        protocol: Optional[int] = typer.Option(
+            None, "--protocol", help="1 (MPJPE) or 2 (P-MPJPE); default 2 for HumanEva-I (the paper's Table 3), else 1."
+        ),
         fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
         runs_dir: Optional[list[Path]] = typer.Option(None, "--runs-dir", help="Result folders (default $GASTBENCH_RUNS or ./runs)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of printing."),
@@ -202,6 +204,8 @@ def register(app: typer.Typer) -> None:
         from ..tables import render
 
         folders = list(runs_dir) if runs_dir else [default_runs_dir()]
+        if protocol is None:
+            protocol = 2 if dataset == "humaneva" else 1
         frame, warnings = leaderboard_frame(dataset, None if input == "all" else input, protocol, folders)
         from ..errors import ConfigError
 
