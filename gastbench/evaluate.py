@@ -19,6 +19,14 @@ ground-truth root at the origin, prediction not re-centred. ``convention="paper"
 model's :class:`~gastbench.lifter.PaperConvention`: ``downsample`` (every n-th frame, the model
 seeing the subsampled video, as the reference scripts stride their test data), ``recenter``
 and ``joints``.
+
+Input stride. A model trained on every s-th frame (GAST-Net's Human3.6M recipe: 50 -> 10 fps,
+s = 5) must see video at that rate, or its windows span the wrong time. With ``input_stride=s``
+each sequence is split into its s phases ``kp[p::s]``; every phase is lifted as a sequence of
+its own (all phases of all sequences in the one batched :func:`predict_sequences` call) and the
+predictions are interleaved back into frame order, so every frame is still scored. A frame
+stride (``downsample``) then only picks the frames scored; without ``input_stride`` it also sets
+the rate the model sees, as before.
 """
 
 from __future__ import annotations
@@ -65,6 +73,11 @@ class EvalOptions:
             prediction of the mirrored input).
         convention: ``"standard"`` or ``"paper"`` (see the module docstring).
         downsample: override the convention's frame stride (None: 1 standard, the paper's otherwise).
+        input_stride: frame stride the model was trained at (the training ``downsample``, e.g. 5
+            for GAST-Net's 10 fps Human3.6M recipe); every scored frame is lifted from the
+            stride-s video around it (see the module docstring). 1 leaves the model seeing the
+            scored frames' own rate. Under ``convention="paper"`` the stride is the convention's
+            ``downsample``; a different value > 1 is a ConfigError.
         split: dataset split to evaluate.
         subjects / actions: restrict the evaluation (None: the protocol's).
         max_sequences: keep only the first n sequences (quick checks; recorded in the result).
@@ -77,6 +90,7 @@ class EvalOptions:
     flip: bool = True
     convention: Convention = "standard"
     downsample: int | None = None
+    input_stride: int = 1
     split: str = "test"
     subjects: tuple[str, ...] | None = None
     actions: tuple[str, ...] | None = None
@@ -92,19 +106,23 @@ class EvalOptions:
             raise ConfigError(f"convention must be 'standard' or 'paper', got {self.convention!r}")
         if self.downsample is not None and self.downsample < 1:
             raise ConfigError(f"downsample must be >= 1, got {self.downsample}")
+        stride = self.input_stride
+        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+            raise ConfigError(f"input_stride must be an integer >= 1, got {self.input_stride!r}")
         if self.max_sequences is not None and self.max_sequences < 1:
             raise ConfigError(f"max_sequences must be >= 1, got {self.max_sequences}")
 
 
 @dataclass(frozen=True)
 class ResolvedProtocol:
-    """The protocol actually applied: frame stride, re-centring and the joints averaged."""
+    """The protocol actually applied: frame strides, re-centring and the joints averaged."""
 
     convention: Convention
-    downsample: int
+    downsample: int  # every n-th frame is scored
     recenter: Literal["target", "prediction"]
     joints: Skeleton  # the joints averaged, a subset of the model's output layout
     joint_index: tuple[int, ...]  # their indices in the model's output layout
+    input_stride: int = 1  # the model sees every s-th frame around each scored frame
 
 
 def resolve_device(device: str) -> torch.device:
@@ -147,12 +165,26 @@ def resolve_protocol(lifter: Lifter, options: EvalOptions) -> ResolvedProtocol:
         downsample = options.downsample
     if recenter not in ("target", "prediction"):
         raise ConfigError(f"{lifter.name}: unknown recenter convention {recenter!r}; use 'target' or 'prediction'")
+    # Without an explicit stride the model sees the scored frames' own rate (the reference scripts' practice).
+    input_stride = options.input_stride if options.input_stride > 1 else int(downsample)
+    if options.convention == "paper" and options.input_stride > 1 and options.input_stride != downsample:
+        source = (
+            f"the --downsample override {downsample}"
+            if options.downsample is not None
+            else f"its paper convention's downsample {downsample}"
+        )
+        raise ConfigError(
+            f"{lifter.name or type(lifter).__name__}: convention='paper' feeds the model video at frame stride "
+            f"{downsample} ({source}), but input_stride={options.input_stride} was asked; drop input_stride, or use "
+            "convention='standard' to score every frame at that stride"
+        )
     return ResolvedProtocol(
         convention=options.convention,
         downsample=int(downsample),
         recenter=recenter,  # type: ignore[arg-type]
         joints=joints,
         joint_index=joints.indices_in(output),
+        input_stride=int(input_stride),
     )
 
 
@@ -278,6 +310,49 @@ def predict_sequences(
     return [flat[torch.from_numpy(idx)].numpy() for idx in gather]
 
 
+def _checked_keypoints(dataset: "PoseDataset", seq: "Sequence", layout: Skeleton) -> np.ndarray:
+    """A sequence's 2D keypoints as float32 ``(T>=1, J, 2)``, else a ShapeError naming the sequence."""
+    kp = np.asarray(seq.keypoints_2d, dtype=np.float32)
+    if kp.ndim != 3 or kp.shape[1:] != (layout.num_joints, 2) or kp.shape[0] < 1:
+        raise ShapeError(
+            f"{dataset.name} {seq.subject}/{seq.name}/{seq.camera}: expected 2D keypoints "
+            f"(T>=1, {layout.num_joints}, 2) for layout {layout.name!r}, got {tuple(kp.shape)}"
+        )
+    return kp
+
+
+def _split_phases(
+    keypoints: list[np.ndarray], stride: int, downsample: int
+) -> tuple[list[np.ndarray], list[list[tuple[int, int]]]]:
+    """Phases ``kp[p::stride]`` holding a scored frame (every ``downsample``-th), and ``(phase, index)`` per sequence.
+
+    Only phases that contain a scored frame are lifted: with ``downsample`` a multiple of
+    ``stride`` (the paper's case) that is phase 0 alone, i.e. ``kp[::stride]``.
+    """
+    phases: list[np.ndarray] = []
+    plan: list[list[tuple[int, int]]] = []
+    for kp in keypoints:
+        scored = np.arange(0, kp.shape[0], downsample)
+        used = np.unique(scored % stride)
+        plan.append([(int(p), len(phases) + i) for i, p in enumerate(used)])
+        phases.extend(kp[int(p) :: stride] for p in used)
+    return phases, plan
+
+
+def _merge_phases(
+    lengths: list[int], preds: list[np.ndarray], plan: list[list[tuple[int, int]]], stride: int, downsample: int
+) -> list[np.ndarray]:
+    """Interleave the phases' predictions back into frame order and keep the scored frames."""
+    merged: list[np.ndarray] = []
+    for frames, entries in zip(lengths, plan):
+        first = preds[entries[0][1]]
+        full = np.empty((frames,) + first.shape[1:], dtype=first.dtype)
+        for phase, index in entries:
+            full[phase::stride] = preds[index]
+        merged.append(full[::downsample])  # phases that hold no scored frame were never lifted nor read
+    return merged
+
+
 def _group_mean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(groups, minlength=n_groups)
     sums = np.bincount(groups, weights=values, minlength=n_groups)
@@ -353,19 +428,21 @@ def evaluate(
     sequences, subjects, actions = _select_sequences(dataset, options)
     gt_index = list(lifter.output_layout.indices_in(dataset.layout_3d))
     root_3d = dataset.layout_3d.root
-    ds = protocol.downsample
+    ds, stride = protocol.downsample, protocol.input_stride
 
-    keypoints = [np.asarray(s.keypoints_2d[::ds], dtype=np.float32) for s in sequences]
+    keypoints = [_checked_keypoints(dataset, s, lifter.input_layout) for s in sequences]
+    phases, plan = _split_phases(keypoints, stride, ds)
     lifter = lifter.to(device)
-    preds = predict_sequences(
+    phase_preds = predict_sequences(
         lifter,
-        keypoints,
+        phases,
         batch_size=options.batch_size,
         frames_per_forward=options.frames_per_forward,
         flip=options.flip,
         device=device,
         progress=progress,
     )
+    preds = _merge_phases([kp.shape[0] for kp in keypoints], phase_preds, plan, stride, ds)
 
     sel = list(protocol.joint_index)
     out_root = lifter.output_layout.root
@@ -448,6 +525,7 @@ def evaluate(
             convention=protocol.convention,
             split=options.split,
             downsample=protocol.downsample,
+            input_stride=protocol.input_stride,
             flip=options.flip,
             causal=bool(lifter.causal),
             joints=list(protocol.joints.joint_names),

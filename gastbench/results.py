@@ -67,7 +67,11 @@ class ProtocolInfo:
     Attributes:
         convention: ``"standard"`` (gastbench's leaderboard protocol) or ``"paper"``.
         split: dataset split evaluated (``"test"``).
-        downsample: every n-th frame of each sequence, input included (the papers' practice).
+        downsample: every n-th frame of each sequence is scored.
+        input_stride: frame stride of the video the model saw around each scored frame: its
+            training rate (``EvalOptions.input_stride``), else ``downsample`` (the papers' practice).
+            Records written before the field existed always fed the model the scored frames, so
+            :meth:`EvalResult.from_dict` reads a missing value as their ``downsample``.
         flip: test-time horizontal flip augmentation.
         causal: the model predicts each window's last frame.
         joints: names of the joints averaged.
@@ -80,6 +84,7 @@ class ProtocolInfo:
     convention: str = "standard"
     split: str = "test"
     downsample: int = 1
+    input_stride: int = 1
     flip: bool = True
     causal: bool = False
     joints: list[str] = field(default_factory=list)
@@ -163,14 +168,16 @@ class EvalResult:
             raise DataError(f"result {origin}: kind must be 'measured' or 'reported', got {data.get('kind')!r}")
         try:
             values = dict(data)
-            values["protocol"] = ProtocolInfo(**data.get("protocol", {}))
+            protocol = dict(data.get("protocol", {}))
+            protocol.setdefault("input_stride", protocol.get("downsample", 1))  # older records: see ProtocolInfo
+            values["protocol"] = ProtocolInfo(**protocol)
             values["per_action"] = {a: MetricRow(**r) for a, r in data.get("per_action", {}).items()}
             values["per_cell"] = {
                 s: {a: MetricRow(**r) for a, r in cells.items()} for s, cells in data.get("per_cell", {}).items()
             }
             for key in ("average_over_actions", "average_over_frames"):
                 values[key] = MetricRow(**data.get(key, {}))
-        except (TypeError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError) as exc:
             raise DataError(f"result {origin}: malformed record: {exc}") from None
         return cls(**values)
 

@@ -270,3 +270,160 @@ def test_cli_eval_and_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         main()
     assert exit_info.value.code == 2
     assert cli_eval  # the module is what registered the commands
+
+
+# --- input stride: models trained on every s-th frame, evaluated at every frame ----------------
+
+
+def _saved_predictions(path: Path, seqs: list) -> list[np.ndarray]:  # type: ignore[type-arg]
+    with np.load(path) as npz:
+        return [npz[f"pred/{s.subject}/{s.name}/{s.camera}"] for s in seqs]
+
+
+def _phase_interleaved(lifter, kp: np.ndarray, stride: int, flip: bool) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Reference: lift each phase ``kp[p::stride]`` alone, then put the frames back in order."""
+    out = np.full((kp.shape[0], lifter.output_layout.num_joints, 3), np.nan, np.float32)
+    for p in range(min(stride, kp.shape[0])):
+        out[p::stride] = _naive_predict(lifter, kp[p::stride], flip)
+    return out
+
+
+def test_input_stride_one_is_unchanged(tmp_path: Path) -> None:
+    ds = fake_dataset()
+    lifter = TinyLifter(rf=9)
+    default = evaluate(lifter, ds, EvalOptions(batch_size=64, save_predictions=tmp_path / "a.npz"), progress=False)
+    options = EvalOptions(batch_size=64, input_stride=1, save_predictions=tmp_path / "b.npz")
+    one = evaluate(lifter, ds, options, progress=False)
+    assert one.per_action == default.per_action and one.per_cell == default.per_cell
+    assert one.protocol.input_stride == default.protocol.input_stride == 1
+    seqs = ds.sequences("test")
+    whole = predict_sequences(lifter, [np.asarray(s.keypoints_2d) for s in seqs], batch_size=64)
+    for got, ref in zip(_saved_predictions(tmp_path / "b.npz", seqs), whole):
+        np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("downsample", [None, 2])
+@pytest.mark.parametrize("flip", [False, True])
+def test_input_stride_equals_lifting_each_phase(tmp_path: Path, flip: bool, downsample: int | None) -> None:
+    ds = fake_dataset(min_frames=1, max_frames=12)
+    seqs = ds.sequences("test")
+    assert min(s.frames for s in seqs) < 3  # some sequences have fewer frames than phases
+    lifter = TinyLifter(rf=9).eval()
+    path = tmp_path / "p.npz"
+    options = EvalOptions(input_stride=3, downsample=downsample, flip=flip, batch_size=11, save_predictions=path)
+    r = evaluate(lifter, ds, options, progress=False)
+    step = downsample or 1
+    assert r.protocol.input_stride == 3 and r.protocol.downsample == step
+    for s, got in zip(seqs, _saved_predictions(path, seqs)):
+        ref = _phase_interleaved(lifter, np.asarray(s.keypoints_2d), 3, flip)[::step]
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, atol=1e-5, rtol=1e-5)
+    # Lifting the phases changes the numbers: the model sees another time scale.
+    plain = evaluate(lifter, ds, EvalOptions(downsample=downsample, flip=flip), progress=False)
+    assert r.average_over_frames.mpjpe_mm != pytest.approx(plain.average_over_frames.mpjpe_mm, abs=1e-3)
+
+
+def test_input_stride_scores_every_frame() -> None:
+    ds = fake_dataset(min_frames=1, max_frames=12)
+    seqs = ds.sequences("test")
+    r = evaluate(TinyLifter(rf=5), ds, EvalOptions(input_stride=5), progress=False)
+    assert r.frames_evaluated == sum(s.frames for s in seqs)
+    assert r.average_over_frames.velocity_frames == sum(s.frames - 1 for s in seqs)
+    for action, row in r.per_action.items():
+        assert row.frames == sum(s.frames for s in seqs if s.action == action)
+        assert np.isfinite([row.mpjpe_mm, row.p_mpjpe_mm, row.n_mpjpe_mm]).all()
+    for subject, cells in r.per_cell.items():
+        for action, row in cells.items():
+            assert row.frames == sum(s.frames for s in seqs if s.subject == subject and s.action == action)
+
+
+def test_input_stride_causal_model(tmp_path: Path) -> None:
+    class FirstOfWindow(CentreLifter):
+        """Returns the first frame of each window: shows which frames the model saw."""
+
+        def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
+            first = x[:, : x.shape[1] - self.receptive_field + 1]
+            return torch.cat([first, torch.zeros_like(first[..., :1])], dim=-1)
+
+    ds = fake_dataset(min_frames=15)
+    seqs = ds.sequences("test")[:6]
+    path = tmp_path / "p.npz"
+    rf, stride = 5, 3
+    evaluate(FirstOfWindow(rf=rf, causal=True), ds, EvalOptions(input_stride=stride, flip=False, max_sequences=6,
+             save_predictions=path), progress=False)  # fmt: skip
+    for s, got in zip(seqs, _saved_predictions(path, seqs)):
+        t = np.arange(s.frames)
+        # The window of frame t is t-(rf-1)*stride, ..., t-stride, t: the past at the training rate,
+        # its first frame clamped to the phase's first frame (edge padding).
+        source = np.maximum(t - (rf - 1) * stride, t % stride)
+        np.testing.assert_array_equal(got[..., :2], np.asarray(s.keypoints_2d)[source])
+    tiny = TinyLifter(rf=5, causal=True).eval()
+    path2 = tmp_path / "q.npz"
+    r = evaluate(tiny, ds, EvalOptions(input_stride=stride, batch_size=7, save_predictions=path2), progress=False)
+    assert r.protocol.causal and r.protocol.input_stride == stride
+    for s, got in zip(ds.sequences("test"), _saved_predictions(path2, ds.sequences("test"))):
+        np.testing.assert_allclose(got, _phase_interleaved(tiny, np.asarray(s.keypoints_2d), stride, True), atol=1e-5)
+
+
+def test_input_stride_paper_convention() -> None:
+    ds = fake_dataset(min_frames=20)
+    lifter = TinyLifter(convention=PaperConvention(downsample=5))
+    paper = evaluate(lifter, ds, EvalOptions(convention="paper"), progress=False)
+    assert paper.protocol.downsample == 5 and paper.protocol.input_stride == 5
+    assert paper.frames_evaluated == sum(len(range(0, s.frames, 5)) for s in ds.sequences("test"))
+    same = evaluate(lifter, ds, EvalOptions(convention="paper", input_stride=5), progress=False)
+    assert same.per_action == paper.per_action
+    with pytest.raises(ConfigError, match=r"frame stride 5.*input_stride=3"):
+        evaluate(lifter, ds, EvalOptions(convention="paper", input_stride=3), progress=False)
+    with pytest.raises(ConfigError, match="--downsample override 2"):
+        evaluate(lifter, ds, EvalOptions(convention="paper", downsample=2, input_stride=5), progress=False)
+    # The standard protocol with the paper's stride scores every frame, not every 5th.
+    std = evaluate(lifter, ds, EvalOptions(input_stride=5), progress=False)
+    assert std.frames_evaluated == sum(s.frames for s in ds.sequences("test"))
+    for bad in (0, -2, 2.5, True):
+        with pytest.raises(ConfigError, match="input_stride"):
+            EvalOptions(input_stride=bad)  # type: ignore[arg-type]
+
+
+def test_input_stride_record_roundtrip(tmp_path: Path) -> None:
+    ds = fake_dataset()
+    r = evaluate(TinyLifter(), ds, EvalOptions(input_stride=3, max_sequences=4), progress=False)
+    back = load_result(save_result(r, tmp_path))
+    assert back == r and back.protocol.input_stride == 3
+    # Records written before the field existed: their model always saw the scored frames' rate.
+    data = r.to_dict()
+    for downsample in (1, 5):
+        data["protocol"].pop("input_stride", None)
+        data["protocol"]["downsample"] = downsample
+        old = tmp_path / f"old{downsample}.json"
+        old.write_text(json.dumps(data))
+        assert load_result(old).protocol.input_stride == downsample
+    data["protocol"] = "not a mapping"
+    old.write_text(json.dumps(data))
+    with pytest.raises(DataError, match="malformed"):
+        load_result(old)
+
+
+def test_cli_input_stride(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from gastbench.cli import app
+
+    ds = fake_dataset()
+    monkeypatch.setattr("gastbench.data.load_dataset", lambda name, input, data_dir: ds)
+    monkeypatch.setattr(
+        "gastbench.weights.resolve_lifter", lambda name, **kw: (TinyLifter(), WeightsInfo(source="random-init", seed=0))
+    )
+    runner = CliRunner()
+    runs = tmp_path / "runs"
+    res = runner.invoke(app, ["eval", "tiny", "--dataset", "fake", "--random-init", "--no-progress", "--runs-dir",
+                              str(runs), "--format", "csv", "--input-stride", "4", "--max-sequences", "3"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    (record,) = runs.glob("*.json")
+    loaded = load_result(record)
+    assert loaded.protocol.input_stride == 4
+    assert loaded.frames_evaluated == sum(s.frames for s in ds.sequences("test")[:3])
+    res = runner.invoke(app, ["eval", "--help"])
+    assert "--input-stride" in res.output
+    res = runner.invoke(app, ["eval", "tiny", "--dataset", "fake", "--random-init", "--input-stride", "0"])
+    assert res.exit_code != 0

@@ -49,6 +49,16 @@ def register(app: typer.Typer) -> None:
         ),
         no_flip: bool = typer.Option(False, "--no-flip", help="Disable test-time flip augmentation."),
         downsample: Optional[int] = typer.Option(None, "--downsample", help="Every n-th frame (default: protocol's)."),
+        input_stride: int = typer.Option(
+            1,
+            "--input-stride",
+            min=1,
+            help=(
+                "Frame stride the model was trained at, e.g. 5 for GAST-Net's 10 fps Human3.6M recipe: every frame "
+                "is still scored, each lifted from the stride-N video around it. Not read from a training run's "
+                "folder or card: pass its `downsample` here."
+            ),
+        ),
         convention: str = typer.Option("standard", "--convention", help="standard (leaderboard) or paper."),
         weights: Optional[Path] = typer.Option(None, "--weights", help="Local .safetensors weights."),
         random_init: bool = typer.Option(False, "--random-init", help="Untrained weights (pipeline check)."),
@@ -80,6 +90,7 @@ def register(app: typer.Typer) -> None:
             flip=not no_flip,
             convention=convention,  # type: ignore[arg-type]
             downsample=downsample,
+            input_stride=input_stride,
             max_sequences=max_sequences,
             save_predictions=save_predictions,
         )
