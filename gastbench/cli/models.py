@@ -8,11 +8,12 @@ import typer
 
 from ._console import print_table
 
-from ..registry import create_lifter, get_lifter_spec, list_lifters
 
 
 def model_rows(pattern: str = "*", layout: str | None = None) -> list[dict[str, object]]:
     """One row per registered lifter: name, family, receptive field, joints, parameters."""
+    from ..registry import create_lifter, get_lifter_spec, list_lifters  # torch loads only when a command runs
+
     rows: list[dict[str, object]] = []
     for name in list_lifters(pattern):
         spec = get_lifter_spec(name)
