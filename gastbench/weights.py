@@ -44,6 +44,9 @@ class WeightsInfo:
     repo_id: str | None = None
     revision: str | None = None
     seed: int | None = None
+    #: Frame stride of the video the weights were trained on (the recipe's ``downsample``),
+    #: when the card or the training run says so; the evaluator feeds the same stride.
+    train_stride: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,7 +148,9 @@ def resolve_lifter(
         return lifter, WeightsInfo(source="random-init", seed=seed)
     if weights is not None:
         sha = load_weights_file(lifter, weights)
-        return lifter, WeightsInfo(source="file", path=str(Path(weights).resolve()), sha256=sha)
+        return lifter, WeightsInfo(
+            source="file", path=str(Path(weights).resolve()), sha256=sha, train_stride=_run_folder_stride(Path(weights))
+        )
     return lifter, load_pretrained(lifter, name, dataset=dataset, input=input, offline=offline)
 
 
@@ -159,6 +164,27 @@ def load_pretrained(
     card = find_card(name, dataset=dataset, input=input)
     path = fetch_weights(card, offline=offline)
     sha = load_weights_file(lifter, path)
+    stride = card.recipe.get("downsample")
     return WeightsInfo(
-        source="hub", path=str(path), sha256=sha, card=card.id, repo_id=card.repo_id, revision=card.revision
+        source="hub",
+        path=str(path),
+        sha256=sha,
+        card=card.id,
+        repo_id=card.repo_id,
+        revision=card.revision,
+        train_stride=int(stride) if isinstance(stride, int) and stride >= 1 else None,
     )
+
+
+def _run_folder_stride(weights: Path) -> int | None:
+    """The ``downsample`` of the training run that wrote ``weights`` (its ``config.json`` beside it), if any."""
+    import json
+
+    config = weights.parent / "config.json"
+    if not config.is_file():
+        return None
+    try:
+        stride = json.loads(config.read_text(encoding="utf-8")).get("downsample")
+    except (OSError, ValueError, AttributeError):
+        return None  # not a gastbench run folder: nothing to infer
+    return stride if isinstance(stride, int) and stride >= 1 else None

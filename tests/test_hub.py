@@ -94,6 +94,13 @@ def test_eval_path_loads_cached_weights_offline(zoo: dict) -> None:
     assert torch.equal(_outputs(model), _outputs(zoo["lifter"]))
     pretrained = create_lifter("semgcn", pretrained=True, dataset="h36m", input="gt")
     assert torch.equal(_outputs(pretrained), _outputs(zoo["lifter"]))
+    assert info.train_stride is None  # the card names no training recipe
+
+
+def test_card_recipe_gives_the_training_stride(zoo: dict) -> None:
+    write_card(replace(zoo["card"], recipe={"downsample": 5}), zoo["zoo_dir"])
+    _, info = resolve_lifter("semgcn", dataset="h36m", input="gt", offline=True)
+    assert info.train_stride == 5
 
 
 def test_cold_cache_offline_names_the_download_command(zoo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

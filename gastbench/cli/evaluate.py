@@ -49,14 +49,14 @@ def register(app: typer.Typer) -> None:
         ),
         no_flip: bool = typer.Option(False, "--no-flip", help="Disable test-time flip augmentation."),
         downsample: Optional[int] = typer.Option(None, "--downsample", help="Every n-th frame (default: protocol's)."),
-        input_stride: int = typer.Option(
-            1,
+        input_stride: Optional[int] = typer.Option(
+            None,
             "--input-stride",
             min=1,
             help=(
                 "Frame stride the model was trained at, e.g. 5 for GAST-Net's 10 fps Human3.6M recipe: every frame "
-                "is still scored, each lifted from the stride-N video around it. Not read from a training run's "
-                "folder or card: pass its `downsample` here."
+                "is still scored, each lifted from the stride-N video around it. Default: the zoo card's or the "
+                "training run's `downsample` (config.json beside --weights), else 1."
             ),
         ),
         convention: str = typer.Option("standard", "--convention", help="standard (leaderboard) or paper."),
@@ -84,16 +84,6 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"unknown --format {fmt!r}; formats: {', '.join(FORMATS)}")
         if convention not in ("standard", "paper"):
             raise ConfigError(f"unknown --convention {convention!r}; use standard or paper")
-        options = EvalOptions(
-            device=device,
-            batch_size=batch_size,
-            flip=not no_flip,
-            convention=convention,  # type: ignore[arg-type]
-            downsample=downsample,
-            input_stride=input_stride,
-            max_sequences=max_sequences,
-            save_predictions=save_predictions,
-        )
         data = load_dataset(dataset, input, data_dir)
         overrides = {"causal": True} if causal else {}
         lifter, info = resolve_lifter(
@@ -106,6 +96,16 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             offline=offline,
             **overrides,
+        )
+        options = EvalOptions(
+            device=device,
+            batch_size=batch_size,
+            flip=not no_flip,
+            convention=convention,  # type: ignore[arg-type]
+            downsample=downsample,
+            input_stride=input_stride or info.train_stride or 1,
+            max_sequences=max_sequences,
+            save_predictions=save_predictions,
         )
         result = evaluate(lifter, data, options, info, progress=not no_progress)
         path = save_result(result, runs_dir)
