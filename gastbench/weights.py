@@ -164,7 +164,6 @@ def load_pretrained(
     card = find_card(name, dataset=dataset, input=input)
     path = fetch_weights(card, offline=offline)
     sha = load_weights_file(lifter, path)
-    stride = card.recipe.get("downsample")
     return WeightsInfo(
         source="hub",
         path=str(path),
@@ -172,7 +171,7 @@ def load_pretrained(
         card=card.id,
         repo_id=card.repo_id,
         revision=card.revision,
-        train_stride=int(stride) if isinstance(stride, int) and stride >= 1 else None,
+        train_stride=_stride(card.recipe.get("downsample")),
     )
 
 
@@ -187,4 +186,9 @@ def _run_folder_stride(weights: Path) -> int | None:
         stride = json.loads(config.read_text(encoding="utf-8")).get("downsample")
     except (OSError, ValueError, AttributeError):
         return None  # not a gastbench run folder: nothing to infer
-    return stride if isinstance(stride, int) and stride >= 1 else None
+    return _stride(stride)
+
+
+def _stride(value: object) -> int | None:
+    """A recipe's ``downsample`` as a frame stride; anything but a positive int says nothing."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
