@@ -18,9 +18,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from gastbench.data import load_dataset
-from gastbench.evaluate import predict_sequences, resolve_device
+from gastbench.evaluation import predict_sequences, resolve_device
 from gastbench.lifter import Lifter
-from gastbench.weights import resolve_lifter
+from gastbench.pretrained import resolve_lifter
 
 
 def loop_predict(lifter: Lifter, keypoints: list[np.ndarray], device: torch.device) -> list[np.ndarray]:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import torch
 
 from .errors import GastbenchError, ShapeError
+from .model_id import parse_model_id
 from .lifter import Lifter
 from .skeleton import Skeleton
 
@@ -150,7 +151,7 @@ def run_checks(
 ) -> list[CheckResult]:
     """Build ``name`` and run every conformance check on it (eval mode, CPU, no gradients)."""
     from .registry import create_lifter
-    from .weights import load_weights_file
+    from .checkpoint import load_safetensors_strict
 
     torch.manual_seed(0)
     lifter = create_lifter(name, layout=layout)
@@ -158,7 +159,7 @@ def run_checks(
     results: list[CheckResult] = []
     if weights is not None:
         try:
-            load_weights_file(lifter, weights)
+            load_safetensors_strict(lifter, weights)
             results.append(CheckResult("weights", "pass", f"{weights} loads strictly"))
         except GastbenchError as exc:
             results.append(CheckResult("weights", "fail", str(exc)))
@@ -166,7 +167,7 @@ def run_checks(
         from .hub import fetch_weights
 
         try:
-            load_weights_file(lifter, fetch_weights(card, offline=offline))
+            load_safetensors_strict(lifter, fetch_weights(card, offline=offline))
             results.append(CheckResult("weights", "pass", f"card {card.id} weights verify and load strictly"))
         except GastbenchError as exc:
             results.append(CheckResult("weights", "fail", str(exc)))
@@ -186,14 +187,14 @@ def run_checks(
 
 def _pick_card(name: str, lifter: Lifter, dataset: str | None, input: str | None) -> Any:
     """The card describing this exact model: same lifter and input layout; one with weights first."""
-    from .zoo import find_card, load_cards
+    from .cards import find_card, load_cards
 
     try:
         card = find_card(name, dataset=dataset, input=input, require_weights=False)
         return card if card.layout == lifter.input_layout.name else None
     except GastbenchError:
         pass
-    base = name.split(".", 1)[0]
+    base = parse_model_id(name).lifter
     try:
         same = [c for c in load_cards() if c.lifter == base and c.layout == lifter.input_layout.name]
     except GastbenchError:

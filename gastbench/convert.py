@@ -34,7 +34,8 @@ import torch
 
 from .errors import ConfigError, WeightsError
 from .lifter import Lifter
-from .weights import state_dict_mismatches
+from .checkpoint import file_sha256, load_safetensors_strict, save_safetensors, state_dict_mismatches
+from .checkpoint.torch_load import safe_torch_load
 
 __all__ = ["FORMATS", "ConversionReport", "safe_torch_load", "convert_checkpoint", "map_state_dict", "numpy_safe_globals"]
 
@@ -262,7 +263,6 @@ def convert_checkpoint(
     from safetensors.torch import save_file
 
     from .registry import create_lifter, get_lifter_spec
-    from .weights import file_sha256, load_weights_file
 
     fmt = _get_format(source_format)
     spec = get_lifter_spec(model)
@@ -292,7 +292,7 @@ def convert_checkpoint(
     save_file(tensors, str(out), metadata=metadata)
     # Prove the file loads strictly into a fresh model before calling it done.
     check = create_lifter(model, layout=layout)
-    sha = load_weights_file(check, out)
+    sha = load_safetensors_strict(check, out)
     return ConversionReport(
         source=str(src),
         output=str(out),

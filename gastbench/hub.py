@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import WeightsError
-from .weights import file_sha256
-from .zoo import Card
+from .cards import Card, dumps_card, write_card
+from .checkpoint import file_sha256
 
 __all__ = [
     "WEIGHTS_DIR_ENV",
@@ -181,8 +181,6 @@ def publish(plan: PublishPlan, token: str | None = None, private: bool = False) 
 
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    from .zoo import dumps_card, write_card
-
     card = plan.card
     api = HfApi(token=token)
     api.create_repo(repo_id=card.repo_id, repo_type="model", private=private, exist_ok=True)
@@ -233,9 +231,9 @@ def model_card_readme(card: Card) -> str:
         "## Use",
         "",
         "```python",
-        "from gastbench import create_lifter",
-        f'model = create_lifter("{card.lifter}", layout="{card.layout}", pretrained=True, '
-        f'dataset="{card.dataset}", input="{card.input}")',
+        "from gastbench.pretrained import resolve_lifter",
+        f'model, weights = resolve_lifter("{card.lifter}", dataset="{card.dataset}", input="{card.input}", '
+        f'layout="{card.layout}")',
         "```",
         "",
         f"Evaluate: `gastbench evaluate {card.lifter} --dataset {card.dataset} --input {card.input}`",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .errors import ConfigError, GastbenchError
 from .results import EvalResult, MetricRow, ProtocolInfo, load_result
-from .zoo import Card, default_zoo_dir, load_cards
+from .cards import Card, default_zoo_dir, load_cards
 
 __all__ = ["DIFF_COLUMN", "zoo_results_dir", "collect_measured", "reported_records", "leaderboard_frame", "render_leaderboard"]
 

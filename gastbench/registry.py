@@ -20,6 +20,7 @@ from typing import Any, Callable, Protocol
 
 from .errors import ConfigError
 from .lifter import Lifter
+from .model_id import parse_model_id
 from .skeleton import Skeleton, get_layout
 
 __all__ = [
@@ -143,7 +144,7 @@ def _natural_key(name: str) -> list[Any]:
 
 def get_lifter_spec(name: str) -> LifterSpec:
     load_plugins()
-    base = name.split(".", 1)[0]  # "gast-t81.h36m-cpn" -> "gast-t81" (timm's arch.tag)
+    base = parse_model_id(name).lifter  # "gast-t81.h36m-cpn" -> "gast-t81" (timm's arch.tag)
     try:
         return _REGISTRY[base]
     except KeyError:
@@ -155,18 +156,16 @@ def get_lifter_spec(name: str) -> LifterSpec:
 def create_lifter(
     name: str,
     layout: str | Skeleton | None = None,
-    *,
-    pretrained: bool = False,
-    dataset: str | None = None,
-    input: str | None = None,
     **overrides: Any,
 ) -> Lifter:
-    """Build a registered lifter for an input joint layout.
+    """Build a registered lifter for an input joint layout, with fresh (random) weights.
+
+    Weights come from :func:`gastbench.pretrained.resolve_lifter` / ``load_pretrained``; the
+    registry knows names and factories only.
 
     Args:
         name: registry name, optionally with a zoo tag (``"gast-t81.h36m-cpn"``).
         layout: input joint layout (name or :class:`Skeleton`); the model's default if None.
-        pretrained: load the zoo card's weights for ``dataset``/``input`` (or the tag).
         overrides: forwarded to the factory (e.g. ``causal=True``, ``dropout=0.5``).
     """
     spec = get_lifter_spec(name)
@@ -180,8 +179,4 @@ def create_lifter(
     except TypeError as exc:
         raise ConfigError(f"lifter {spec.name!r}: bad override(s) {sorted(overrides)}: {exc}") from None
     lifter.name = spec.name
-    if pretrained:
-        from .weights import load_pretrained  # the zoo and Hub client load only when needed
-
-        load_pretrained(lifter, name, dataset=dataset, input=input)
     return lifter

@@ -67,11 +67,12 @@ class ProtocolInfo:
     Attributes:
         convention: ``"standard"`` (gastbench's leaderboard protocol) or ``"paper"``.
         split: dataset split evaluated (``"test"``).
-        downsample: every n-th frame of each sequence is scored.
-        input_stride: frame stride of the video the model saw around each scored frame: its
-            training rate (``EvalOptions.input_stride``), else ``downsample`` (the papers' practice).
-            Records written before the field existed always fed the model the scored frames, so
-            :meth:`EvalResult.from_dict` reads a missing value as their ``downsample``.
+        score_stride: every n-th frame of each sequence is scored (older records: ``downsample``).
+        train_stride: frame stride of the video the model saw around each scored frame: its
+            training rate (``EvalOptions.train_stride``), else ``score_stride`` (the papers'
+            practice). Older records call it ``input_stride``; records written before it existed
+            always fed the model the scored frames, so :meth:`EvalResult.from_dict` reads a
+            missing value as their scoring stride.
         flip: test-time horizontal flip augmentation.
         causal: the model predicts each window's last frame.
         joints: names of the joints averaged.
@@ -83,8 +84,8 @@ class ProtocolInfo:
 
     convention: str = "standard"
     split: str = "test"
-    downsample: int = 1
-    input_stride: int = 1
+    score_stride: int = 1
+    train_stride: int = 1
     flip: bool = True
     causal: bool = False
     joints: list[str] = field(default_factory=list)
@@ -169,7 +170,7 @@ class EvalResult:
         try:
             values = dict(data)
             protocol = dict(data.get("protocol", {}))
-            protocol.setdefault("input_stride", protocol.get("downsample", 1))  # older records: see ProtocolInfo
+            protocol = _current_protocol_names(protocol)
             values["protocol"] = ProtocolInfo(**protocol)
             values["per_action"] = {a: MetricRow(**r) for a, r in data.get("per_action", {}).items()}
             values["per_cell"] = {
@@ -225,3 +226,14 @@ def load_result(path: str | Path) -> EvalResult:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"result file {path} is not valid JSON: {exc}") from None
     return EvalResult.from_dict(data, origin=str(path))
+
+
+def _current_protocol_names(protocol: dict[str, Any]) -> dict[str, Any]:
+    """Older records' stride names (``downsample``, ``input_stride``) read as today's; see :class:`ProtocolInfo`."""
+    out = dict(protocol)
+    if "downsample" in out:
+        out.setdefault("score_stride", out.pop("downsample"))
+    if "input_stride" in out:
+        out.setdefault("train_stride", out.pop("input_stride"))
+    out.setdefault("train_stride", out.get("score_stride", 1))
+    return out

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, TypeVar
 
 import numpy as np
+
+PoseArray = TypeVar("PoseArray", bound=Any)  # np.ndarray or torch.Tensor, without importing torch
 
 from .errors import ConfigError
 
@@ -78,12 +81,16 @@ class Skeleton:
         """Bones as ``(child, parent)`` pairs, in joint order."""
         return tuple((j, p) for j, p in enumerate(self.parents) if p >= 0)
 
-    @cached_property
-    def children(self) -> tuple[tuple[int, ...], ...]:
-        kids: list[list[int]] = [[] for _ in range(self.num_joints)]
-        for j, p in self.edges:
-            kids[p].append(j)
-        return tuple(tuple(k) for k in kids)
+    def mirror(self, pose: PoseArray) -> PoseArray:
+        """Mirror poses ``(..., J, 2 or 3)`` horizontally: swap left/right joints, negate x.
+
+        Works on numpy arrays and torch tensors alike and returns a new one; 2D keypoints
+        (screen-normalized, x centred on 0) and 3D camera-space poses flip about the same
+        vertical axis, so a lifter's flip augmentation pairs ``mirror`` of its input and output.
+        """
+        out = pose[..., list(self.flip_permutation), :]  # advanced indexing copies
+        out[..., 0] = -out[..., 0]
+        return out
 
     def adjacency(self) -> np.ndarray:
         """Symmetric 0/1 bone adjacency ``(J, J)`` without self-loops, float32."""

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from gastbench.convert import convert_checkpoint, safe_torch_load
+from gastbench.checkpoint.torch_load import safe_torch_load
+from gastbench.convert import convert_checkpoint
 from gastbench.errors import ConfigError, WeightsError
 from gastbench.registry import create_lifter
-from gastbench.weights import load_weights_file
+from gastbench.checkpoint import load_safetensors_strict
 
 
 def _trained_like(name: str, seed: int = 0) -> torch.nn.Module:
@@ -74,7 +75,7 @@ def test_original_layout_converts_to_identical_outputs(tmp_path: Path, fmt: str,
     if fmt == "semgcn":
         assert any(".nonlocal." in r for r in report.renamed)
     fresh = create_lifter(name)
-    load_weights_file(fresh, out)
+    load_safetensors_strict(fresh, out)
     assert torch.equal(_outputs(fresh), _outputs(source))
     for key, t in source.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], t), key

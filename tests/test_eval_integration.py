@@ -15,9 +15,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest_eval import CentreLifter  # noqa: E402
 
-from gastbench.evaluate import EvalOptions, evaluate  # noqa: E402
+from gastbench.evaluation import EvalOptions, evaluate  # noqa: E402
 from gastbench.tables import render_results  # noqa: E402
-from gastbench.weights import resolve_lifter  # noqa: E402
+from gastbench.pretrained import resolve_lifter  # noqa: E402
 
 pytestmark = pytest.mark.integration
 torch.set_num_threads(1)

@@ -14,12 +14,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest_eval import H36M_16, H36M_17, HUMANEVA_15, CentreLifter, TinyLifter, fake_dataset, humaneva_dataset  # noqa: E402
 
 from gastbench.errors import ConfigError, DataError, GastbenchError  # noqa: E402
-from gastbench.evaluate import EvalOptions, evaluate, predict_sequences  # noqa: E402
+from gastbench.evaluation import EvalOptions, evaluate, predict_sequences  # noqa: E402
 from gastbench.lifter import PaperConvention  # noqa: E402
 from gastbench.metrics import mpjpe  # noqa: E402
 from gastbench.results import EvalResult, MetricRow, load_result, save_result  # noqa: E402
 from gastbench.tables import FORMATS, humaneva_frame, render_results, results_frame  # noqa: E402
-from gastbench.weights import WeightsInfo  # noqa: E402
+from gastbench.pretrained import WeightsInfo  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -128,14 +128,14 @@ def test_paper_convention() -> None:
     lifter = TinyLifter(convention=conv)
     std = evaluate(lifter, ds, EvalOptions(convention="standard"), progress=False)
     paper = evaluate(lifter, ds, EvalOptions(convention="paper"), progress=False)
-    assert std.protocol.downsample == 1 and std.protocol.recenter == "target" and len(std.protocol.joints) == 17
+    assert std.protocol.score_stride == 1 and std.protocol.recenter == "target" and len(std.protocol.joints) == 17
     assert paper.protocol.convention == "paper"
-    assert paper.protocol.downsample == 5 and paper.protocol.recenter == "prediction"
+    assert paper.protocol.score_stride == 5 and paper.protocol.recenter == "prediction"
     assert paper.protocol.joints == list(H36M_16.joint_names)
     assert paper.frames_evaluated == sum(len(range(0, s.frames, 5)) for s in ds.sequences("test"))
-    # The downsample override wins over the convention.
-    override = evaluate(lifter, ds, EvalOptions(convention="paper", downsample=2), progress=False)
-    assert override.protocol.downsample == 2
+    # The score_stride override wins over the convention.
+    override = evaluate(lifter, ds, EvalOptions(convention="paper", score_stride=2), progress=False)
+    assert override.protocol.score_stride == 2
     # Re-centring the prediction on its root: a constant offset no longer matters.
     class Shifted(CentreLifter):
         def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
@@ -241,7 +241,7 @@ def test_cli_eval_and_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         return TinyLifter(), WeightsInfo(source="random-init", seed=int(kw["seed"]))  # type: ignore[arg-type]
 
     monkeypatch.setattr("gastbench.data.load_dataset", fake_load)
-    monkeypatch.setattr("gastbench.weights.resolve_lifter", fake_resolve)
+    monkeypatch.setattr("gastbench.pretrained.resolve_lifter", fake_resolve)
     runner = CliRunner()
     runs = tmp_path / "runs"
     out = tmp_path / "table.md"
@@ -288,14 +288,14 @@ def _phase_interleaved(lifter, kp: np.ndarray, stride: int, flip: bool) -> np.nd
     return out
 
 
-def test_input_stride_one_is_unchanged(tmp_path: Path) -> None:
+def test_train_stride_one_is_unchanged(tmp_path: Path) -> None:
     ds = fake_dataset()
     lifter = TinyLifter(rf=9)
     default = evaluate(lifter, ds, EvalOptions(batch_size=64, save_predictions=tmp_path / "a.npz"), progress=False)
-    options = EvalOptions(batch_size=64, input_stride=1, save_predictions=tmp_path / "b.npz")
+    options = EvalOptions(batch_size=64, train_stride=1, save_predictions=tmp_path / "b.npz")
     one = evaluate(lifter, ds, options, progress=False)
     assert one.per_action == default.per_action and one.per_cell == default.per_cell
-    assert one.protocol.input_stride == default.protocol.input_stride == 1
+    assert one.protocol.train_stride == default.protocol.train_stride == 1
     seqs = ds.sequences("test")
     whole = predict_sequences(lifter, [np.asarray(s.keypoints_2d) for s in seqs], batch_size=64)
     for got, ref in zip(_saved_predictions(tmp_path / "b.npz", seqs), whole):
@@ -304,29 +304,29 @@ def test_input_stride_one_is_unchanged(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("downsample", [None, 2])
 @pytest.mark.parametrize("flip", [False, True])
-def test_input_stride_equals_lifting_each_phase(tmp_path: Path, flip: bool, downsample: int | None) -> None:
+def test_train_stride_equals_lifting_each_phase(tmp_path: Path, flip: bool, downsample: int | None) -> None:
     ds = fake_dataset(min_frames=1, max_frames=12)
     seqs = ds.sequences("test")
     assert min(s.frames for s in seqs) < 3  # some sequences have fewer frames than phases
     lifter = TinyLifter(rf=9).eval()
     path = tmp_path / "p.npz"
-    options = EvalOptions(input_stride=3, downsample=downsample, flip=flip, batch_size=11, save_predictions=path)
+    options = EvalOptions(train_stride=3, score_stride=downsample, flip=flip, batch_size=11, save_predictions=path)
     r = evaluate(lifter, ds, options, progress=False)
     step = downsample or 1
-    assert r.protocol.input_stride == 3 and r.protocol.downsample == step
+    assert r.protocol.train_stride == 3 and r.protocol.score_stride == step
     for s, got in zip(seqs, _saved_predictions(path, seqs)):
         ref = _phase_interleaved(lifter, np.asarray(s.keypoints_2d), 3, flip)[::step]
         assert got.shape == ref.shape
         np.testing.assert_allclose(got, ref, atol=1e-5, rtol=1e-5)
     # Lifting the phases changes the numbers: the model sees another time scale.
-    plain = evaluate(lifter, ds, EvalOptions(downsample=downsample, flip=flip), progress=False)
+    plain = evaluate(lifter, ds, EvalOptions(score_stride=downsample, flip=flip), progress=False)
     assert r.average_over_frames.mpjpe_mm != pytest.approx(plain.average_over_frames.mpjpe_mm, abs=1e-3)
 
 
-def test_input_stride_scores_every_frame() -> None:
+def test_train_stride_scores_every_frame() -> None:
     ds = fake_dataset(min_frames=1, max_frames=12)
     seqs = ds.sequences("test")
-    r = evaluate(TinyLifter(rf=5), ds, EvalOptions(input_stride=5), progress=False)
+    r = evaluate(TinyLifter(rf=5), ds, EvalOptions(train_stride=5), progress=False)
     assert r.frames_evaluated == sum(s.frames for s in seqs)
     assert r.average_over_frames.velocity_frames == sum(s.frames - 1 for s in seqs)
     for action, row in r.per_action.items():
@@ -337,7 +337,7 @@ def test_input_stride_scores_every_frame() -> None:
             assert row.frames == sum(s.frames for s in seqs if s.subject == subject and s.action == action)
 
 
-def test_input_stride_causal_model(tmp_path: Path) -> None:
+def test_train_stride_causal_model(tmp_path: Path) -> None:
     class FirstOfWindow(CentreLifter):
         """Returns the first frame of each window: shows which frames the model saw."""
 
@@ -349,7 +349,7 @@ def test_input_stride_causal_model(tmp_path: Path) -> None:
     seqs = ds.sequences("test")[:6]
     path = tmp_path / "p.npz"
     rf, stride = 5, 3
-    evaluate(FirstOfWindow(rf=rf, causal=True), ds, EvalOptions(input_stride=stride, flip=False, max_sequences=6,
+    evaluate(FirstOfWindow(rf=rf, causal=True), ds, EvalOptions(train_stride=stride, flip=False, max_sequences=6,
              save_predictions=path), progress=False)  # fmt: skip
     for s, got in zip(seqs, _saved_predictions(path, seqs)):
         t = np.arange(s.frames)
@@ -359,52 +359,53 @@ def test_input_stride_causal_model(tmp_path: Path) -> None:
         np.testing.assert_array_equal(got[..., :2], np.asarray(s.keypoints_2d)[source])
     tiny = TinyLifter(rf=5, causal=True).eval()
     path2 = tmp_path / "q.npz"
-    r = evaluate(tiny, ds, EvalOptions(input_stride=stride, batch_size=7, save_predictions=path2), progress=False)
-    assert r.protocol.causal and r.protocol.input_stride == stride
+    r = evaluate(tiny, ds, EvalOptions(train_stride=stride, batch_size=7, save_predictions=path2), progress=False)
+    assert r.protocol.causal and r.protocol.train_stride == stride
     for s, got in zip(ds.sequences("test"), _saved_predictions(path2, ds.sequences("test"))):
         np.testing.assert_allclose(got, _phase_interleaved(tiny, np.asarray(s.keypoints_2d), stride, True), atol=1e-5)
 
 
-def test_input_stride_paper_convention() -> None:
+def test_train_stride_paper_convention() -> None:
     ds = fake_dataset(min_frames=20)
     lifter = TinyLifter(convention=PaperConvention(downsample=5))
     paper = evaluate(lifter, ds, EvalOptions(convention="paper"), progress=False)
-    assert paper.protocol.downsample == 5 and paper.protocol.input_stride == 5
+    assert paper.protocol.score_stride == 5 and paper.protocol.train_stride == 5
     assert paper.frames_evaluated == sum(len(range(0, s.frames, 5)) for s in ds.sequences("test"))
-    same = evaluate(lifter, ds, EvalOptions(convention="paper", input_stride=5), progress=False)
+    same = evaluate(lifter, ds, EvalOptions(convention="paper", train_stride=5), progress=False)
     assert same.per_action == paper.per_action
-    with pytest.raises(ConfigError, match=r"frame stride 5.*input_stride=3"):
-        evaluate(lifter, ds, EvalOptions(convention="paper", input_stride=3), progress=False)
-    with pytest.raises(ConfigError, match="--downsample override 2"):
-        evaluate(lifter, ds, EvalOptions(convention="paper", downsample=2, input_stride=5), progress=False)
+    with pytest.raises(ConfigError, match=r"frame stride 5.*train_stride=3"):
+        evaluate(lifter, ds, EvalOptions(convention="paper", train_stride=3), progress=False)
+    with pytest.raises(ConfigError, match="score_stride override 2"):
+        evaluate(lifter, ds, EvalOptions(convention="paper", score_stride=2, train_stride=5), progress=False)
     # The standard protocol with the paper's stride scores every frame, not every 5th.
-    std = evaluate(lifter, ds, EvalOptions(input_stride=5), progress=False)
+    std = evaluate(lifter, ds, EvalOptions(train_stride=5), progress=False)
     assert std.frames_evaluated == sum(s.frames for s in ds.sequences("test"))
     for bad in (0, -2, 2.5, True):
-        with pytest.raises(ConfigError, match="input_stride"):
-            EvalOptions(input_stride=bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="train_stride"):
+            EvalOptions(train_stride=bad)  # type: ignore[arg-type]
 
 
-def test_input_stride_record_roundtrip(tmp_path: Path) -> None:
+def test_train_stride_record_roundtrip(tmp_path: Path) -> None:
     ds = fake_dataset()
-    r = evaluate(TinyLifter(), ds, EvalOptions(input_stride=3, max_sequences=4), progress=False)
+    r = evaluate(TinyLifter(), ds, EvalOptions(train_stride=3, max_sequences=4), progress=False)
     back = load_result(save_result(r, tmp_path))
-    assert back == r and back.protocol.input_stride == 3
+    assert back == r and back.protocol.train_stride == 3
     # Records written before the field existed: their model always saw the scored frames' rate.
     data = r.to_dict()
     for downsample in (1, 5):
-        data["protocol"].pop("input_stride", None)
+        data["protocol"].pop("train_stride", None)
+        data["protocol"].pop("score_stride", None)
         data["protocol"]["downsample"] = downsample
         old = tmp_path / f"old{downsample}.json"
         old.write_text(json.dumps(data))
-        assert load_result(old).protocol.input_stride == downsample
+        assert load_result(old).protocol.train_stride == downsample
     data["protocol"] = "not a mapping"
     old.write_text(json.dumps(data))
     with pytest.raises(DataError, match="malformed"):
         load_result(old)
 
 
-def test_cli_input_stride(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_train_stride(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from gastbench.cli import app
@@ -412,7 +413,7 @@ def test_cli_input_stride(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     ds = fake_dataset()
     monkeypatch.setattr("gastbench.data.load_dataset", lambda name, input, data_dir: ds)
     monkeypatch.setattr(
-        "gastbench.weights.resolve_lifter", lambda name, **kw: (TinyLifter(), WeightsInfo(source="random-init", seed=0))
+        "gastbench.pretrained.resolve_lifter", lambda name, **kw: (TinyLifter(), WeightsInfo(source="random-init", seed=0))
     )
     runner = CliRunner()
     runs = tmp_path / "runs"
@@ -421,9 +422,9 @@ def test_cli_input_stride(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert res.exit_code == 0, res.output
     (record,) = runs.glob("*.json")
     loaded = load_result(record)
-    assert loaded.protocol.input_stride == 4
+    assert loaded.protocol.train_stride == 4
     assert loaded.frames_evaluated == sum(s.frames for s in ds.sequences("test")[:3])
-    res = runner.invoke(app, ["eval", "--help"])
-    assert "--input-stride" in res.output
+    res = runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "240"})
+    assert "--train-stride" in res.output
     res = runner.invoke(app, ["eval", "tiny", "--dataset", "fake", "--random-init", "--input-stride", "0"])
     assert res.exit_code != 0

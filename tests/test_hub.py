@@ -14,8 +14,8 @@ import torch
 from gastbench.errors import WeightsError
 from gastbench.hub import fetch_weights, plan_publish
 from gastbench.registry import create_lifter
-from gastbench.weights import resolve_lifter
-from gastbench.zoo import Card, write_card
+from gastbench.pretrained import load_pretrained, resolve_lifter
+from gastbench.cards import Card, write_card
 
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 REPO = "gastbench-test/semgcn.h36m-gt"
@@ -69,7 +69,7 @@ def zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, weights_file: tuple[Pat
     zoo_dir = tmp_path / "zoo"
     write_card(card, zoo_dir)
     # A temp zoo dir shadows the shipped unpublished card of the same id: test it alone.
-    monkeypatch.setattr("gastbench.zoo.default_zoo_dir", lambda: tmp_path / "empty")
+    monkeypatch.setattr("gastbench.cards.lookup.default_zoo_dir", lambda: tmp_path / "empty")
     monkeypatch.setenv("GASTBENCH_ZOO_DIR", str(zoo_dir))
     return {"card": card, "lifter": lifter, "blob": blob, "zoo_dir": zoo_dir, "hf_home": hf_home}
 
@@ -92,8 +92,9 @@ def test_eval_path_loads_cached_weights_offline(zoo: dict) -> None:
     model, info = resolve_lifter("semgcn", dataset="h36m", input="gt", offline=True)
     assert info.source == "hub" and info.revision == REVISION and info.sha256 == zoo["card"].sha256
     assert torch.equal(_outputs(model), _outputs(zoo["lifter"]))
-    pretrained = create_lifter("semgcn", pretrained=True, dataset="h36m", input="gt")
-    assert torch.equal(_outputs(pretrained), _outputs(zoo["lifter"]))
+    fresh = create_lifter("semgcn")
+    assert load_pretrained(fresh, "semgcn", dataset="h36m", input="gt") == info
+    assert torch.equal(_outputs(fresh), _outputs(zoo["lifter"]))
     assert info.train_stride is None  # the card names no training recipe
 
 

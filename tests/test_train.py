@@ -84,7 +84,7 @@ def test_window_centre_is_the_target_frame_and_edges_repeat() -> None:
 def test_downsampled_windows_equal_windows_of_the_downsampled_sequences() -> None:
     rng = np.random.default_rng(1)
     kp, pos = _random_sequences(rng, [23, 50])
-    down = build_windows(kp, pos, receptive_field=9, downsample=5)
+    down = build_windows(kp, pos, receptive_field=9, train_stride=5)
     ref = build_windows([k[::5] for k in kp], [p[::5] for p in pos], receptive_field=9)
     assert len(down) == 5 + 10
     assert torch.equal(down.gather(torch.arange(len(down)))[0], ref.gather(torch.arange(len(ref)))[0])
@@ -164,7 +164,7 @@ def test_recipes_hold_the_papers_settings() -> None:
     _, gast_h36m = recipe_for("gast-t27", "h36m")
     assert (gast_h36m["optimizer"], gast_h36m["lr"], gast_h36m["lr_decay"], gast_h36m["batch_size"]) == (
         "amsgrad", 1e-3, 0.95, 128)  # fmt: skip
-    assert (gast_h36m["dropout"], gast_h36m["epochs"], gast_h36m["downsample"]) == (0.05, 60, 5)
+    assert (gast_h36m["dropout"], gast_h36m["epochs"], gast_h36m["train_stride"]) == (0.05, 60, 5)
     _, gast_he = recipe_for("gast-t81", "humaneva")
     assert (gast_he["batch_size"], gast_he["lr_decay"], gast_he["dropout"], gast_he["epochs"]) == (32, 0.98, 0.5, 200)
     _, vp = recipe_for("videopose3d-t243", "h36m")
@@ -318,7 +318,7 @@ def test_cli_dry_run_and_bad_setting(tmp_path: Path) -> None:
     dry = CliRunner().invoke(app, ["train", "gast-t27", "--dataset", "h36m", "--lr-decay", "0.9", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     config = TrainConfig.from_dict(json.loads(dry.output))
-    assert (config.recipe, config.lr_decay, config.batch_size, config.downsample) == ("gast-net/h36m", 0.9, 128, 5)
+    assert (config.recipe, config.lr_decay, config.batch_size, config.train_stride) == ("gast-net/h36m", 0.9, 128, 5)
     bad = CliRunner().invoke(app, ["train", "gast-t27", "--set", "learning_rate=1", "--dry-run"])
     assert bad.exit_code != 0
     assert isinstance(bad.exception, ConfigError) and "learning_rate" in str(bad.exception)

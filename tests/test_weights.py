@@ -13,7 +13,7 @@ from gastbench.cli import app
 from gastbench.errors import WeightsError
 from gastbench.registry import create_lifter
 from gastbench.results import load_result
-from gastbench.weights import resolve_lifter
+from gastbench.pretrained import resolve_lifter
 
 
 def _write_weights(folder: Path, name: str = "martinez", layout: str = "h36m") -> Path:
@@ -61,7 +61,7 @@ def test_eval_feeds_the_run_folders_stride_unless_told_otherwise(tmp_path: Path)
         assert outcome.exit_code == 0, outcome.output
         (record,) = runs.glob("*.json")
         result = load_result(record)
-        assert result.protocol.input_stride == expected
+        assert result.protocol.train_stride == expected
         assert result.weights is not None and result.weights["train_stride"] == 3
         assert result.frames_evaluated == sum(s.frames for s in _synthetic_test())
 

@@ -11,7 +11,8 @@ import torch
 from gastbench.data.actions import H36M_ACTIONS
 from gastbench.errors import ConfigError, WeightsError
 from gastbench.registry import create_lifter, get_lifter_spec
-from gastbench.zoo import Card, Reported, card_from_weights, dumps_card, find_card, load_card, load_cards, write_card
+from gastbench.cards import Card, Reported, dumps_card, find_card, load_card, load_cards, write_card
+from gastbench.pretrained import card_for_weights, resolve_lifter
 
 
 CARDS = load_cards()
@@ -81,7 +82,7 @@ def test_writer_round_trips(tmp_path: Path) -> None:
         (('sha256 = ""', 'sha256 = "' + "ab" * 32 + '"'), "leave them empty"),
         (('license = "mit"', 'license = "mit"\nlicence = "x"'), "unknown key"),
         (('input = "gt"', 'input = "cpn"'), "does not match"),
-        (('p1 = [1.0, 2.5]', 'p1 = [1.0]'), "align"),
+        (('p1 = [\n    1.0,\n    2.5,\n]', 'p1 = [1.0]'), "align"),
         (('size = 0', 'size = "big"'), "'size' must be int"),
     ],
 )
@@ -115,19 +116,19 @@ def test_find_card_errors() -> None:
 
 def test_pretrained_unpublished_is_a_weights_error() -> None:
     with pytest.raises(WeightsError, match="no published weights yet"):
-        create_lifter("gast-t9", pretrained=True, dataset="h36m", input="cpn")
+        resolve_lifter("gast-t9", dataset="h36m", input="cpn")
 
 
-def test_card_from_weights_hashes_and_counts(tmp_path: Path) -> None:
+def test_card_for_weights_hashes_and_counts(tmp_path: Path) -> None:
     from safetensors.torch import save_file
 
-    from gastbench.weights import file_sha256
+    from gastbench.checkpoint import file_sha256
 
     torch.manual_seed(0)
     lifter = create_lifter("semgcn")
     weights = tmp_path / "w.safetensors"
     save_file({k: v.contiguous() for k, v in lifter.state_dict().items()}, str(weights))
-    card = card_from_weights("semgcn", "h36m16", "h36m", "gt", weights, {"epochs": 1}, "gastbench train semgcn")
+    card = card_for_weights(lifter, weights, dataset="h36m", input="gt", recipe={"epochs": 1}, command="gastbench train semgcn")
     assert card.status == "local" and card.sha256 == file_sha256(weights) and card.size == weights.stat().st_size
     assert card.params == lifter.num_parameters() and card.id == "semgcn.h36m-gt"
     write_card(card, tmp_path)
@@ -135,4 +136,4 @@ def test_card_from_weights_hashes_and_counts(tmp_path: Path) -> None:
     bad = tmp_path / "bad.safetensors"
     save_file({"w": torch.zeros(1)}, str(bad))
     with pytest.raises(WeightsError, match="do not fit"):
-        card_from_weights("semgcn", "h36m16", "h36m", "gt", bad, {}, "")
+        card_for_weights(lifter, bad, dataset="h36m", input="gt", recipe={}, command="")

@@ -1,4 +1,4 @@
-"""``gastbench eval`` and ``gastbench table``: thin commands over :mod:`gastbench.evaluate`.
+"""``gastbench eval`` and ``gastbench table``: thin commands over :mod:`gastbench.evaluation`.
 
 Deliberate errors (:class:`~gastbench.errors.GastbenchError`) are not caught here: the
 entry point prints them as one line and exits with code 2.
@@ -48,15 +48,18 @@ def register(app: typer.Typer) -> None:
             None, "--batch-size", help="Output frames per chunk (default: sized to the model's receptive field)."
         ),
         no_flip: bool = typer.Option(False, "--no-flip", help="Disable test-time flip augmentation."),
-        downsample: Optional[int] = typer.Option(None, "--downsample", help="Every n-th frame (default: protocol's)."),
-        input_stride: Optional[int] = typer.Option(
+        score_stride: Optional[int] = typer.Option(
+            None, "--downsample", "--score-stride", min=1, help="Score every n-th frame (default: the protocol's)."
+        ),
+        train_stride: Optional[int] = typer.Option(
             None,
+            "--train-stride",
             "--input-stride",
             min=1,
             help=(
                 "Frame stride the model was trained at, e.g. 5 for GAST-Net's 10 fps Human3.6M recipe: every frame "
                 "is still scored, each lifted from the stride-N video around it. Default: the zoo card's or the "
-                "training run's `downsample` (config.json beside --weights), else 1."
+                "training run's `train_stride` (config.json beside --weights), else 1."
             ),
         ),
         convention: str = typer.Option("standard", "--convention", help="standard (leaderboard) or paper."),
@@ -75,10 +78,10 @@ def register(app: typer.Typer) -> None:
         """Evaluate MODEL on a dataset's test split; save the result record and print the tables."""
         from ..data import load_dataset
         from ..errors import ConfigError
-        from ..evaluate import EvalOptions, evaluate
+        from ..evaluation import EvalOptions, evaluate
         from ..results import save_result
         from ..tables import FORMATS
-        from ..weights import resolve_lifter
+        from ..pretrained import resolve_lifter
 
         if fmt not in FORMATS:
             raise ConfigError(f"unknown --format {fmt!r}; formats: {', '.join(FORMATS)}")
@@ -97,13 +100,14 @@ def register(app: typer.Typer) -> None:
             offline=offline,
             **overrides,
         )
-        options = EvalOptions(
+        options = EvalOptions.for_weights(
+            info,
+            train_stride=train_stride,
             device=device,
             batch_size=batch_size,
             flip=not no_flip,
             convention=convention,  # type: ignore[arg-type]
-            downsample=downsample,
-            input_stride=input_stride or info.train_stride or 1,
+            score_stride=score_stride,
             max_sequences=max_sequences,
             save_predictions=save_predictions,
         )

@@ -74,7 +74,9 @@ def register(app: typer.Typer) -> None:
         optimizer: Optional[str] = typer.Option(None, "--optimizer", help="amsgrad or adam."),
         loss: Optional[str] = typer.Option(None, "--loss", help="mpjpe or mse."),
         grad_clip: Optional[float] = typer.Option(None, "--grad-clip", help="Clip the gradient norm to this."),
-        downsample: Optional[int] = typer.Option(None, "--downsample", help="Keep every n-th training frame."),
+        train_stride: Optional[int] = typer.Option(
+            None, "--train-stride", "--downsample", help="Keep every n-th training frame (evaluation then feeds that stride)."
+        ),
         no_flip: bool = typer.Option(False, "--no-flip", help="Disable train-time flip augmentation."),
         no_eval_flip: bool = typer.Option(False, "--no-eval-flip", help="Disable test-time flip in validation."),
         train_subjects: Optional[str] = typer.Option(None, "--train-subjects", help="Comma-separated subjects."),
@@ -116,7 +118,7 @@ def register(app: typer.Typer) -> None:
             "optimizer": optimizer,
             "loss": loss,
             "grad_clip_norm": grad_clip,
-            "downsample": downsample,
+            "train_stride": train_stride,
             "flip_augment": False if no_flip else None,
             "eval_flip": False if no_eval_flip else None,
             "train_subjects": _csv(train_subjects),

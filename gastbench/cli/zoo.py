@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             return
         import fnmatch
 
-        from ..zoo import load_cards
+        from ..cards import load_cards
 
         cards = [c for c in load_cards() if fnmatch.fnmatchcase(c.id, pattern)]
         rows = card_rows(cards)
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Upload a card's weights, the card and a README model card to the Hub; pin the revision."""
         from ..hub import plan_publish, publish
-        from ..zoo import find_card
+        from ..cards import find_card
 
         card = find_card(card_name, require_weights=False)
         plan = plan_publish(card, weights)
@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
         """Prefetch verified weights into the Hub cache (for later --offline use)."""
         from ..errors import ConfigError
         from ..hub import fetch_weights
-        from ..zoo import find_card, load_cards
+        from ..cards import find_card, load_cards
 
         if (name is None) == (not all_cards):
             raise ConfigError("give a model or card id, or --all (not both)")

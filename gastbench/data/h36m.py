@@ -14,7 +14,8 @@ from .actions import H36M_ACTIONS, fold_action
 from .assemble import make_sequence, trim_note
 from .cameras import load_cameras
 from .layouts2d import FileLayout, resolve_file_layout
-from .paths import require_file, resolve_data_dir_with_origin, sha256_file
+from ..hashing import file_sha256
+from .paths import require_file, resolve_data_dir_with_origin
 from .safe_npz import load_npz
 from .types import PoseDataset, Sequence
 from .validate import check_mapping, check_positions
@@ -93,11 +94,11 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None) -> PoseData
     keypoints: dict[str, Any] | None = None
     layout = FileLayout("h36m", H36M_17, None)
     if projected:
-        source, sha = f"projected:{FILE_3D}", sha256_file(path_3d)
+        source, sha = f"projected:{FILE_3D}", file_sha256(path_3d, memo=True)
     else:
         path_2d = require_file(file_2d, "h36m", data_dir)
         keypoints, layout = _read_2d(path_2d)
-        source, sha = file_2d, sha256_file(path_2d)
+        source, sha = file_2d, file_sha256(path_2d, memo=True)
 
     skipped: list[str] = []
     notes: list[str] = []

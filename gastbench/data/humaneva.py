@@ -11,7 +11,8 @@ from .actions import HUMANEVA_ACTIONS, fold_action
 from .assemble import make_sequence, trim_note
 from .cameras import load_cameras
 from .layouts2d import resolve_file_layout
-from .paths import require_file, sha256_file
+from ..hashing import file_sha256
+from .paths import require_file
 from .safe_npz import load_npz
 from .types import PoseDataset, Sequence
 from .validate import check_mapping, check_positions
@@ -88,7 +89,7 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None) -> Pose
         layout_3d=HUMANEVA_15,
         fps=FPS,
         source_2d=file_2d,
-        source_2d_sha256=sha256_file(path_2d),
+        source_2d_sha256=file_sha256(path_2d, memo=True),
         skipped=skipped,
         synthetic=False,
         table_actions=HUMANEVA_ACTIONS,

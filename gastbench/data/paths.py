@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from pathlib import Path
 
 from ..errors import DataError
 
-__all__ = ["ENV_VAR", "resolve_data_dir", "resolve_data_dir_with_origin", "require_file", "sha256_file"]
+__all__ = ["ENV_VAR", "resolve_data_dir", "resolve_data_dir_with_origin", "require_file"]
 
 ENV_VAR = "GASTBENCH_DATA"
 
@@ -68,18 +67,3 @@ def require_file(file_name: str, dataset: str, data_dir: str | Path | None = Non
         )
     return path
 
-
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 hex digest of a file (memoized per path, size and mtime within the process)."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                h.update(block)
-        _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]

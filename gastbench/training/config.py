@@ -38,7 +38,8 @@ class TrainConfig:
         bn_momentum: ``[initial, final]`` BatchNorm momentum, decayed exponentially over the
             epochs (VideoPose3D); None leaves it alone.
         flip_augment: flip half of every batch horizontally.
-        downsample: keep every n-th training frame (GAST-Net: Human3.6M 50 -> 10 fps).
+        train_stride: keep every n-th training frame (GAST-Net: Human3.6M 50 -> 10 fps); the
+            weights are then evaluated on video at the same stride (older configs: ``downsample``).
         train_subjects / test_subjects / actions: subsets; None: the dataset's protocol.
         seed: seeds model init, dropout, the window order and the flip choice.
         device: ``"auto"`` (cuda when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
@@ -68,7 +69,7 @@ class TrainConfig:
     dropout: float | None = None
     bn_momentum: list[float] | None = None
     flip_augment: bool = True
-    downsample: int = 1
+    train_stride: int = 1
     train_subjects: list[str] | None = None
     test_subjects: list[str] | None = None
     actions: list[str] | None = None
@@ -115,8 +116,8 @@ class TrainConfig:
                 f"bn_momentum must be [initial, final] in (0, 1], got {self.bn_momentum!r}",
             ),
             (
-                isinstance(self.downsample, int) and self.downsample >= 1,
-                f"downsample must be an integer >= 1, got {self.downsample!r}",
+                isinstance(self.train_stride, int) and self.train_stride >= 1,
+                f"train_stride must be an integer >= 1, got {self.train_stride!r}",
             ),
             (self.validate_every >= 0, f"validate_every must be >= 0, got {self.validate_every!r}"),
             (
@@ -140,6 +141,8 @@ class TrainConfig:
         """Rebuild a config; unknown keys are an error (a typo must not be ignored silently)."""
         if not isinstance(data, dict):
             raise ConfigError(f"training config {origin}: expected a JSON object, got {type(data).__name__}")
+        if "downsample" in data and "train_stride" not in data:  # configs written before the rename
+            data = {("train_stride" if k == "downsample" else k): v for k, v in data.items()}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

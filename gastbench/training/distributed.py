@@ -38,7 +38,7 @@ class DistContext:
 
 
 def _resolve_device(device: str, local_rank: int, distributed: bool) -> torch.device:
-    from ..evaluate import resolve_device
+    from ..evaluation.device import resolve_device
 
     dev = resolve_device(device)
     if distributed and dev.type == "cuda" and dev.index is None:

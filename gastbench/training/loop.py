@@ -1,8 +1,8 @@
 """The training loop: windows -> strided graph -> loss -> optimizer, per-epoch checkpoint and log.
 
 Outputs in ``runs/<run>/``: ``config.json`` (the resolved config), ``log.jsonl`` (one line per
-epoch), ``checkpoint.pt`` (every epoch; resumable), ``weights.safetensors`` (the FINAL epoch's
-weights, never a "best" epoch picked on the test split), the evaluation record and a zoo card.
+epoch), ``checkpoint.pt`` (every epoch; resumable), ``weights.safetensors`` and the
+rest of the finished run folder come from :mod:`gastbench.training.finish`.
 """
 
 from __future__ import annotations
@@ -23,15 +23,18 @@ from torch import nn
 
 from ..errors import ConfigError, GastbenchError, WeightsError
 from ..lifter import Lifter
+from ..progress import progress_bar
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistContext, all_reduce_sum, barrier, init_distributed
+from .finish import finish_run, state_dict_cpu
 from .sampler import WindowSampler
 from .schedule import LrScheduler, bn_momentum_at
 from .windows import WindowSet, build_windows
 
 if TYPE_CHECKING:
     from ..data import PoseDataset
+    from ..pretrained import WeightsInfo
     from ..results import EvalResult
 
 __all__ = ["TrainResult", "train", "build_lifter", "training_windows", "loss_fn", "set_seed"]
@@ -94,7 +97,7 @@ def training_windows(
         receptive_field=lifter.receptive_field,
         causal_shift=lifter.causal_shift,
         joints_3d=lifter.output_layout.indices_in(dataset.layout_3d),
-        downsample=config.downsample,
+        train_stride=config.train_stride,
         device=device,
         mirror_layouts=(lifter.input_layout, lifter.output_layout) if config.flip_augment else None,
     )
@@ -139,49 +142,6 @@ def _rewrite_log(path: Path, keep_epochs: int) -> list[dict[str, Any]]:
                 kept.append(row)
     path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
     return kept
-
-
-def _state_dict_cpu(lifter: Lifter) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu").contiguous().clone() for k, v in lifter.state_dict().items()}
-
-
-def _progress(enabled: bool) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[info]}"),
-        disable=not enabled,
-        transient=True,
-    )
-
-
-def _recipe_for_card(config: TrainConfig) -> dict[str, Any]:
-    keep = (
-        "recipe", "epochs", "batch_size", "lr", "lr_decay", "lr_schedule", "lr_decay_steps", "optimizer", "loss",
-        "grad_clip_norm", "dropout", "bn_momentum", "flip_augment", "downsample", "actions", "seed", "amp",
-    )  # fmt: skip
-    return {k: v for k, v in config.to_dict().items() if k in keep and v is not None}
-
-
-def _card_description(config: TrainConfig) -> str:
-    """Say how the run differs from its recipe: a shortened run must not pass for the paper's."""
-    from .recipes import recipe_for
-
-    text = f"Trained by gastbench train ({config.recipe or 'custom'} recipe, {config.epochs} epochs"
-    try:
-        _, preset = recipe_for(config.model, config.dataset)
-    except GastbenchError:
-        return text + ")."
-    changed = [
-        f"{key} {config.to_dict()[key]!r} instead of {value!r}"
-        for key, value in preset.items()
-        if key in config.to_dict() and config.to_dict()[key] != value
-    ]
-    return text + (f"; differs from the recipe: {', '.join(changed)})." if changed else ").")
 
 
 class _Trainer:
@@ -254,7 +214,7 @@ class _Trainer:
             self.checkpoint_path,
             {
                 "epoch": self.epoch,
-                "model": _state_dict_cpu(self.lifter),
+                "model": state_dict_cpu(self.lifter),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "sampler": self.sampler.state_dict(),
@@ -300,7 +260,7 @@ class _Trainer:
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.ctx.device)
         count = torch.zeros((), dtype=torch.float64, device=self.ctx.device)
         started = time.perf_counter()
-        bar = _progress(self.progress)
+        bar = progress_bar(self.progress, elapsed=True, info=True)
         task = bar.add_task(f"epoch {self.epoch + 1}/{cfg.epochs}", total=len(plan), info="")
         with bar:
             for step, start in enumerate(range(0, len(index), plan.batch_size)):
@@ -348,14 +308,16 @@ class _Trainer:
         return loss * 1000.0 if self.config.loss == "mpjpe" else loss
 
     # --- validation (log only) -----------------------------------------------------------
-    def evaluate(self, weights: Any = None, progress: bool = False) -> "EvalResult":
-        from ..evaluate import EvalOptions, evaluate
+    def evaluate(self, weights: "WeightsInfo | None" = None, progress: bool = False) -> "EvalResult":
+        """Evaluate the current weights under the same stride rule as ``gastbench eval`` (every frame scored,
+        each lifted from video at the training stride)."""
+        from ..evaluation import EvalOptions, evaluate
 
-        # A model trained on every n-th frame (GAST-Net: 10 fps) is validated on video at that rate too.
-        options = EvalOptions(
+        options = EvalOptions.for_weights(
+            weights,
+            train_stride=self.config.train_stride,
             device=str(self.ctx.device),
             flip=self.config.eval_flip,
-            downsample=self.config.downsample if self.config.downsample > 1 else None,
             subjects=tuple(self.config.test_subjects) if self.config.test_subjects else None,
         )
         return evaluate(self.lifter, self.dataset, options, weights, progress=progress)
@@ -459,7 +421,7 @@ def train(
                                    wall_time_s=time.perf_counter() - started)  # fmt: skip
         result = TrainResult(config=config, run_dir=run_dir, history=list(trainer.history), lifter=trainer.lifter)
         if ctx.is_main:
-            _finish(trainer, result, final_eval, write_card, command)
+            finish_run(trainer, result, final_eval=final_eval, write_card=write_card, command=command)
         barrier(ctx)
         result.wall_time_s = time.perf_counter() - started
         return result
@@ -467,62 +429,3 @@ def train(
         ctx.close()
 
 
-def _finish(trainer: _Trainer, result: TrainResult, final_eval: bool, write_card: bool, command: str | None) -> None:
-    """Save the final epoch's weights, evaluate them, write the card."""
-    from safetensors.torch import save_file
-
-    from ..weights import WeightsInfo, file_sha256
-
-    cfg = trainer.config
-    weights_path = result.run_dir / "weights.safetensors"
-    metadata = {"model": cfg.model, "epochs": str(cfg.epochs)}
-    save_file(_state_dict_cpu(trainer.lifter), str(weights_path), metadata=metadata)
-    result.weights_path = weights_path
-    sha = file_sha256(weights_path)
-    command = command or " ".join(shlex.quote(a) for a in ["gastbench", *sys.argv[1:]])
-    if final_eval:
-        from ..results import save_result
-
-        info = WeightsInfo(source="file", path=str(weights_path.resolve()), sha256=sha, seed=cfg.seed)
-        result.result = trainer.evaluate(weights=info)
-        result.result_path = save_result(result.result, result.run_dir)
-        avg = result.result.average_over_actions
-        trainer.log(f"final weights (epoch {cfg.epochs}): MPJPE {avg.mpjpe_mm:.2f} mm, P-MPJPE {avg.p_mpjpe_mm:.2f} mm")
-    if write_card:
-        from ..zoo import card_from_weights
-        from ..zoo import write_card as write_card_file
-
-        try:
-            card = card_from_weights(
-                cfg.model,
-                trainer.lifter.input_layout.name,
-                cfg.dataset,
-                cfg.input,
-                weights_path,
-                _recipe_for_card(cfg),
-                command,
-                description=_card_description(cfg),
-            )
-            path = result.run_dir / f"{card.id}.toml"
-            write_card_file(card, path)
-            result.card_path = path
-        except GastbenchError as exc:  # e.g. a shrunken test model that the registry default does not fit
-            result.notes.append(f"no zoo card written: {exc}")
-            trainer.log(f"no zoo card written: {exc}")
-    (result.run_dir / "summary.json").write_text(
-        json.dumps(
-            {
-                "model": cfg.model,
-                "epochs": cfg.epochs,
-                "weights": str(weights_path),
-                "sha256": sha,
-                "result": str(result.result_path) if result.result_path else None,
-                "card": str(result.card_path) if result.card_path else None,
-                "final_loss": result.final_loss,
-                "notes": result.notes,
-            },
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
-    )

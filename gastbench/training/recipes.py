@@ -23,6 +23,7 @@ import fnmatch
 from typing import Any
 
 from ..errors import ConfigError
+from ..model_id import parse_model_id
 from .config import TrainConfig
 
 __all__ = ["RECIPES", "recipe_for", "resolve_config", "list_recipes"]
@@ -35,7 +36,7 @@ _STEP_DECAY = {"optimizer": "adam", "lr": 1e-3, "lr_decay": 0.96, "lr_schedule":
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "gast-net": {
         "common": {"optimizer": "amsgrad", "lr": 1e-3, "lr_schedule": "epoch", "loss": "mpjpe", "flip_augment": True},
-        "h36m": {"epochs": 60, "batch_size": 128, "lr_decay": 0.95, "dropout": 0.05, "downsample": 5},
+        "h36m": {"epochs": 60, "batch_size": 128, "lr_decay": 0.95, "dropout": 0.05, "train_stride": 5},
         "humaneva": {"epochs": 200, "batch_size": 32, "lr_decay": 0.98, "dropout": 0.5, "actions": _HUMANEVA_ACTIONS},
     },
     "videopose3d": {
@@ -77,7 +78,7 @@ _FAMILY_PATTERNS = (
 
 
 def _family_of(model: str) -> str:
-    base = model.split(".", 1)[0]
+    base = parse_model_id(model).lifter
     for pattern, family in _FAMILY_PATTERNS:
         if fnmatch.fnmatchcase(base, pattern):
             return family

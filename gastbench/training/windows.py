@@ -108,7 +108,7 @@ def build_windows(
     receptive_field: int,
     causal_shift: int = 0,
     joints_3d: Seq[int] | None = None,
-    downsample: int = 1,
+    train_stride: int = 1,
     device: torch.device | str = "cpu",
     mirror_layouts: tuple[Skeleton, Skeleton] | None = None,
 ) -> WindowSet:
@@ -120,7 +120,7 @@ def build_windows(
         receptive_field: the model's window length (odd).
         causal_shift: how far the predicted frame sits right of the window centre.
         joints_3d: indices of the model's output joints in the 3D layout (None: all).
-        downsample: keep every n-th frame of each sequence before windowing.
+        train_stride: keep every n-th frame of each sequence before windowing.
         device: where the tensors live.
         mirror_layouts: ``(layout_2d, layout_out)``: also store the horizontally flipped copies,
             so that :meth:`WindowSet.gather` can flip items for free.
@@ -141,8 +141,8 @@ def build_windows(
                 f"windows: sequence {i} has 2D {tuple(kp.shape)} and 3D {tuple(pos.shape)}; "
                 "expected (T, J_in, 2) and (T, J_3d, 3) with the same T"
             )
-        kp = kp[::downsample]
-        pos = pos[::downsample]
+        kp = kp[::train_stride]
+        pos = pos[::train_stride]
         if joints_3d is not None:
             pos = pos[:, list(joints_3d)]
         padded_parts.append(np.pad(kp, ((left, right), (0, 0), (0, 0)), mode="edge"))
@@ -213,13 +213,9 @@ def flip_windows(
     ``x`` is ``(B, T, J_in, 2)`` screen-normalized (x centred on 0), ``y`` is ``(B, T', J_out, 3)``
     in camera coordinates; both flip about the same vertical axis.
     """
-    perm_2d = torch.as_tensor(layout_2d.flip_permutation, device=x.device)
-    perm_3d = torch.as_tensor(layout_3d.flip_permutation, device=y.device)
-    sign_2d = torch.tensor([-1.0, 1.0], device=x.device, dtype=x.dtype)
-    sign_3d = torch.tensor([-1.0, 1.0, 1.0], device=y.device, dtype=y.dtype)
     mask = flip.to(device=x.device, dtype=torch.bool)
-    x_flipped = x[:, :, perm_2d] * sign_2d
-    y_flipped = y[:, :, perm_3d] * sign_3d
+    x_flipped = layout_2d.mirror(x)
+    y_flipped = layout_3d.mirror(y)
     return (
         torch.where(mask[:, None, None, None], x_flipped, x),
         torch.where(mask.to(y.device)[:, None, None, None], y_flipped, y),

@@ -1,0 +1,17 @@
+"""Checkpoint files, the lowest weights layer: hashing, strict safetensors I/O, mismatch reports.
+
+The original repositories' pickled checkpoints are read by :mod:`gastbench.checkpoint.torch_load`
+(restricted unpickling), imported explicitly where a conversion needs it.
+"""
+
+from __future__ import annotations
+
+from .files import file_sha256, load_safetensors_strict, load_state_dict_strict, save_safetensors, state_dict_mismatches
+
+__all__ = [
+    "file_sha256",
+    "load_safetensors_strict",
+    "load_state_dict_strict",
+    "save_safetensors",
+    "state_dict_mismatches",
+]

@@ -1,0 +1,188 @@
+"""``evaluate``: a lifter over a dataset's test split under a protocol, into a full result record."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, DataError, ShapeError
+from ..lifter import Lifter
+from ..results import EvalResult, ProtocolInfo, now_iso
+from ..skeleton import Skeleton
+from .aggregate import Aggregate, aggregate
+from .device import device_name, resolve_device
+from .inference import merge_phases, predict_sequences, split_phases
+from .predictions import save_predictions
+from .protocol import EvalOptions, ResolvedProtocol, resolve_protocol
+
+if TYPE_CHECKING:
+    from ..data import PoseDataset, Sequence
+    from ..pretrained import WeightsInfo
+
+__all__ = ["evaluate"]
+
+
+def evaluate(
+    lifter: Lifter,
+    dataset: "PoseDataset",
+    options: EvalOptions | None = None,
+    weights: "WeightsInfo | None" = None,
+    progress: bool = True,
+) -> EvalResult:
+    """Evaluate ``lifter`` on ``dataset``'s test split under ``options``; return the full record."""
+    options = options or EvalOptions()
+    started = time.perf_counter()
+    if lifter.input_layout.name != dataset.layout_2d.name:
+        raise ConfigError(
+            f"{lifter.name}: built for 2D layout {lifter.input_layout.name!r} but dataset {dataset.name!r} "
+            f"({dataset.input}) gives {dataset.layout_2d.name!r}; build it with layout=dataset.layout_2d"
+        )
+    protocol = resolve_protocol(lifter, options)
+    device = resolve_device(options.device)
+    sequences, subjects, actions = _select_sequences(dataset, options)
+    lifter = lifter.to(device)
+    preds = _predict(lifter, dataset, sequences, protocol, options, device, progress)
+    pred_list, gt_list = _scored_pairs(lifter, dataset, sequences, preds, protocol)
+    if options.save_predictions is not None:
+        save_predictions(options.save_predictions, sequences, pred_list, gt_list, protocol)
+    rows = aggregate(sequences, pred_list, gt_list, subjects, actions)
+    return _record(lifter, dataset, options, protocol, rows, len(sequences), weights, device, started)
+
+
+def _select_sequences(dataset: "PoseDataset", options: EvalOptions) -> tuple[list["Sequence"], list[str], list[str]]:
+    split = options.split
+    subjects = list(options.subjects) if options.subjects is not None else dataset.subjects(split)
+    actions = list(options.actions) if options.actions is not None else dataset.actions(split)
+    sequences = dataset.sequences(split, subjects=subjects, actions=actions)
+    if options.max_sequences is not None:
+        sequences = sequences[: options.max_sequences]
+    if not sequences:
+        raise DataError(
+            f"dataset {dataset.name!r} ({dataset.input}): no {split!r} sequences for subjects {subjects} "
+            f"and actions {actions}"
+        )
+    return sequences, subjects, actions
+
+
+def _checked_keypoints(dataset: "PoseDataset", seq: "Sequence", layout: Skeleton) -> np.ndarray:
+    """A sequence's 2D keypoints as float32 ``(T>=1, J, 2)``, else a ShapeError naming the sequence."""
+    kp = np.asarray(seq.keypoints_2d, dtype=np.float32)
+    if kp.ndim != 3 or kp.shape[1:] != (layout.num_joints, 2) or kp.shape[0] < 1:
+        raise ShapeError(
+            f"{dataset.name} {seq.subject}/{seq.name}/{seq.camera}: expected 2D keypoints "
+            f"(T>=1, {layout.num_joints}, 2) for layout {layout.name!r}, got {tuple(kp.shape)}"
+        )
+    return kp
+
+
+def _predict(
+    lifter: Lifter,
+    dataset: "PoseDataset",
+    sequences: list["Sequence"],
+    protocol: ResolvedProtocol,
+    options: EvalOptions,
+    device: torch.device,
+    progress: bool,
+) -> list[np.ndarray]:
+    """The predictions of the scored frames of every sequence, each lifted at the training stride."""
+    keypoints = [_checked_keypoints(dataset, s, lifter.input_layout) for s in sequences]
+    stride, score = protocol.train_stride, protocol.score_stride
+    phases, plan = split_phases(keypoints, stride, score)
+    phase_preds = predict_sequences(
+        lifter,
+        phases,
+        batch_size=options.batch_size,
+        frames_per_forward=options.frames_per_forward,
+        flip=options.flip,
+        device=device,
+        progress=progress,
+    )
+    return merge_phases([kp.shape[0] for kp in keypoints], phase_preds, plan, stride, score)
+
+
+def _scored_pairs(
+    lifter: Lifter,
+    dataset: "PoseDataset",
+    sequences: list["Sequence"],
+    preds: list[np.ndarray],
+    protocol: ResolvedProtocol,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Predictions and ground truth of the scored frames and joints, root-aligned per the protocol."""
+    gt_index = list(lifter.output_layout.indices_in(dataset.layout_3d))
+    root_3d = dataset.layout_3d.root
+    out_root = lifter.output_layout.root
+    sel = list(protocol.joint_index)
+    pred_list: list[np.ndarray] = []
+    gt_list: list[np.ndarray] = []
+    for seq, pred in zip(sequences, preds):
+        gt = np.asarray(seq.positions_3d[:: protocol.score_stride], dtype=np.float32)
+        if gt.ndim != 3 or gt.shape[1:] != (dataset.layout_3d.num_joints, 3) or gt.shape[0] != pred.shape[0]:
+            raise ShapeError(
+                f"{dataset.name} {seq.subject}/{seq.name}/{seq.camera}: 3D positions {tuple(seq.positions_3d.shape)} "
+                f"do not match 2D keypoints {tuple(seq.keypoints_2d.shape)} and layout {dataset.layout_3d.name!r}"
+            )
+        gt = gt - gt[:, root_3d : root_3d + 1]  # a no-op for well-formed data: the protocol puts the root at 0
+        if protocol.recenter == "prediction":
+            pred = pred - pred[:, out_root : out_root + 1]
+        pred_list.append(np.ascontiguousarray(pred[:, sel]))
+        gt_list.append(np.ascontiguousarray(gt[:, gt_index][:, sel]))
+    return pred_list, gt_list
+
+
+def _record(
+    lifter: Lifter,
+    dataset: "PoseDataset",
+    options: EvalOptions,
+    protocol: ResolvedProtocol,
+    rows: Aggregate,
+    n_sequences: int,
+    weights: "WeightsInfo | None",
+    device: torch.device,
+    started: float,
+) -> EvalResult:
+    from .. import __version__
+
+    wall = time.perf_counter() - started
+    return EvalResult(
+        model=lifter.name or type(lifter).__name__,
+        dataset=dataset.name,
+        input=dataset.input,
+        kind="measured",
+        family=lifter.metadata.family,
+        paper=lifter.metadata.paper,
+        weights=weights.to_dict() if weights is not None else None,
+        source_2d=dataset.source_2d,
+        source_2d_sha256=dataset.source_2d_sha256,
+        synthetic=bool(dataset.synthetic),
+        protocol=ProtocolInfo(
+            convention=protocol.convention,
+            split=options.split,
+            score_stride=protocol.score_stride,
+            train_stride=protocol.train_stride,
+            flip=options.flip,
+            causal=bool(lifter.causal),
+            joints=list(protocol.joints.joint_names),
+            recenter=protocol.recenter,
+            subjects=rows.subjects,
+            actions=rows.actions,
+            skipped=list(dataset.skipped),
+            max_sequences=options.max_sequences,
+        ),
+        per_action=rows.per_action,
+        per_cell=rows.per_cell,
+        average_over_actions=rows.average_over_actions,
+        average_over_frames=rows.average_over_frames,
+        parameters=lifter.num_parameters(),
+        receptive_field=lifter.receptive_field,
+        frames_evaluated=rows.frames,
+        sequences_evaluated=n_sequences,
+        device=device_name(device),
+        wall_time_s=round(wall, 4),
+        frames_per_s=round(float(rows.frames) / wall, 1) if wall > 0 else None,
+        gastbench_version=__version__,
+        torch_version=torch.__version__,
+        timestamp=now_iso(),
+    )

@@ -1,0 +1,173 @@
+"""Where a lifter's weights come from: the one function every command goes through.
+
+Order of precedence: an explicit local file (``--weights``), an untrained model
+(``--random-init``, for pipeline checks), else the zoo card for the model, dataset and
+2D input, fetched from the Hub (or a local mirror) and verified by sha256. The returned
+:class:`WeightsInfo` carries what evaluating the weights needs (their training frame
+stride), so the CLI and a training run's final evaluation ask it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from .cards import Card, EvalPreset, Reported, card_id, find_card, validate_card
+from .checkpoint import load_safetensors_strict, state_dict_mismatches
+from .errors import WeightsError
+from .lifter import Lifter
+from .registry import create_lifter
+from .skeleton import Skeleton
+
+__all__ = ["WeightsInfo", "card_for_weights", "load_pretrained", "resolve_lifter", "run_folder_preset"]
+
+WeightsSource = Literal["random-init", "file", "hub"]
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Provenance of the weights a result was computed with (stored in every record)."""
+
+    source: WeightsSource
+    path: str | None = None
+    sha256: str | None = None
+    card: str | None = None
+    repo_id: str | None = None
+    revision: str | None = None
+    seed: int | None = None
+    #: Frame stride of the video the weights were trained on, when the card or the training
+    #: run says so; the evaluator feeds video at the same stride.
+    train_stride: int | None = None
+
+    @property
+    def preset(self) -> EvalPreset:
+        return EvalPreset(train_stride=self.train_stride)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_lifter(
+    name: str,
+    *,
+    dataset: str,
+    input: str,
+    layout: str | Skeleton | None = None,
+    weights: str | Path | None = None,
+    random_init: bool = False,
+    seed: int = 0,
+    offline: bool = False,
+    **overrides: Any,
+) -> tuple[Lifter, WeightsInfo]:
+    """Build ``name`` for ``layout`` and give it weights; return the model and their provenance."""
+    if weights is not None and random_init:
+        raise WeightsError("choose either --weights or --random-init, not both")
+    # Seeding before construction makes a random-init model (and dropout masks) reproducible.
+    torch.manual_seed(seed)
+    lifter = create_lifter(name, layout=layout, **overrides)
+    if random_init:
+        return lifter, WeightsInfo(source="random-init", seed=seed)
+    if weights is not None:
+        sha = load_safetensors_strict(lifter, weights)
+        preset = run_folder_preset(Path(weights))
+        return lifter, WeightsInfo(
+            source="file", path=str(Path(weights).resolve()), sha256=sha, train_stride=preset.train_stride
+        )
+    return lifter, load_pretrained(lifter, name, dataset=dataset, input=input, offline=offline)
+
+
+def load_pretrained(
+    lifter: Lifter, name: str, *, dataset: str | None, input: str | None, offline: bool = False
+) -> WeightsInfo:
+    """Load the zoo card's verified weights for ``name`` on ``dataset``/``input`` into ``lifter``."""
+    from .hub import fetch_weights  # the Hub client is imported only when weights are fetched
+
+    card = find_card(name, dataset=dataset, input=input)
+    path = fetch_weights(card, offline=offline)
+    sha = load_safetensors_strict(lifter, path)
+    return WeightsInfo(
+        source="hub",
+        path=str(path),
+        sha256=sha,
+        card=card.id,
+        repo_id=card.repo_id,
+        revision=card.revision,
+        train_stride=card.preset.train_stride,
+    )
+
+
+def run_folder_preset(weights: Path) -> EvalPreset:
+    """The preset of the training run that wrote ``weights`` (its ``config.json`` beside it), if any."""
+    config = weights.parent / "config.json"
+    if not config.is_file():
+        return EvalPreset()
+    try:
+        recipe = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return EvalPreset()  # not a gastbench run folder: nothing to infer
+    return EvalPreset.from_recipe(recipe) if isinstance(recipe, dict) else EvalPreset()
+
+
+def card_for_weights(
+    lifter: Lifter,
+    weights_path: str | Path,
+    *,
+    dataset: str,
+    input: str,
+    recipe: dict[str, Any],
+    command: str,
+    repo_id: str | None = None,
+    filename: str | None = None,
+    revision: str = "",
+    # Weights inherit the research-only terms of Human3.6M / HumanEva-I, as the zoo's other cards.
+    license: str = "cc-by-nc-4.0",
+    description: str = "",
+    reported: Reported | None = None,
+) -> Card:
+    """A card for the safetensors file ``lifter``'s weights were saved to, built from the lifter in memory.
+
+    The file is hashed and checked against the lifter's state dict (keys and shapes), so a
+    run with overridden model arguments gets a card describing the model it trained. The
+    status is ``local`` (hashed, not on the Hub) unless a 40-hex ``revision`` is given.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    from .checkpoint import file_sha256
+
+    weights_path = Path(weights_path)
+    try:
+        with safe_open(str(weights_path), "pt") as handle:
+            shapes = {key: handle.get_slice(key).get_shape() for key in handle.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"weights file {weights_path} is not a readable safetensors file: {exc}") from None
+    problems = state_dict_mismatches(lifter.state_dict(), {k: torch.empty(s, device="meta") for k, s in shapes.items()})
+    if problems:
+        raise WeightsError(f"weights {weights_path} do not fit {lifter.name or type(lifter).__name__}: " + "; ".join(problems))
+    name = lifter.name or type(lifter).__name__
+    cid = card_id(name, dataset, input)
+    card = Card(
+        id=cid,
+        lifter=name,
+        layout=lifter.input_layout.name,
+        dataset=dataset,
+        input=input,
+        status="published" if revision else "local",
+        repo_id=repo_id or f"gastbench/{cid}",
+        filename=filename or f"{cid}.safetensors",
+        revision=revision,
+        sha256=file_sha256(weights_path),
+        size=weights_path.stat().st_size,
+        license=license,
+        params=lifter.num_parameters(),
+        receptive_field=lifter.receptive_field,
+        description=description,
+        command=command,
+        recipe=dict(recipe),
+        reported=reported,
+    )
+    validate_card(card)
+    return card

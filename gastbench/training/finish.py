@@ -1,0 +1,116 @@
+"""Finishing a run folder: the final epoch's weights, their evaluation, a zoo card, a summary.
+
+``weights.safetensors`` holds the FINAL epoch's weights, never a "best" epoch picked on the
+test split. The card is built from the trained lifter in memory, so a run with model
+overrides (``--model-arg``) gets a card describing the model it actually trained.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ..errors import GastbenchError
+from ..lifter import Lifter
+from .config import TrainConfig
+
+if TYPE_CHECKING:
+    from .loop import TrainResult, _Trainer
+
+__all__ = ["finish_run", "state_dict_cpu"]
+
+
+def state_dict_cpu(lifter: Lifter) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in lifter.state_dict().items()}
+
+
+def _recipe_for_card(config: TrainConfig) -> dict[str, Any]:
+    keep = (
+        "recipe", "epochs", "batch_size", "lr", "lr_decay", "lr_schedule", "lr_decay_steps", "optimizer", "loss",
+        "grad_clip_norm", "dropout", "bn_momentum", "flip_augment", "train_stride", "actions", "seed", "amp",
+    )  # fmt: skip
+    return {k: v for k, v in config.to_dict().items() if k in keep and v is not None}
+
+
+def _card_description(config: TrainConfig) -> str:
+    """Say how the run differs from its recipe: a shortened run must not pass for the paper's."""
+    from .recipes import recipe_for
+
+    text = f"Trained by gastbench train ({config.recipe or 'custom'} recipe, {config.epochs} epochs"
+    if config.model_overrides:  # card recipes are flat, so the model's own arguments are said here
+        text += ", model arguments " + ", ".join(f"{k}={v!r}" for k, v in sorted(config.model_overrides.items()))
+    try:
+        _, preset = recipe_for(config.model, config.dataset)
+    except GastbenchError:
+        return text + ")."
+    changed = [
+        f"{key} {config.to_dict()[key]!r} instead of {value!r}"
+        for key, value in preset.items()
+        if key in config.to_dict() and config.to_dict()[key] != value
+    ]
+    return text + (f"; differs from the recipe: {', '.join(changed)})." if changed else ").")
+
+
+def finish_run(
+    trainer: "_Trainer", result: "TrainResult", *, final_eval: bool, write_card: bool, command: str | None
+) -> None:
+    """Save the final epoch's weights, evaluate them, write the card and ``summary.json``."""
+    from ..checkpoint import save_safetensors
+    from ..pretrained import WeightsInfo
+
+    cfg = trainer.config
+    weights_path = result.run_dir / "weights.safetensors"
+    sha = save_safetensors(state_dict_cpu(trainer.lifter), weights_path, {"model": cfg.model, "epochs": str(cfg.epochs)})
+    result.weights_path = weights_path
+    command = command or " ".join(shlex.quote(a) for a in ["gastbench", *sys.argv[1:]])
+    info = WeightsInfo(
+        source="file", path=str(weights_path.resolve()), sha256=sha, seed=cfg.seed, train_stride=cfg.train_stride
+    )
+    if final_eval:
+        from ..results import save_result
+
+        result.result = trainer.evaluate(weights=info)
+        result.result_path = save_result(result.result, result.run_dir)
+        avg = result.result.average_over_actions
+        trainer.log(f"final weights (epoch {cfg.epochs}): MPJPE {avg.mpjpe_mm:.2f} mm, P-MPJPE {avg.p_mpjpe_mm:.2f} mm")
+    if write_card:
+        _write_card(trainer, result, command)
+    summary = {
+        "model": cfg.model,
+        "epochs": cfg.epochs,
+        "weights": str(weights_path),
+        "sha256": sha,
+        "result": str(result.result_path) if result.result_path else None,
+        "card": str(result.card_path) if result.card_path else None,
+        "final_loss": result.final_loss,
+        "notes": result.notes,
+    }
+    (result.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_card(trainer: "_Trainer", result: "TrainResult", command: str) -> None:
+    from ..cards import write_card
+    from ..pretrained import card_for_weights
+
+    cfg = trainer.config
+    assert result.weights_path is not None
+    try:
+        card = card_for_weights(
+            trainer.lifter,
+            result.weights_path,
+            dataset=cfg.dataset,
+            input=cfg.input,
+            recipe=_recipe_for_card(cfg),
+            command=command,
+            description=_card_description(cfg),
+        )
+        path = result.run_dir / f"{card.id}.toml"
+        write_card(card, path)
+        result.card_path = path
+    except GastbenchError as exc:  # e.g. a dataset or input name that is not a valid card id
+        result.notes.append(f"no zoo card written: {exc}")
+        trainer.log(f"no zoo card written: {exc}")
