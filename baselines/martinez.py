@@ -4,31 +4,21 @@ The paper's setting lifts the 16 Stacked-Hourglass joints (layout ``"h36m16"``) 
 16 non-root joints of the 17-joint layout; this lifter pads a zero root so that it returns
 the full ``"h36m"`` layout like every other lifter. HumanEva: 15 in, 14 + zero root out.
 
-Checkpoint key layout (PyTorch port weigq/3d_pose_baseline_pytorch ``src/model.py``
-``LinearModel`` -> this module): identical, key for key::
-
-    w1.{weight,bias}                      -> w1.{weight,bias}
-    batch_norm1.{weight,bias,running_*,num_batches_tracked}
-                                          -> batch_norm1.{...}
-    linear_stages.{i}.w1 / .batch_norm1 / .w2 / .batch_norm2
-                                          -> linear_stages.{i}.w1 / ... (same)
-    w2.{weight,bias}                      -> w2.{weight,bias}
-
-The port saves ``{"state_dict": ...}``; checkpoints written from ``nn.DataParallel`` carry
-a ``module.`` prefix to strip. Output rows of ``w2`` are the non-root joints of the output
-layout in layout order, ``(x, y, z)`` per joint.
+Original checkpoints (the PyTorch port weigq/3d_pose_baseline_pytorch) use this module's
+key names; :data:`CHECKPOINT_FORMAT` says how ``gastbench convert`` reads them. Output rows
+of ``w2`` are the non-root joints of the output layout in layout order, ``(x, y, z)`` per joint.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
 from gastbench.errors import ConfigError
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
-from gastbench.registry import register_lifter
+from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import H36M_17, HUMANEVA_15, Skeleton
 
 __all__ = ["Martinez", "martinez_output_layout"]
@@ -136,6 +126,21 @@ class Martinez(Lifter):
         return f"{super().extra_repr()}, hidden={self.linear_size}, num_stage={self.num_stage}"
 
 
+def _checkpoint_facts(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    return {
+        "hidden units": dim_size(state, "w1.weight", 0),
+        "inputs (2 x joints)": dim_size(state, "w1.weight", 1),
+        "stages": count_indexed_blocks(state, r"linear_stages\.(\d+)\."),
+        "outputs (3 x joints)": dim_size(state, "w2.weight", 0),
+    }
+
+
+#: weigq/3d_pose_baseline_pytorch saves ``{"state_dict": ...}`` with this module's key names.
+CHECKPOINT_FORMAT = CheckpointFormat(
+    name="martinez", repository="weigq/3d_pose_baseline_pytorch", containers=("state_dict",), facts=_checkpoint_facts
+)
+
+
 @register_lifter(
     "martinez",
     family=_FAMILY,
@@ -143,6 +148,7 @@ class Martinez(Lifter):
     default_layout="h36m16",
     layouts=_LAYOUTS,
     tags=("frame",),
+    checkpoint_format=CHECKPOINT_FORMAT,
 )
 def martinez(
     layout: Skeleton, *, hidden: int = 1024, num_stage: int = 2, dropout: float = 0.5, **unknown: Any

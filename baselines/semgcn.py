@@ -27,7 +27,7 @@ non-local block (odd index), exactly as the reference.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ from torch import nn
 
 from gastbench.errors import ConfigError
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
-from gastbench.registry import register_lifter
+from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import Skeleton
 
 __all__ = ["SemGCN", "SemGraphConv", "GraphNonLocal", "semgcn_adjacency", "NONLOCAL_GROUPS"]
@@ -320,9 +320,29 @@ def _check_overrides(name: str, unknown: dict[str, Any]) -> None:
         raise ConfigError(f"{name}: unknown override(s) {sorted(unknown)}; supported: hidden, num_layers, dropout")
 
 
+def _checkpoint_facts(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    return {
+        "hidden width": dim_size(state, "gconv_input.0.gconv.W", 2),
+        "non-local layers": any(".non_local." in k for k in state),
+        "graph layers": count_indexed_blocks(state, r"gconv_layers\.(\d+)\."),
+    }
+
+
+def _checkpoint_key(key: str) -> str:
+    return key.replace(".nonlocal.", ".non_local.")  # ``nonlocal`` is a Python keyword here
+
+
+#: garyzhao/SemGCN saves ``{"state_dict": ...}``; only the non-local blocks' name differs.
+CHECKPOINT_FORMAT = CheckpointFormat(
+    name="semgcn", repository="garyzhao/SemGCN", containers=("state_dict",), facts=_checkpoint_facts,
+    rename=_checkpoint_key,
+)  # fmt: skip
+
+
 @register_lifter(
-    "semgcn", family=_FAMILY, paper=_PAPER, default_layout="h36m16", layouts=_LAYOUTS, tags=("frame", "graph")
-)
+    "semgcn", family=_FAMILY, paper=_PAPER, default_layout="h36m16", layouts=_LAYOUTS, tags=("frame", "graph"),
+    checkpoint_format=CHECKPOINT_FORMAT,
+)  # fmt: skip
 def semgcn(
     layout: Skeleton, *, hidden: int = 128, num_layers: int = 4, dropout: float | None = None, **unknown: Any
 ) -> SemGCN:
@@ -340,6 +360,7 @@ def semgcn(
     default_layout="h36m16",
     layouts=("h36m16",),
     tags=("frame", "graph"),
+    checkpoint_format=CHECKPOINT_FORMAT,
 )
 def semgcn_nonlocal(
     layout: Skeleton, *, hidden: int = 128, num_layers: int = 4, dropout: float | None = None, **unknown: Any

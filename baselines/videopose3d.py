@@ -26,7 +26,7 @@ layout, so either one's checkpoint loads.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +34,7 @@ from torch import nn
 
 from gastbench.errors import ConfigError
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
-from gastbench.registry import register_lifter
+from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import H36M_17, HUMANEVA_15, Skeleton
 
 __all__ = ["VideoPose3D", "videopose3d_output_layout"]
@@ -121,11 +121,6 @@ class VideoPose3D(Lifter):
         self.relu = nn.ReLU(inplace=True)
         self.drop = nn.Dropout(float(dropout))
 
-    def set_bn_momentum(self, momentum: float) -> None:
-        """Set every BatchNorm's momentum (VideoPose3D decays it during training)."""
-        for bn in (self.expand_bn, *self.layers_bn):
-            bn.momentum = momentum
-
     # --- layout plumbing ----------------------------------------------------------
     def _to_channels(self, x: torch.Tensor) -> torch.Tensor:
         batch, frames = x.shape[:2]
@@ -193,8 +188,26 @@ def _build(
     )
 
 
+def _checkpoint_facts(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    return {
+        "channels": dim_size(state, "expand_conv.weight", 0),
+        "input channels (2 x joints)": dim_size(state, "expand_conv.weight", 1),
+        "temporal blocks": count_indexed_blocks(state, r"layers_conv\.(\d+)\.") // 2,
+        "output channels (3 x joints)": dim_size(state, "shrink.weight", 0),
+    }
+
+
+#: facebookresearch/VideoPose3D saves ``{"model_pos": state_dict, ...}`` with this module's key names.
+CHECKPOINT_FORMAT = CheckpointFormat(
+    name="videopose3d", repository="facebookresearch/VideoPose3D", containers=("model_pos",), facts=_checkpoint_facts
+)
+
+
 def _register(name: str, tags: tuple[str, ...]) -> Any:
-    return register_lifter(name, family=_FAMILY, paper=_PAPER, default_layout="h36m", layouts=_LAYOUTS, tags=tags)
+    return register_lifter(
+        name, family=_FAMILY, paper=_PAPER, default_layout="h36m", layouts=_LAYOUTS, tags=tags,
+        checkpoint_format=CHECKPOINT_FORMAT,
+    )  # fmt: skip
 
 
 @_register("videopose3d-t27", tags=("temporal",))

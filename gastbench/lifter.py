@@ -119,9 +119,6 @@ class Lifter(nn.Module):
                 f"input {expected}, got {tuple(x.shape)} ({frames} frames); pad the sequence first"
             )
 
-    def output_frames(self, input_frames: int) -> int:
-        return input_frames - self.receptive_field + 1
-
     def forward(self, x: torch.Tensor, mode: ForwardMode = "auto") -> torch.Tensor:
         """Lift ``(B, T, J_in, 2)`` to ``(B, T - RF + 1, J_out, 3)``.
 

@@ -13,19 +13,27 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
+import re
 import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
 
 from .errors import ConfigError
 from .lifter import Lifter
 from .model_id import parse_model_id
 from .skeleton import Skeleton, get_layout
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "CheckpointFormat",
     "LifterSpec",
+    "checkpoint_formats",
+    "count_indexed_blocks",
+    "dim_size",
     "register_lifter",
     "list_lifters",
     "get_lifter_spec",
@@ -41,6 +49,45 @@ class LifterFactory(Protocol):
     def __call__(self, layout: Skeleton, **overrides: Any) -> Lifter: ...
 
 
+def _same_key(key: str) -> str:
+    return key
+
+
+@dataclass(frozen=True)
+class CheckpointFormat:
+    """How a family's original repository stores a model: what ``gastbench convert --from NAME`` reads.
+
+    Declared next to the model and handed to :func:`register_lifter`, so a plugin's family
+    converts the same way as the built-in ones.
+
+    Attributes:
+        name: the ``--from`` name (e.g. ``"videopose3d"``).
+        repository: where the original checkpoints come from (named in errors).
+        containers: top-level entries that may hold the state dict (e.g. ``"model_pos"``).
+        facts: architecture facts of a state dict (widths, block counts) compared before any
+            key, so a mismatch is one precise sentence; a None fact of the model is not compared.
+        rename: original key -> gastbench key (after a DataParallel ``module.`` prefix is stripped).
+    """
+
+    name: str
+    repository: str
+    containers: tuple[str, ...]
+    facts: Callable[[Mapping[str, "torch.Tensor"]], dict[str, Any]]
+    rename: Callable[[str], str] = _same_key
+
+
+def dim_size(state: Mapping[str, "torch.Tensor"], key: str, dim: int) -> int | None:
+    """``state[key].shape[dim]``, or None when the key or dimension is absent (a fact helper)."""
+    t = state.get(key)
+    return int(t.shape[dim]) if t is not None and t.dim() > dim else None
+
+
+def count_indexed_blocks(keys: Iterable[str], pattern: str) -> int:
+    """How many distinct indices ``pattern``'s first group matches among ``keys`` (a fact helper)."""
+    rx = re.compile(pattern)
+    return len({m.group(1) for k in keys if (m := rx.match(k))})
+
+
 @dataclass(frozen=True)
 class LifterSpec:
     """What the registry knows about a lifter before building it."""
@@ -53,6 +100,7 @@ class LifterSpec:
     layouts: tuple[str, ...] = ("h36m", "h36m16", "humaneva")
     tags: tuple[str, ...] = field(default=())
     source: str = ""
+    checkpoint_format: CheckpointFormat | None = None
 
     @property
     def description(self) -> str:
@@ -72,8 +120,12 @@ def register_lifter(
     default_layout: str = "h36m",
     layouts: tuple[str, ...] = ("h36m", "h36m16", "humaneva"),
     tags: tuple[str, ...] = (),
+    checkpoint_format: CheckpointFormat | None = None,
 ) -> Callable[[Callable[..., Lifter]], Callable[..., Lifter]]:
     """Decorator registering a factory ``f(layout: Skeleton, **overrides) -> Lifter``.
+
+    ``checkpoint_format`` declares how the family's original checkpoints are stored, so
+    ``gastbench convert`` can import them.
 
     The name defaults to the function name with ``_`` turned into ``-``. Registering a
     second, different factory under a taken name is an error.
@@ -99,6 +151,7 @@ def register_lifter(
             layouts=tuple(layouts),
             tags=tuple(tags),
             source=source,
+            checkpoint_format=checkpoint_format,
         )
         return factory
 
@@ -125,6 +178,13 @@ def load_plugins(force: bool = False) -> None:
             continue
         if callable(loaded) and not isinstance(loaded, type):
             loaded()
+
+
+def checkpoint_formats() -> dict[str, CheckpointFormat]:
+    """Every registered original-checkpoint format by its ``--from`` name, sorted."""
+    load_plugins()
+    formats = {s.checkpoint_format.name: s.checkpoint_format for s in _REGISTRY.values() if s.checkpoint_format}
+    return dict(sorted(formats.items()))
 
 
 def list_lifters(pattern: str = "*", family: str | None = None) -> list[str]:

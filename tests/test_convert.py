@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import os
 import sys
 from pathlib import Path
@@ -66,7 +68,7 @@ def test_original_layout_converts_to_identical_outputs(tmp_path: Path, fmt: str,
     source = _trained_like(name)
     ckpt = tmp_path / "original.bin"
     _original_checkpoint(ckpt, fmt, source, data_parallel=data_parallel)
-    with pytest.raises(Exception):
+    with pytest.raises(pickle.UnpicklingError, match="numpy"):
         torch.load(ckpt, weights_only=True)  # plain weights-only loading refuses the numpy objects
     out = tmp_path / "converted.safetensors"
     report = convert_checkpoint(fmt, ckpt, out, name)
@@ -146,3 +148,16 @@ def test_cli_unmatched_keys_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
         main()
     assert info.value.code in (0, None) and out.is_file()
     assert "all used, shapes checked" in capsys.readouterr().out
+
+
+def test_save_safetensors_is_byte_deterministic(tmp_path: Path) -> None:
+    from gastbench.checkpoint import file_sha256, save_safetensors
+
+    tensors = {"b.weight": torch.arange(6.0).reshape(2, 3), "a.bias": torch.ones(3, dtype=torch.float64)}
+    metadata = {f"key{i}": str(i) for i in range(12)}  # safetensors itself writes these in hash-map order
+    shas = {save_safetensors(tensors, tmp_path / f"w{i}.safetensors", dict(reversed(metadata.items()))) for i in range(4)}
+    assert len(shas) == 1 and shas == {file_sha256(tmp_path / "w0.safetensors")}
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "w0.safetensors"), "pt") as handle:
+        assert handle.metadata() == metadata and torch.equal(handle.get_tensor("b.weight"), tensors["b.weight"])

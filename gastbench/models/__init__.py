@@ -12,6 +12,7 @@ from typing import Any, Callable
 from ..errors import ConfigError
 from ..registry import register_lifter
 from ..skeleton import Skeleton
+from .checkpoint_format import GASTNET_CHECKPOINT
 from .gastnet import GASTNET_METADATA, GASTNet, GraphAttentionBlock
 
 __all__ = ["GASTNet", "GraphAttentionBlock", "GAST_VARIANTS"]
@@ -63,4 +64,5 @@ for _name, (_widths, _channels) in GAST_VARIANTS.items():
             default_layout="h36m",
             layouts=_LAYOUTS,
             tags=("temporal", "graph", *(("causal",) if _causal else ())),
+            checkpoint_format=GASTNET_CHECKPOINT,
         )(_factory(_full, _widths, _channels, _causal))
