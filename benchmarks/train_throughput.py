@@ -25,7 +25,7 @@ import torch
 
 from gastbench.data import load_dataset
 from gastbench.training import WindowSampler, resolve_config
-from gastbench.training.loop import build_lifter, loss_fn, set_seed, training_windows
+from gastbench.training.setup import build_lifter, loss_fn, set_seed, training_windows
 
 
 class PythonGather:

@@ -39,9 +39,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from . import evaluate, models, train, zoo
+    from . import check, convert, evaluate, leaderboard, models, train, zoo
 
-    for module in (models, evaluate, zoo, train):
+    for module in (models, evaluate, zoo, convert, check, leaderboard, train):
         module.register(app)
 
 

@@ -1,7 +1,6 @@
-"""Model-zoo commands: ``zoo`` (list, ``publish``), ``download``, ``convert``, ``check``, ``leaderboard``.
+"""Model-zoo commands: ``zoo`` (list, ``publish``) and ``download``.
 
-Thin over :mod:`gastbench.zoo`, :mod:`gastbench.hub`, :mod:`gastbench.convert`,
-:mod:`gastbench.conformance` and :mod:`gastbench.leaderboard`. Deliberate errors are not
+Thin over :mod:`gastbench.cards` and :mod:`gastbench.hub`. Deliberate errors are not
 caught here: the entry point prints them as one line and exits with code 2.
 """
 
@@ -136,90 +135,3 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{len(skipped)} card(s) have no published weights yet: {', '.join(skipped)}")
         if not done and not skipped:
             typer.echo("the zoo has no cards")
-
-    @app.command("convert")
-    def convert_command(
-        src: Path = typer.Argument(..., help="The authors' checkpoint (.bin / .pth / .pth.tar)."),
-        source_format: str = typer.Option(..., "--from", help="gastnet, videopose3d, semgcn or martinez."),
-        out: Path = typer.Option(..., "--to", help="Output .safetensors file."),
-        model: str = typer.Option(..., "--model", help="Target lifter, e.g. gast-t81."),
-        layout: Optional[str] = typer.Option(None, "--layout", help="Input layout (default: the model's)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
-        as_json: bool = typer.Option(False, "--json", help="Print the conversion report as JSON."),
-    ) -> None:
-        """Convert an original checkpoint into gastbench safetensors (every key and shape checked)."""
-        from ..convert import convert_checkpoint
-
-        report = convert_checkpoint(source_format, src, out, model, layout=layout, overwrite=overwrite)
-        if as_json:
-            typer.echo(json.dumps(report.to_dict(), indent=2))
-            return
-        typer.echo(f"converted {report.source} ({report.format}) -> {report.output}")
-        typer.echo(f"  model {report.model}, layout {report.layout}: {report.tensors} tensors, all used, shapes checked")
-        if report.renamed:
-            typer.echo(f"  renamed {len(report.renamed)} key(s), e.g. {report.renamed[0]}")
-        if report.filled:
-            typer.echo(f"  filled {len(report.filled)} BatchNorm counter(s) absent from old checkpoints")
-        if report.ignored_entries:
-            typer.echo(f"  ignored non-model entries: {', '.join(report.ignored_entries)}")
-        typer.echo(f"  sha256 {report.sha256}; load it with --weights {report.output}")
-
-    @app.command("check")
-    def check_command(
-        model: str = typer.Argument(..., help="Registered lifter, e.g. gast-t27."),
-        layout: Optional[str] = typer.Option(None, "--layout", help="Input layout (default: the model's)."),
-        weights: Optional[Path] = typer.Option(None, "--weights", help="Also check that this file loads strictly."),
-        dataset: Optional[str] = typer.Option(None, "--dataset", help="Pick the card for this dataset."),
-        input: Optional[str] = typer.Option(None, "--input", help="Pick the card for this 2D input."),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    ) -> None:
-        """Conformance checks: shapes, receptive field, parameters, flip, determinism, weights."""
-        from ..conformance import run_checks
-
-        results = run_checks(model, layout=layout, weights=weights, dataset=dataset, input=input)
-        failed = [r for r in results if not r.ok]
-        if as_json:
-            typer.echo(json.dumps({"model": model, "passed": not failed, "checks": [r.to_dict() for r in results]}, indent=2))
-        else:
-            marks = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]skip[/]"}
-            print_table(f"gastbench check {model}", ["check", "result", "detail"],
-                         [[r.name, marks[r.status], r.detail] for r in results])  # fmt: skip
-        if failed:
-            raise typer.Exit(code=1)
-
-    @app.command("leaderboard")
-    def leaderboard_command(
-        dataset: str = typer.Option("h36m", "--dataset", help="h36m or humaneva."),
-        input: str = typer.Option("cpn", "--input", help="2D input (cpn, gt, sh_ft_h36m, ...) or 'all'."),
-        protocol: Optional[int] = typer.Option(
-            None, "--protocol", help="1 (MPJPE) or 2 (P-MPJPE); default 2 for HumanEva-I (the paper's Table 3), else 1."
-        ),
-        fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
-        runs_dir: Optional[list[Path]] = typer.Option(None, "--runs-dir", help="Result folders (default $GASTBENCH_RUNS or ./runs)."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of printing."),
-    ) -> None:
-        """Measured results beside the papers' reported numbers, sorted by Avg."""
-        from ..leaderboard import leaderboard_frame
-        from ..results import default_runs_dir
-        from ..tables import render
-
-        folders = list(runs_dir) if runs_dir else [default_runs_dir()]
-        if protocol is None:
-            protocol = 2 if dataset == "humaneva" else 1
-        frame, warnings = leaderboard_frame(dataset, None if input == "all" else input, protocol, folders)
-        from ..errors import ConfigError
-
-        if frame.empty:
-            raise ConfigError(
-                f"no results or reported numbers for {dataset}/{input}, protocol {protocol}; "
-                "evaluate a model (`gastbench eval`) or pick another --dataset/--input"
-            )
-        name = {1: "Protocol #1 (MPJPE, mm)", 2: "Protocol #2 (P-MPJPE, mm)"}[protocol]
-        text = render(frame, fmt, f"gastbench leaderboard: {dataset}/{input}, {name}; [reported] = paper's numbers")
-        for w in warnings:
-            typer.echo(f"warning: {w}", err=True)
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text + "\n", encoding="utf-8")
-        else:
-            typer.echo(text)

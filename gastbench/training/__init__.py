@@ -7,7 +7,8 @@ runs it and writes ``runs/<run>/`` (config, log, checkpoint, final weights, resu
 from __future__ import annotations
 
 from .config import TrainConfig
-from .loop import TrainResult, build_lifter, loss_fn, train, training_windows
+from .loop import TrainResult, train
+from .setup import build_lifter, loss_fn, training_windows
 from .recipes import RECIPES, list_recipes, recipe_for, resolve_config
 from .sampler import EpochPlan, WindowSampler
 from .windows import WindowSet, build_windows, flip_windows, naive_gather

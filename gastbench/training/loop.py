@@ -8,8 +8,6 @@ rest of the finished run folder come from :mod:`gastbench.training.finish`.
 from __future__ import annotations
 
 import json
-import random
-import shlex
 import sys
 import time
 from contextlib import nullcontext
@@ -17,27 +15,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ConfigError, GastbenchError, WeightsError
+from ..errors import ConfigError, WeightsError
 from ..lifter import Lifter
 from ..progress import progress_bar
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistContext, all_reduce_sum, barrier, init_distributed
 from .finish import finish_run, state_dict_cpu
+from .setup import build_lifter, loss_fn, make_optimizer, set_bn_momentum, set_seed, training_windows
 from .sampler import WindowSampler
 from .schedule import LrScheduler, bn_momentum_at
-from .windows import WindowSet, build_windows
+
 
 if TYPE_CHECKING:
     from ..data import PoseDataset
     from ..pretrained import WeightsInfo
     from ..results import EvalResult
 
-__all__ = ["TrainResult", "train", "build_lifter", "training_windows", "loss_fn", "set_seed"]
+__all__ = ["TrainResult", "train"]
 
 #: Settings that may differ between a run and its resumption (they do not change the numbers on CPU).
 _RESUMABLE_CHANGES = frozenset({"device", "num_threads", "validate_every", "data_dir", "runs_dir"})
@@ -62,64 +60,6 @@ class TrainResult:
     @property
     def final_loss(self) -> float | None:
         return self.history[-1]["loss"] if self.history else None
-
-
-def set_seed(seed: int) -> None:
-    """Seed torch, numpy and Python alike."""
-    torch.manual_seed(seed)
-    np.random.seed(seed % (2**32))
-    random.seed(seed)
-
-
-def build_lifter(config: TrainConfig, dataset: "PoseDataset") -> Lifter:
-    """The model of ``config`` for the dataset's 2D layout, with the recipe's dropout."""
-    from ..registry import create_lifter
-
-    overrides = dict(config.model_overrides)
-    if config.dropout is not None:
-        overrides["dropout"] = config.dropout
-    return create_lifter(config.model, layout=dataset.layout_2d, **overrides)
-
-
-def training_windows(
-    config: TrainConfig, dataset: "PoseDataset", lifter: Lifter, device: torch.device | str = "cpu"
-) -> WindowSet:
-    """All training windows of the config's subjects/actions, as one padded tensor on ``device``."""
-    sequences = dataset.sequences("train", subjects=config.train_subjects, actions=config.actions)
-    if not sequences:
-        raise ConfigError(
-            f"no training sequences in {dataset.name} ({dataset.input}) for subjects {config.train_subjects} "
-            f"and actions {config.actions}"
-        )
-    return build_windows(
-        [np.asarray(s.keypoints_2d) for s in sequences],
-        [np.asarray(s.positions_3d) for s in sequences],
-        receptive_field=lifter.receptive_field,
-        causal_shift=lifter.causal_shift,
-        joints_3d=lifter.output_layout.indices_in(dataset.layout_3d),
-        train_stride=config.train_stride,
-        device=device,
-        mirror_layouts=(lifter.input_layout, lifter.output_layout) if config.flip_augment else None,
-    )
-
-
-def loss_fn(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """``"mpjpe"``: mean Euclidean joint error (metres); ``"mse"``: mean squared coordinate error."""
-    if name == "mpjpe":
-        return lambda pred, target: torch.linalg.vector_norm(pred - target, dim=-1).mean()
-    if name == "mse":
-        return nn.functional.mse_loss
-    raise ConfigError(f"unknown loss {name!r}; use mpjpe or mse")
-
-
-def _set_bn_momentum(model: nn.Module, momentum: float) -> None:
-    for module in model.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            module.momentum = momentum
-
-
-def _make_optimizer(config: TrainConfig, lifter: Lifter) -> torch.optim.Optimizer:
-    return torch.optim.Adam(lifter.parameters(), lr=config.lr, amsgrad=config.optimizer == "amsgrad")
 
 
 def _check_resume_config(saved: TrainConfig, given: TrainConfig) -> None:
@@ -174,7 +114,7 @@ class _Trainer:
             rank=ctx.rank,
             world_size=ctx.world_size,
         )
-        self.optimizer = _make_optimizer(config, self.lifter)
+        self.optimizer = make_optimizer(config, self.lifter)
         self.scheduler = LrScheduler(self.optimizer, config)
         self.loss = loss_fn(config.loss)
         self.epoch = 0
@@ -251,7 +191,7 @@ class _Trainer:
     def train_epoch(self) -> dict[str, Any]:
         cfg = self.config
         if cfg.bn_momentum is not None:
-            _set_bn_momentum(self.lifter, bn_momentum_at(self.epoch, cfg.epochs, *cfg.bn_momentum))
+            set_bn_momentum(self.lifter, bn_momentum_at(self.epoch, cfg.epochs, *cfg.bn_momentum))
         self.lifter.train()
         plan = self.sampler.plan_epoch()
         index = plan.index.to(self.ctx.device)

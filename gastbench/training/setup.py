@@ -1,0 +1,78 @@
+"""What a run is built from: the seeded model, its training windows, the loss and the optimizer."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..lifter import Lifter
+from .config import TrainConfig
+from .windows import WindowSet, build_windows
+
+if TYPE_CHECKING:
+    from ..data import PoseDataset
+
+__all__ = ["build_lifter", "loss_fn", "make_optimizer", "set_bn_momentum", "set_seed", "training_windows"]
+
+
+def set_seed(seed: int) -> None:
+    """Seed torch, numpy and Python alike."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+    random.seed(seed)
+
+
+def build_lifter(config: TrainConfig, dataset: "PoseDataset") -> Lifter:
+    """The model of ``config`` for the dataset's 2D layout, with the recipe's dropout."""
+    from ..registry import create_lifter
+
+    overrides = dict(config.model_overrides)
+    if config.dropout is not None:
+        overrides["dropout"] = config.dropout
+    return create_lifter(config.model, layout=dataset.layout_2d, **overrides)
+
+
+def training_windows(
+    config: TrainConfig, dataset: "PoseDataset", lifter: Lifter, device: torch.device | str = "cpu"
+) -> WindowSet:
+    """All training windows of the config's subjects/actions, as one padded tensor on ``device``."""
+    sequences = dataset.sequences("train", subjects=config.train_subjects, actions=config.actions)
+    if not sequences:
+        raise ConfigError(
+            f"no training sequences in {dataset.name} ({dataset.input}) for subjects {config.train_subjects} "
+            f"and actions {config.actions}"
+        )
+    return build_windows(
+        [np.asarray(s.keypoints_2d) for s in sequences],
+        [np.asarray(s.positions_3d) for s in sequences],
+        receptive_field=lifter.receptive_field,
+        causal_shift=lifter.causal_shift,
+        joints_3d=lifter.output_layout.indices_in(dataset.layout_3d),
+        train_stride=config.train_stride,
+        device=device,
+        mirror_layouts=(lifter.input_layout, lifter.output_layout) if config.flip_augment else None,
+    )
+
+
+def loss_fn(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``"mpjpe"``: mean Euclidean joint error (metres); ``"mse"``: mean squared coordinate error."""
+    if name == "mpjpe":
+        return lambda pred, target: torch.linalg.vector_norm(pred - target, dim=-1).mean()
+    if name == "mse":
+        return nn.functional.mse_loss
+    raise ConfigError(f"unknown loss {name!r}; use mpjpe or mse")
+
+
+def set_bn_momentum(model: nn.Module, momentum: float) -> None:
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = momentum
+
+
+def make_optimizer(config: TrainConfig, lifter: Lifter) -> torch.optim.Optimizer:
+    return torch.optim.Adam(lifter.parameters(), lr=config.lr, amsgrad=config.optimizer == "amsgrad")

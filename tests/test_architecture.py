@@ -1,0 +1,137 @@
+"""The package's shape: layered imports without a circle, and rooms of a readable size.
+
+Imports are read from the source with ``ast`` (function-level imports included), so a lazy
+import inside a function cannot hide a dependency on a higher layer.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "gastbench"
+MAX_LINES = 400
+
+#: Lowest first; a module may import its own layer and the ones below, never one above.
+LAYERS: list[set[str]] = [
+    {"errors", "hashing", "model_id", "progress"},
+    {"skeleton", "metrics", "results"},
+    {"data"},
+    {"lifter"},
+    {"registry", "models"},
+    {"checkpoint"},
+    {"cards"},
+    {"hub"},
+    {"pretrained"},
+    {"evaluation", "training"},
+    {"tables", "leaderboard", "conformance", "convert"},
+    {"cli"},
+]
+RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """``(imported gastbench module, runtime?)`` for every import in the file, at any depth."""
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            type_only.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    found: list[tuple[str, bool]] = []
+    for node in ast.walk(tree):
+        runtime = id(node) not in type_only
+        if isinstance(node, ast.Import):
+            found += [(a.name, runtime) for a in node.names if a.name.startswith("gastbench")]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if not target.startswith("gastbench"):
+                continue
+            found.append((target, runtime))
+            for alias in node.names:  # ``from . import evaluate`` imports a submodule
+                candidate = f"{target}.{alias.name}"
+                if (PACKAGE.parent / candidate.replace(".", "/")).with_suffix(".py").is_file() or (
+                    PACKAGE.parent / candidate.replace(".", "/") / "__init__.py"
+                ).is_file():
+                    found.append((candidate, runtime))
+    return found
+
+
+def _graph() -> dict[str, list[tuple[str, bool]]]:
+    return {_module_name(p): _imports(p) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _top(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_every_module_has_a_layer() -> None:
+    tops = {_top(m) for m in _graph()} - {""}
+    assert tops <= set(RANK), f"add these modules to LAYERS: {sorted(tops - set(RANK))}"
+
+
+def test_no_lower_layer_imports_a_higher_one() -> None:
+    upward = [
+        f"{source} -> {target}"
+        for source, targets in _graph().items()
+        if _top(source)
+        for target, _ in targets
+        if _top(target) and RANK[_top(target)] > RANK[_top(source)]
+    ]
+    assert not upward, "imports against the layering:\n" + "\n".join(upward)
+
+
+def test_no_import_cycle() -> None:
+    graph = {m: sorted({t for t, runtime in targets if runtime and t != m}) for m, targets in _graph().items()}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if nxt == "gastbench" or nxt not in graph:
+                continue  # the package root only re-exports lazily
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for module in graph:
+        if module not in state and (cycle := visit(module)):
+            pytest.fail("import cycle: " + " -> ".join(cycle))
+
+
+def test_no_module_over_the_size_limit() -> None:
+    roots = [PACKAGE, PACKAGE.parent / "baselines"]
+    big = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for root in roots
+        for p in root.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not big, f"modules over {MAX_LINES} lines: {big}"
