@@ -51,19 +51,20 @@ def test_weights_and_random_init_exclude_each_other(tmp_path: Path) -> None:
 
 def test_eval_feeds_the_run_folders_stride_unless_told_otherwise(tmp_path: Path) -> None:
     path = _write_weights(tmp_path / "run")
-    (tmp_path / "run" / "config.json").write_text(json.dumps({"downsample": 3}))
+    (tmp_path / "run" / "config.json").write_text(json.dumps({"train_stride": 3}))
     runner = CliRunner()
+    # Two sequences prove the wiring; the old spelling --input-stride still works.
     for extra, expected in (([], 3), (["--input-stride", "1"], 1)):
         runs = tmp_path / f"records{expected}"
         args = ["eval", "martinez", "--dataset", "synthetic", "--weights", str(path), "--runs-dir", str(runs),
-                "--no-progress", "--format", "json", *extra]  # fmt: skip
+                "--no-progress", "--format", "json", "--max-sequences", "2", *extra]  # fmt: skip
         outcome = runner.invoke(app, args)
         assert outcome.exit_code == 0, outcome.output
         (record,) = runs.glob("*.json")
         result = load_result(record)
         assert result.protocol.train_stride == expected
         assert result.weights is not None and result.weights["train_stride"] == 3
-        assert result.frames_evaluated == sum(s.frames for s in _synthetic_test())
+        assert result.frames_evaluated == sum(s.frames for s in _synthetic_test()[:2])
 
 
 def _synthetic_test():  # type: ignore[no-untyped-def]
