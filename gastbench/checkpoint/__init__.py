@@ -1,0 +1,1 @@
+"""Reading the authors' original checkpoint files without executing them."""
