@@ -252,7 +252,7 @@ def _flat_from_bytes(raw: bytes, dtype: torch.dtype, big_endian: bool) -> torch.
     if big_endian and size > 1:
         unit = size // 2 if dtype.is_complex else size
         array = array.reshape(-1, unit)[:, ::-1]
-    return torch.from_numpy(array.copy()).view(dtype)
+    return torch.from_numpy(array.reshape(-1).copy()).view(dtype)
 
 
 def _load_zip(data: bytes, origin: str) -> Any:
