@@ -1,0 +1,394 @@
+"""Read PyTorch checkpoints as released, without ``torch.load`` and without running their code.
+
+Two containers exist in the wild:
+
+- **zip** (torch >= 1.6): ``<prefix>/data.pkl`` is the object pickle, each storage is the raw
+  record ``<prefix>/data/<key>``, and ``<prefix>/byteorder`` says ``little`` or ``big``.
+- **legacy** (before 1.6, and what most 2017-2020 repositories released): five things back to
+  back -- the magic number pickle, the protocol version pickle (1001), a ``sys_info`` pickle
+  (byte order, type sizes), the object pickle whose storages are persistent ids
+  ``("storage", type, key, location, numel, view)``, the sorted storage key list, and then for
+  each key an int64 element count followed by the storage's raw bytes.
+
+Both are read by :class:`RestrictedUnpickler`, whose ``find_class`` hands out gastbench's own
+rebuild functions for an allow-list of names (tensors, storages, ``OrderedDict``, torch dtypes,
+plain numpy values) and refuses every other global. Python 2 pickles (protocol 2 with ``INT``,
+``LONG1``, ``BINSTRING``...) load too: their ``str`` is decoded as latin1, the only decoding
+that lets numpy rebuild arrays from Python 2 bytes (ASCII key names read the same either way).
+
+Every pickle is first walked opcode by opcode with :mod:`pickletools` (nothing executed), so a
+truncated file, an oversized length or a runaway memo index is a parse error before the C
+unpickler allocates anything for it.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import pickle
+import pickletools
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..errors import WeightsError
+
+__all__ = ["load_torch_checkpoint", "RestrictedUnpickler", "LEGACY_MAGIC_NUMBER", "LEGACY_PROTOCOL_VERSION"]
+
+LEGACY_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
+LEGACY_PROTOCOL_VERSION = 1001
+
+_STORAGE_DTYPES: dict[str, torch.dtype] = {
+    "DoubleStorage": torch.float64,
+    "FloatStorage": torch.float32,
+    "HalfStorage": torch.float16,
+    "BFloat16Storage": torch.bfloat16,
+    "LongStorage": torch.int64,
+    "IntStorage": torch.int32,
+    "ShortStorage": torch.int16,
+    "CharStorage": torch.int8,
+    "ByteStorage": torch.uint8,
+    "BoolStorage": torch.bool,
+    "ComplexFloatStorage": torch.complex64,
+    "ComplexDoubleStorage": torch.complex128,
+    "UntypedStorage": torch.uint8,
+}
+
+_TORCH_DTYPES: dict[str, torch.dtype] = {
+    name: getattr(torch, name)
+    for name in ("float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
+}
+
+
+class _ParseError(Exception):
+    """Malformed content; turned into one "cannot parse" message by the caller."""
+
+
+@dataclass(frozen=True)
+class _StorageType:
+    """Stand-in for ``torch.FloatStorage`` & co.: only its element type is ever used."""
+
+    name: str
+    dtype: torch.dtype
+
+
+@dataclass
+class _Storage:
+    """A storage's elements as a flat tensor (possibly a slice of a legacy root storage)."""
+
+    flat: torch.Tensor
+
+
+def _as_int_tuple(value: Any, what: str) -> tuple[int, ...]:
+    if isinstance(value, torch.Size):
+        value = tuple(value)
+    if not isinstance(value, tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise _ParseError(f"tensor {what} is {value!r}, not a tuple of integers")
+    return value
+
+
+def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any, *_ignored: Any) -> torch.Tensor:
+    """The tensor ``torch._utils._rebuild_tensor[_v2]`` would build, checked against its storage."""
+    if not isinstance(storage, _Storage):
+        raise _ParseError(f"a tensor is built on {type(storage).__name__}, not on a storage")
+    if not isinstance(storage_offset, int) or storage_offset < 0:
+        raise _ParseError(f"tensor storage offset {storage_offset!r} is not a non-negative integer")
+    size_t, stride_t = _as_int_tuple(size, "size"), _as_int_tuple(stride, "stride")
+    if len(size_t) != len(stride_t) or any(s < 0 for s in size_t) or any(s < 0 for s in stride_t):
+        raise _ParseError(f"tensor size {size_t} and stride {stride_t} do not fit together")
+    available = storage.flat.numel()
+    if all(size_t):
+        last = storage_offset + sum((n - 1) * s for n, s in zip(size_t, stride_t))
+        if last >= available:
+            raise _ParseError(
+                f"tensor of size {size_t}, stride {stride_t} at offset {storage_offset} reaches element {last} "
+                f"of a storage holding {available}"
+            )
+    return storage.flat.as_strided(size_t, stride_t, storage.flat.storage_offset() + storage_offset)
+
+
+def _rebuild_tensor_v3(
+    storage: Any, storage_offset: Any, size: Any, stride: Any, requires_grad: Any, hooks: Any, dtype: Any, *_: Any
+) -> torch.Tensor:
+    if not isinstance(storage, _Storage) or not isinstance(dtype, torch.dtype):
+        raise _ParseError("a tensor (v3) is built on something that is not a storage and a dtype")
+    if storage.flat.dtype != dtype:
+        if storage.flat.dtype != torch.uint8 or storage.flat.numel() % torch.empty(0, dtype=dtype).element_size():
+            raise _ParseError(f"a {dtype} tensor is built on a {storage.flat.dtype} storage")
+        storage = _Storage(storage.flat.view(dtype))
+    return _rebuild_tensor(storage, storage_offset, size, stride)
+
+
+def _rebuild_parameter(data: Any, *_ignored: Any) -> torch.Tensor:
+    """Parameters come back as plain tensors: conversion needs the values, not autograd state."""
+    if not isinstance(data, torch.Tensor):
+        raise _ParseError(f"a parameter wraps {type(data).__name__}, not a tensor")
+    return data
+
+
+def _torch_size(*args: Any) -> tuple[int, ...]:
+    return _as_int_tuple(tuple(args[0]) if args else (), "torch.Size")
+
+
+def _latin1_bytes(text: Any, encoding: Any = "utf-8", *_: Any) -> bytes:
+    """Protocol 2 spells ``bytes`` as ``_codecs.encode(text, "latin1")``; only that use is allowed."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise _ParseError(f"_codecs.encode is used with {type(text).__name__} and {encoding!r}, not to spell bytes")
+    return text.encode("latin1")
+
+
+def _numpy_globals() -> dict[tuple[str, str], Any]:
+    """Exactly what numpy's own pickles name, under numpy 1.x and 2.x module paths."""
+    try:
+        from numpy._core import multiarray as ma
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core import multiarray as ma  # type: ignore[no-redef]
+    allowed: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(module, "_reconstruct")] = ma._reconstruct
+        allowed[(module, "scalar")] = ma.scalar
+    dtypes = getattr(np, "dtypes", None)
+    for name in dir(dtypes) if dtypes is not None else ():
+        if name.endswith("DType") and name not in ("StringDType", "ObjectDType", "VoidDType"):
+            allowed[("numpy.dtypes", name)] = getattr(dtypes, name)
+    return allowed
+
+
+def _allowed_globals() -> dict[tuple[str, str], Any]:
+    allowed: dict[tuple[str, str], Any] = {
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+        ("torch.nn.parameter", "Parameter"): _rebuild_parameter,
+        ("torch", "Size"): _torch_size,
+        ("_codecs", "encode"): _latin1_bytes,
+    }
+    for name, dtype in _STORAGE_DTYPES.items():
+        for module in ("torch", "torch.cuda", "torch.storage"):
+            allowed[(module, name)] = _StorageType(name, dtype)
+    for name, dtype in _TORCH_DTYPES.items():
+        allowed[("torch", name)] = dtype
+    allowed.update(_numpy_globals())
+    return allowed
+
+
+_ALLOWED = _allowed_globals()
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that can only build the allow-listed values; storages come from ``load_storage``."""
+
+    def __init__(self, data: bytes, origin: str, load_storage: Callable[[tuple[Any, ...]], _Storage] | None) -> None:
+        super().__init__(io.BytesIO(data), encoding="latin1")
+        self._origin = origin
+        self._load_storage = load_storage
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            raise WeightsError(
+                f"refused: the file {self._origin} asks for {module}.{name} (not allowed: a pickle can run code); "
+                "a checkpoint needs only tensors, containers and plain numpy values"
+            ) from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        if self._load_storage is None:
+            raise _ParseError("a header pickle refers to a storage")
+        if not isinstance(pid, tuple) or not pid or pid[0] != "storage":
+            raise _ParseError(f"unknown persistent id {str(pid)[:80]!r} (only storages are expected)")
+        return self._load_storage(pid)
+
+
+def _pickle_end(data: bytes, start: int) -> int:
+    """Offset just after the pickle starting at ``start``; checks every opcode without running one."""
+    stream = io.BytesIO(data)
+    stream.seek(start)
+    ops = 0
+    try:
+        for opcode, arg, pos in pickletools.genops(stream):
+            ops += 1
+            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"):
+                if not isinstance(arg, int) or not 0 <= arg <= ops:
+                    raise _ParseError(f"memo index {arg!r} at byte {pos} is out of range")
+            elif opcode.name in ("EXT1", "EXT2", "EXT4"):
+                raise _ParseError(f"opcode {opcode.name} at byte {pos} uses the copyreg extension registry")
+            elif opcode.name == "STOP":
+                return stream.tell()
+    except ValueError as exc:  # pickletools' wording: truncation, oversized lengths, unknown opcodes
+        raise _ParseError(str(exc)) from None
+    raise _ParseError(f"the pickle starting at byte {start} has no STOP opcode (truncated file?)")
+
+
+def _unpickle(data: bytes, start: int, origin: str, load_storage: Callable[[tuple[Any, ...]], _Storage] | None = None) -> tuple[Any, int]:
+    end = _pickle_end(data, start)
+    try:
+        value = RestrictedUnpickler(data[start:end], origin, load_storage).load()
+    except (WeightsError, _ParseError):
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            UnicodeError, OverflowError, MemoryError, RecursionError, RuntimeError, struct.error) as exc:  # fmt: skip
+        raise _ParseError(f"{type(exc).__name__}: {exc}") from None
+    return value, end
+
+
+def _storage_type_of(pid: tuple[Any, ...]) -> _StorageType:
+    if len(pid) < 5 or not isinstance(pid[1], _StorageType):
+        raise _ParseError(f"storage id {str(pid)[:80]} does not name a storage type")
+    return pid[1]
+
+
+def _flat_from_bytes(raw: bytes, dtype: torch.dtype, big_endian: bool) -> torch.Tensor:
+    size = torch.empty(0, dtype=dtype).element_size()
+    array = np.frombuffer(raw, dtype=np.uint8)
+    if big_endian and size > 1:
+        unit = size // 2 if dtype.is_complex else size
+        array = array.reshape(-1, unit)[:, ::-1]
+    return torch.from_numpy(array.reshape(-1).copy()).view(dtype)
+
+
+def _load_zip(data: bytes, origin: str) -> Any:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _ParseError(f"damaged zip container ({exc})") from None
+    pickles = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+    if len(pickles) != 1:
+        raise _ParseError(f"a zip container needs exactly one <dir>/data.pkl; found {pickles or 'none'}")
+    prefix = pickles[0][: -len("data.pkl")]
+    big_endian = False
+    if f"{prefix}byteorder" in names:
+        order = archive.read(f"{prefix}byteorder").decode("ascii", "replace").strip()
+        if order not in ("little", "big"):
+            raise _ParseError(f"byteorder record says {order!r}")
+        big_endian = order == "big"
+    loaded: dict[str, _Storage] = {}
+
+    def load_storage(pid: tuple[Any, ...]) -> _Storage:
+        storage_type = _storage_type_of(pid)
+        key, numel = pid[2], pid[4]
+        if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
+            raise _ParseError(f"storage id {str(pid)[:80]} has a bad key or element count")
+        if key not in loaded:
+            record = f"{prefix}data/{key}"
+            try:
+                info = archive.getinfo(record)
+            except KeyError:
+                raise _ParseError(f"storage record {record} is missing") from None
+            nbytes = numel * torch.empty(0, dtype=storage_type.dtype).element_size()
+            if info.file_size != nbytes:
+                raise _ParseError(f"storage record {record} holds {info.file_size} bytes, its id says {nbytes}")
+            try:
+                raw = archive.read(record)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise _ParseError(f"storage record {record} is damaged ({exc})") from None
+            loaded[key] = _Storage(_flat_from_bytes(raw, storage_type.dtype, big_endian))
+        storage = loaded[key]
+        if storage.flat.dtype != storage_type.dtype and storage_type.dtype != torch.uint8:
+            raise _ParseError(f"storage {key} is read as {storage.flat.dtype} and as {storage_type.dtype}")
+        return storage
+
+    try:
+        pickled = archive.read(pickles[0])
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise _ParseError(f"{pickles[0]} is damaged ({exc})") from None
+    value, _ = _unpickle(pickled, 0, origin, load_storage)
+    return value
+
+
+def _load_legacy(data: bytes, origin: str) -> Any:
+    try:
+        magic, offset = _unpickle(data, 0, origin)
+    except _ParseError as exc:
+        raise _ParseError(f"neither a zip archive nor a legacy checkpoint (no magic number: {exc})") from None
+    if magic != LEGACY_MAGIC_NUMBER:
+        raise _ParseError(f"bad magic number {str(magic)[:40]!r} (a legacy checkpoint starts with {LEGACY_MAGIC_NUMBER:#x})")
+    version, offset = _unpickle(data, offset, origin)
+    if version != LEGACY_PROTOCOL_VERSION:
+        raise _ParseError(f"legacy protocol version {version!r}, expected {LEGACY_PROTOCOL_VERSION}")
+    sys_info, offset = _unpickle(data, offset, origin)
+    if not isinstance(sys_info, dict):
+        raise _ParseError(f"sys_info is a {type(sys_info).__name__}, not a dict")
+    big_endian = sys_info.get("little_endian", True) is False
+    roots: dict[str, torch.Tensor] = {}
+
+    def load_storage(pid: tuple[Any, ...]) -> _Storage:
+        storage_type = _storage_type_of(pid)
+        key, numel = pid[2], pid[4]
+        view = pid[5] if len(pid) > 5 else None
+        if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
+            raise _ParseError(f"storage id {str(pid)[:80]} has a bad key or element count")
+        nbytes = numel * torch.empty(0, dtype=storage_type.dtype).element_size()
+        if nbytes > len(data):
+            raise _ParseError(f"storage {key} claims {numel} elements ({nbytes} bytes) in a {len(data)}-byte file")
+        if key not in roots:
+            roots[key] = torch.zeros(numel, dtype=storage_type.dtype)
+        root = roots[key]
+        if root.dtype != storage_type.dtype:
+            raise _ParseError(f"storage {key} is read as {root.dtype} and as {storage_type.dtype}")
+        if view is None:
+            return _Storage(root)
+        if not (isinstance(view, tuple) and len(view) == 3 and all(isinstance(v, int) for v in view[1:])):
+            raise _ParseError(f"storage view {str(view)[:80]} is malformed")
+        _, start, length = view
+        if start < 0 or length < 0 or start + length > root.numel():
+            raise _ParseError(f"storage view [{start}, {start + length}) exceeds storage {key} of {root.numel()}")
+        return _Storage(root[start : start + length])
+
+    value, offset = _unpickle(data, offset, origin, load_storage)
+    keys, offset = _unpickle(data, offset, origin)
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise _ParseError("the storage key list is not a list of strings")
+    count_format = ">q" if big_endian else "<q"
+    for key in keys:
+        if key not in roots:
+            raise _ParseError(f"storage key {key!r} is listed but no tensor uses it")
+        root = roots[key]
+        if offset + 8 > len(data):
+            raise _ParseError(f"the file ends before storage {key}'s element count (truncated at byte {len(data)})")
+        (count,) = struct.unpack_from(count_format, data, offset)
+        if count != root.numel():
+            raise _ParseError(f"storage {key} holds {count} elements, its id says {root.numel()}")
+        nbytes = count * root.element_size()
+        start, offset = offset + 8, offset + 8 + nbytes
+        if offset > len(data):
+            raise _ParseError(f"storage {key} needs {nbytes} bytes, only {len(data) - start} remain (truncated file)")
+        root.copy_(_flat_from_bytes(data[start:offset], root.dtype, big_endian))
+    missing = sorted(set(roots) - set(keys))
+    if missing:
+        raise _ParseError(f"storages {missing[:5]} are used but their data is not in the file")
+    return value
+
+
+def load_torch_checkpoint(path: str | Path) -> Any:
+    """The object a PyTorch checkpoint holds, built only from tensors, containers and numpy values.
+
+    Reads the zip container and the legacy (pre-1.6) container, Python 3 and Python 2 pickles,
+    CPU and CUDA storages (always loaded to the CPU). Raises :class:`WeightsError`:
+    ``"refused: the file ... asks for module.name ..."`` when the pickle names anything outside
+    the allow-list, ``"cannot parse FILE as a PyTorch checkpoint: why"`` when it is malformed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"checkpoint {path} does not exist")
+    data = path.read_bytes()
+    origin = str(path)
+    try:
+        if not data:
+            raise _ParseError("the file is empty")
+        if data[:4] == b"PK\x03\x04":
+            return _load_zip(data, origin)
+        if data[257:262] == b"ustar":
+            raise _ParseError("a tar container (torch < 0.1.10) is not supported; re-save it with a newer torch")
+        return _load_legacy(data, origin)
+    except _ParseError as exc:
+        raise WeightsError(f"cannot parse {path} as a PyTorch checkpoint: {exc}") from None
