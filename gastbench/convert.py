@@ -4,7 +4,7 @@ Each family declares its original format next to its model (a
 :class:`~gastbench.registry.CheckpointFormat` given to ``register_lifter``: the containers
 the state dict sits in, a key mapping, architecture facts); this module only dispatches on
 the ``--from`` name, so a plugin's family converts like a built-in one. Original files are
-pickles, read by :func:`gastbench.checkpoint.torch_load.safe_torch_load` (nothing executes).
+pickles, read by :func:`gastbench.checkpoint.unpickle.load_torch_checkpoint` (nothing executes).
 
 A DataParallel ``module.`` prefix is stripped. Every tensor of the checkpoint must be used
 and every tensor of the model filled with the same shape; anything else is one error
@@ -23,7 +23,7 @@ import torch
 
 from .errors import ConfigError, WeightsError
 from .checkpoint import file_sha256, load_safetensors_strict, save_safetensors, state_dict_mismatches
-from .checkpoint.torch_load import safe_torch_load
+from .checkpoint.unpickle import load_torch_checkpoint
 from .lifter import Lifter
 from .registry import CheckpointFormat, checkpoint_formats, create_lifter, get_lifter_spec, list_lifters
 
@@ -145,7 +145,7 @@ def convert_checkpoint(
     if out.exists() and not overwrite:
         raise ConfigError(f"output {out} exists; pass --overwrite to replace it")
     src = Path(src)
-    obj = safe_torch_load(src)
+    obj = load_torch_checkpoint(src)
     state, ignored = extract_state_dict(obj, fmt, str(src))
     lifter = create_lifter(model, layout=layout)
     tensors, renamed, filled = map_state_dict(state, fmt, lifter, str(src))

@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from gastbench.checkpoint.unpickle import load_torch_checkpoint
-from gastbench.convert import FORMATS, extract_state_dict, map_state_dict
+from gastbench.convert import extract_state_dict, map_state_dict
+from gastbench.registry import checkpoint_formats
 from gastbench.registry import create_lifter
 
 PARITY = Path(__file__).parent / "fixtures" / "parity"
@@ -38,12 +39,13 @@ FIXTURES = _fixtures()
 
 def test_every_family_has_a_fixture() -> None:
     families = {entry["format"] for _, entry in (case.values for case in FIXTURES)}
-    assert families == set(FORMATS), f"parity fixtures cover {sorted(families)}, formats are {sorted(FORMATS)}"
+    formats = checkpoint_formats()
+    assert families == set(formats), f"parity fixtures cover {sorted(families)}, formats are {sorted(formats)}"
 
 
 def _converted_lifter(folder: Path, entry: dict[str, Any]) -> torch.nn.Module:
     checkpoint = folder / entry["checkpoint"]
-    fmt = FORMATS[entry["format"]]
+    fmt = checkpoint_formats()[entry["format"]]
     state, _ignored = extract_state_dict(load_torch_checkpoint(checkpoint), fmt, str(checkpoint))
     lifter = create_lifter(entry["model"], layout=entry["layout"], **entry["overrides"])
     tensors, _renamed, _filled = map_state_dict(state, fmt, lifter, str(checkpoint))

@@ -1,7 +1,7 @@
 """Checkpoint files, the lowest weights layer: hashing, strict safetensors I/O, mismatch reports.
 
-The original repositories' pickled checkpoints are read by :mod:`gastbench.checkpoint.torch_load`
-(restricted unpickling), imported explicitly where a conversion needs it.
+The original repositories' pickled checkpoints are read by :mod:`gastbench.checkpoint.unpickle`
+(a restricted unpickler of our own), imported explicitly where a conversion needs it.
 """
 
 from __future__ import annotations
