@@ -14,6 +14,7 @@ gastnet     ``model_pos``  identical (gastbench keeps the reference names)
 videopose3d ``model_pos``  identical
 semgcn      ``state_dict`` ``.nonlocal.`` -> ``.non_local.`` (Python keyword)
 martinez    ``state_dict`` identical
+poseformer  ``model_pos``  ``Spatial_*``/``blocks.``/``head.{0,1}`` -> snake_case names
 ========== ============== ======================================================
 
 A DataParallel ``module.`` prefix is stripped. Every tensor of the checkpoint must be used
@@ -137,6 +138,18 @@ def _semgcn_facts(state: dict[str, torch.Tensor]) -> dict[str, Any]:
     }
 
 
+def _poseformer_key(key: str) -> str:
+    from gastbench_baselines.poseformer import poseformer_checkpoint_key  # the family owns its key table
+
+    return poseformer_checkpoint_key(key)
+
+
+def _poseformer_facts(state: dict[str, torch.Tensor]) -> dict[str, Any]:
+    from gastbench_baselines.poseformer import poseformer_facts
+
+    return poseformer_facts(state)
+
+
 @dataclass(frozen=True)
 class Format:
     """How one original repository stores a model."""
@@ -157,6 +170,8 @@ FORMATS: dict[str, Format] = {
     "semgcn": Format("semgcn", ("semgcn",), ("state_dict",), _semgcn_key, _semgcn_facts, "garyzhao/SemGCN"),
     "martinez": Format("martinez", ("martinez",), ("state_dict",), _identity, _martinez_facts,
                        "weigq/3d_pose_baseline_pytorch"),
+    "poseformer": Format("poseformer", ("poseformer",), ("model_pos",), _poseformer_key, _poseformer_facts,
+                         "zczcwh/PoseFormer"),
 }  # fmt: skip
 
 
