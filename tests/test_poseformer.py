@@ -93,21 +93,18 @@ def test_dilated_graph_is_every_sliding_window() -> None:
 @needs_timm
 def test_reference_parity_from_its_checkpoint() -> None:
     """The authors' model (random weights, its own checkpoint format) and gastbench agree within 1e-5."""
-    config = json.loads((FIXTURE / "fixture.json").read_text())["config"]
-    ckpt = FIXTURE / "reference_checkpoint.bin"
+    (name, entry), = json.loads((FIXTURE / "manifest.json").read_text()).items()
+    ckpt = FIXTURE / entry["checkpoint"]
     state, ignored = extract_state_dict(safe_torch_load(ckpt), FORMATS["poseformer"], str(ckpt))
     assert {"epoch", "lr", "optimizer", "random_state"} <= set(ignored)
     assert all(k.startswith("module.") for k in state)  # saved from DataParallel, as its run script does
-    lifter = create_lifter(
-        f"poseformer-t{config['num_frame']}",
-        embed_dim_ratio=config["embed_dim_ratio"], depth=config["depth"], num_heads=config["num_heads"],
-    )  # fmt: skip
+    lifter = create_lifter(name, layout=entry["layout"], **entry["overrides"])
     tensors, renamed, filled = map_state_dict(state, FORMATS["poseformer"], lifter, str(ckpt))
     assert len(tensors) == len(state) and not filled and len(renamed) == len(state)
     lifter.load_state_dict(tensors, strict=True)
     lifter.eval()
-    x = torch.from_numpy(np.load(FIXTURE / "input_2d.npy", allow_pickle=False))[None]
-    expected = torch.from_numpy(np.load(FIXTURE / "output_3d.npy", allow_pickle=False))[None]
+    x = torch.from_numpy(np.load(FIXTURE / entry["input"], allow_pickle=False))
+    expected = torch.from_numpy(np.load(FIXTURE / entry["output"], allow_pickle=False))
     with torch.inference_mode():
         dilated = lifter(x, mode="dilated")
         strided = torch.cat([lifter(x[:, i : i + lifter.receptive_field]) for i in range(expected.shape[1])], dim=1)
