@@ -4,6 +4,6 @@ Importing this package registers VideoPose3D, Martinez and SemGCN with
 :mod:`gastbench.registry`; it never imports :mod:`gastbench.models`.
 """
 
-from . import martinez, semgcn, videopose3d
+from . import martinez, poseformer, semgcn, videopose3d  # poseformer imports timm only when built
 
-__all__ = ["martinez", "semgcn", "videopose3d"]
+__all__ = ["martinez", "poseformer", "semgcn", "videopose3d"]

@@ -101,6 +101,13 @@ class LifterSpec:
     tags: tuple[str, ...] = field(default=())
     source: str = ""
     checkpoint_format: CheckpointFormat | None = None
+    #: Importable modules the factory needs beyond gastbench's own dependencies (an optional
+    #: extra, e.g. ``("timm",)``); the model stays listed when they are missing.
+    requires: tuple[str, ...] = field(default=())
+
+    def missing_requirements(self) -> list[str]:
+        """The modules of :attr:`requires` that cannot be imported here (empty when it can be built)."""
+        return [module for module in self.requires if not _importable(module)]
 
     @property
     def description(self) -> str:
@@ -110,6 +117,19 @@ class LifterSpec:
 
 _REGISTRY: dict[str, LifterSpec] = {}
 _plugins_loaded = False
+_IMPORTABLE: dict[str, bool] = {}
+
+
+def _importable(module: str) -> bool:
+    """Whether ``module`` imports; a real import, since an installed but broken package (timm beside
+    a torchvision built for another torch) fails only there."""
+    if module not in _IMPORTABLE:
+        try:
+            importlib.import_module(module)
+            _IMPORTABLE[module] = True
+        except Exception:  # any failure means the model cannot be built here
+            _IMPORTABLE[module] = False
+    return _IMPORTABLE[module]
 
 
 def register_lifter(
@@ -121,6 +141,7 @@ def register_lifter(
     layouts: tuple[str, ...] = ("h36m", "h36m16", "humaneva"),
     tags: tuple[str, ...] = (),
     checkpoint_format: CheckpointFormat | None = None,
+    requires: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Lifter]], Callable[..., Lifter]]:
     """Decorator registering a factory ``f(layout: Skeleton, **overrides) -> Lifter``.
 
@@ -152,6 +173,7 @@ def register_lifter(
             tags=tuple(tags),
             source=source,
             checkpoint_format=checkpoint_format,
+            requires=tuple(requires),
         )
         return factory
 

@@ -7,6 +7,8 @@ import torch
 
 from gastbench import ShapeError, create_lifter, get_lifter_spec, list_lifters
 
+from extras import skip_without_extras
+
 ALL = list_lifters()
 
 
@@ -16,6 +18,7 @@ def _cases() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("name", "layout"), _cases())
 def test_shape_contract(name: str, layout: str) -> None:
+    skip_without_extras(name)
     torch.manual_seed(0)
     lifter = create_lifter(name, layout=layout).eval()
     rf = lifter.receptive_field
@@ -32,6 +35,7 @@ def test_shape_contract(name: str, layout: str) -> None:
 
 @pytest.mark.parametrize("name", ALL)
 def test_bad_input_names_expected_and_actual(name: str) -> None:
+    skip_without_extras(name)
     lifter = create_lifter(name).eval()
     rf, joints = lifter.receptive_field, lifter.input_layout.num_joints
     with pytest.raises(ShapeError, match=rf"expected {joints} joints.*got \(1, {rf}, {joints + 1}, 2\)"):
@@ -47,6 +51,7 @@ def test_bad_input_names_expected_and_actual(name: str) -> None:
 
 @pytest.mark.parametrize("name", [n for n in ALL if get_lifter_spec(n).family in ("gast-net", "videopose3d")])
 def test_strided_and_dilated_graphs_share_one_state_dict(name: str) -> None:
+    skip_without_extras(name)
     torch.manual_seed(1)
     lifter = create_lifter(name).eval()
     x = torch.randn(3, lifter.receptive_field, lifter.input_layout.num_joints, 2)

@@ -22,6 +22,8 @@ from gastbench.convert import extract_state_dict, map_state_dict
 from gastbench.registry import checkpoint_formats
 from gastbench.registry import create_lifter
 
+from extras import skip_without_extras
+
 PARITY = Path(__file__).parent / "fixtures" / "parity"
 TOLERANCE = 1e-5
 
@@ -44,6 +46,7 @@ def test_every_family_has_a_fixture() -> None:
 
 
 def _converted_lifter(folder: Path, entry: dict[str, Any]) -> torch.nn.Module:
+    skip_without_extras(entry["model"])
     checkpoint = folder / entry["checkpoint"]
     fmt = checkpoint_formats()[entry["format"]]
     state, _ignored = extract_state_dict(load_torch_checkpoint(checkpoint), fmt, str(checkpoint))

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     @app.command("convert")
     def convert_command(
         src: Path = typer.Argument(..., help="The authors' checkpoint (.bin / .pth / .pth.tar)."),
-        source_format: str = typer.Option(..., "--from", help="gastnet, videopose3d, semgcn or martinez."),
+        source_format: str = typer.Option(..., "--from", help="The family's original format (gastnet, videopose3d, martinez, semgcn, poseformer, or a plugin's; see `gastbench models`)."),
         out: Path = typer.Option(..., "--to", help="Output .safetensors file."),
         model: str = typer.Option(..., "--model", help="Target lifter, e.g. gast-t81."),
         layout: Optional[str] = typer.Option(None, "--layout", help="Input layout (default: the model's)."),

@@ -17,6 +17,12 @@ def model_rows(pattern: str = "*", layout: str | None = None) -> list[dict[str, 
     rows: list[dict[str, object]] = []
     for name in list_lifters(pattern):
         spec = get_lifter_spec(name)
+        missing = spec.missing_requirements()
+        if missing:  # listed, so a user learns the model exists and what it needs
+            rows.append({"name": name, "family": spec.family, "receptive_field": None, "causal": None,
+                         "joints_in": None, "joints_out": None, "layout": spec.default_layout, "params": None,
+                         "params_m": None, "paper": spec.paper, "needs": missing})  # fmt: skip
+            continue
         lifter = create_lifter(name, layout=layout if layout in spec.layouts else None)
         rows.append(
             {
@@ -51,8 +57,10 @@ def register(app: typer.Typer) -> None:
             "gastbench lifters",
             ["name", "family", "RF", "joints", "layout", "params (M)", "paper"],
             [
-                [str(r["name"]), str(r["family"]), str(r["receptive_field"]), f"{r['joints_in']}->{r['joints_out']}",
-                 str(r["layout"]), f"{r['params_m']:.2f}", str(r["paper"])]  # fmt: skip
+                [str(r["name"]), str(r["family"]), str(r["receptive_field"] or "-"),
+                 f"{r['joints_in']}->{r['joints_out']}" if r["joints_in"] else "-", str(r["layout"]),
+                 f"{r['params_m']:.2f}" if r["params_m"] is not None else f"needs {', '.join(r['needs'])}",
+                 str(r["paper"])]  # fmt: skip
                 for r in rows
             ],
             right=("RF", "params (M)"),
