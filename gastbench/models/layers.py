@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["BatchNormCL", "bn_scale_shift", "bn_tensors", "conv_taps", "temporal_conv_dilated", "temporal_conv_strided"]
+__all__ = ["BatchNormCL", "bn_scale_shift", "conv_taps", "temporal_conv_dilated", "temporal_conv_strided"]
 
 
 class BatchNormCL(nn.BatchNorm2d):
@@ -30,11 +30,6 @@ def bn_scale_shift(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval-mode batch norm as ``x * scale + shift`` (running statistics)."""
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     return scale, bn.bias - bn.running_mean * scale
-
-
-def bn_tensors(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, ...]:
-    """The tensors an eval-mode batch norm reads (cache keys of anything folded from it)."""
-    return (bn.weight, bn.bias, bn.running_mean, bn.running_var)
 
 
 def conv_taps(weight: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,22 @@
+"""When GAST-Net takes its fused eval path, and why that path keeps no state between calls.
+
+The fused path serves eval-mode forwards with autograd off: batch norms folded into the
+weights, graph kernels softmaxed once per forward, 1x1 convs as GEMMs in a channels-last
+layout. It re-derives those tensors on EVERY forward instead of caching them. A cache
+keyed on parameter identity or version counters goes stale under edits it cannot see
+(``p.data.mul_(...)`` bumps no version counter), while re-deriving costs one pass over
+the weights (~7 M floats for gast-t27, a few milliseconds), well under 1% of a forward
+over an evaluation chunk. So no weight change, by any route, can leave the path stale.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["use_fast_path"]
+
+
+def use_fast_path(module: nn.Module) -> bool:
+    """True when ``module`` may take the fused path: eval mode and no autograd recording."""
+    return not module.training and not torch.is_grad_enabled()
