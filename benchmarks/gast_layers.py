@@ -1,29 +1,43 @@
-"""Time gast-t27 whole-sequence inference: gastbench's fused path vs a naive per-call reference computation.
+"""GAST-Net whole-sequence inference, gastbench vs the authors' model code (or the reference computation).
 
-The naive path is written anew here from the reference's published computation
-(fabro66/GAST-Net-3DPoseEstimation ``model/*.py``): layout ``(B, C, T, J)``, masks and
-softmaxed adjacencies rebuilt on every call, channel-wise graph conv as ``(C, J, J)``
-times ``(B, T, C, J, 1)`` batched products, global attention over the expanded
-``[theta_i, phi_j]`` concatenation. It reads the parameters of a gastbench model, so
-both paths share one state dict and their outputs must agree.
+One Human3.6M-length sequence (2,356 frames by default) and its flipped copy, one forward
+per side, the way the authors evaluate. Both sides hold identical weights (non-trivial
+graph logits, ``C_k`` and BN statistics, see :func:`calibrate`) and must agree to 1e-5.
 
-    python benchmarks/gast_layers.py --frames 1000 --repeats 3
+The other side is, with ``--reference-repo PATH`` (a checkout of
+fabro66/GAST-Net-3DPoseEstimation), the authors' own ``model.gast_net.SpatioTemporalModel``,
+imported from PATH at run time and given gastbench's state dict (its keys are the
+reference's). Without it, the other side is :func:`naive_forward` below: the reference's
+published computation written anew (layout ``(B, C, T, J)``, masks and softmaxed
+adjacencies rebuilt on every call, channel-wise graph conv as ``(C, J, J)`` by
+``(B, T, C, J, 1)`` batched products, global attention over the expanded
+``[theta_i, phi_j]`` concatenation), run over the gastbench model's own parameters.
+
+Also timed, as the yardstick of this machine's GEMM rate: videopose3d-t243 on the same
+pair. Every model's FLOP rate is printed (plain-path FLOPs, ``torch.utils.flop_counter``).
+
+    python benchmarks/gast_layers.py --reference-repo /path/to/GAST-Net-3DPoseEstimation
+    python benchmarks/gast_layers.py --model gast-t81 --frames 1000
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
-import os
-import time
+import importlib
+import sys
+import types
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from gastbench.models.gastnet import GASTNet, GraphAttentionBlock
-from gastbench.registry import create_lifter
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import alternate, flops_per_frame, machine_line  # noqa: E402
 
-__all__ = ["naive_forward", "calibrate", "main"]
+from gastbench.models.gastnet import GASTNet, GraphAttentionBlock  # noqa: E402
+from gastbench.registry import create_lifter  # noqa: E402
+
+__all__ = ["naive_forward", "calibrate", "reference_model", "main"]
 
 
 def _bn(x: torch.Tensor, bn: torch.nn.BatchNorm2d) -> torch.Tensor:
@@ -120,61 +134,80 @@ def calibrate(model: GASTNet, x: torch.Tensor, seed: int = 0) -> None:
     model.eval()
 
 
-def _time(fn, repeats: int) -> tuple[float, float, torch.Tensor]:
-    """Mean wall seconds and mean process CPU seconds (user + sys) per call, after one warm-up call.
+def reference_model(repo: Path, model: GASTNet) -> torch.nn.Module:
+    """The authors' ``SpatioTemporalModel`` imported from ``repo``, holding ``model``'s weights (eval mode)."""
+    if not (repo / "model" / "gast_net.py").is_file():
+        raise SystemExit(f"--reference-repo {repo}: no model/gast_net.py there (expected a GAST-Net-3DPoseEstimation checkout)")
+    # the reference imports torchsummary at module level for a summary it never prints here
+    sys.modules.setdefault("torchsummary", types.SimpleNamespace(summary=None))  # type: ignore[arg-type]
+    sys.path.insert(0, str(repo))
+    gast_net = importlib.import_module("model.gast_net")
+    layout = model.input_layout
+    # the reference's adjacency input: row-normalised bones + self-loops (only its support is used)
+    adj = torch.as_tensor(layout.adjacency(), dtype=torch.float32) + torch.eye(layout.num_joints)
+    adj = adj / adj.sum(1, keepdim=True)
+    ref = gast_net.SpatioTemporalModel(
+        adj, layout.num_joints, 2, layout.num_joints, list(model.filter_widths),
+        causal=model.causal, dropout=model.dropout_p, channels=model.channels,
+    )  # fmt: skip
+    ref.load_state_dict(model.state_dict(), strict=True)
+    return ref.eval()
 
-    CPU time is reported because the machine is shared: under load the wall time of a
-    2-thread GEMM-bound run inflates much more than its CPU time.
-    """
-    out = fn()  # warm-up (also builds the eval cache once)
-    cpu0, start = os.times(), time.perf_counter()
-    for _ in range(repeats):
-        out = fn()
-    cpu1, wall = os.times(), time.perf_counter() - start
-    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-    return wall / repeats, cpu / repeats, out
 
-
-def _tune_malloc() -> None:
-    """Keep freed large blocks in glibc's heap so every call does not page-fault fresh memory."""
-    libc = ctypes.CDLL("libc.so.6")
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_mmap_threshold, 1 << 30)
-    libc.mallopt(m_trim_threshold, 1 << 30)
+def _pair(model: GASTNet, frames: int, seed: int = 0) -> torch.Tensor:
+    """A sequence (random, O(1) like normalised 2D keypoints) and its flipped copy, ``(2, frames + RF - 1, J, 2)``."""
+    layout = model.input_layout
+    seq = torch.randn(1, frames + model.receptive_field - 1, layout.num_joints, 2, generator=torch.Generator().manual_seed(seed))
+    flipped = seq[..., list(layout.flip_permutation), :].clone()
+    flipped[..., 0] *= -1
+    return torch.cat((seq, flipped))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gast-t27")
-    parser.add_argument("--frames", type=int, default=1000, help="output frames of the one sequence")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--naive-repeats", type=int, default=1)
+    parser.add_argument("--frames", type=int, default=2356, help="output frames of the one sequence")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds per side (best counts)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--tune-malloc", action="store_true", help="raise glibc's mmap/trim thresholds first")
+    parser.add_argument("--reference-repo", type=Path, default=None, help="a GAST-Net-3DPoseEstimation checkout")
+    parser.add_argument("--yardstick", default="videopose3d-t243", help="'' to skip")
     args = parser.parse_args()
-    if args.tune_malloc:
-        _tune_malloc()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = create_lifter(args.model)
     calibrate(model, torch.randn(4, model.receptive_field + 30, model.input_layout.num_joints, 2))
-    seq = torch.randn(1, args.frames + model.receptive_field - 1, model.input_layout.num_joints, 2)
-    flipped = seq[..., list(model.input_layout.flip_permutation), :].clone()
-    flipped[..., 0] *= -1
-    batch = torch.cat((seq, flipped))  # the flip-augmented pair, one sequence at a time
+    batch = _pair(model, args.frames)
+    if args.reference_repo is not None:
+        ref = reference_model(args.reference_repo.resolve(), model)
+        other, other_name = (lambda: ref(batch)), "authors' SpatioTemporalModel"
+    else:
+        other, other_name = (lambda: naive_forward(model, batch)), "reference computation (naive_forward)"
+    sides = {"gastbench": lambda: model(batch, mode="dilated"), other_name: other}
+    if args.yardstick:
+        yard = create_lifter(args.yardstick).eval()
+        yard_batch = _pair(yard, args.frames)
+        sides[args.yardstick] = lambda: yard(yard_batch, mode="dilated")
+    flops = {"gastbench": flops_per_frame(model, model.input_layout.num_joints)}
+    flops[other_name] = flops["gastbench"]
+    if args.yardstick:
+        flops[args.yardstick] = flops_per_frame(yard, yard.input_layout.num_joints)
 
-    load_before = os.getloadavg()[0]
+    print(f"{args.model}: one {args.frames}-frame sequence + its flipped copy, input {tuple(batch.shape)}")
+    print(machine_line())
     with torch.no_grad():
-        t_fast, c_fast, y_fast = _time(lambda: model(batch, mode="dilated"), args.repeats)
-        t_naive, c_naive, y_naive = _time(lambda: naive_forward(model, batch), args.naive_repeats)
-    diff = (y_fast - y_naive).abs().max().item()
-    print(f"model {args.model}, input {tuple(batch.shape)}, threads {args.threads}, malloc tuned {args.tune_malloc}")
-    print(f"1-min load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
-    print(f"output max |y| = {y_naive.abs().max().item():.3f}, max |diff| = {diff:.2e}")
-    print(f"naive reference : {t_naive:7.3f} s wall {args.frames / t_naive:8.1f} frames/s | {c_naive:7.3f} s CPU")
-    print(f"gastbench       : {t_fast:7.3f} s wall {args.frames / t_fast:8.1f} frames/s | {c_fast:7.3f} s CPU")
-    print(f"speed-up        : {t_naive / t_fast:.2f}x wall, {c_naive / c_fast:.2f}x CPU time")
+        timings, outputs = alternate(sides, args.repeats)
+    diff = (outputs["gastbench"] - outputs[other_name]).abs().max().item()
+    print(f"max |gastbench - other| = {diff:.2e} (max |y| = {outputs[other_name].abs().max().item():.3f})")
+    print(f"{'side':>38} | {'frames/s':>8} | {'best s':>7} | {'spread':>6} | {'CPU s':>7} | {'MFLOP/frame':>11} | GFLOP/s")
+    rates = {}
+    for name, t in timings.items():
+        rates[name] = 2 * args.frames * flops[name] / t.best_s / 1e9  # x2: the flipped copy
+        print(f"{name:>38} | {args.frames / t.best_s:8.1f} | {t.best_s:7.3f} | {t.spread:6.1%} | {t.cpu_s:7.3f} | "
+              f"{flops[name] / 1e6:11.1f} | {rates[name]:7.1f}")  # fmt: skip
+    print(f"speed-up vs {other_name}: {timings[other_name].best_s / timings['gastbench'].best_s:.2f}x")
+    if args.yardstick:
+        print(f"gastbench {args.model} FLOP rate / {args.yardstick}'s: {rates['gastbench'] / rates[args.yardstick]:.0%}")
     if diff >= 1e-5:
         raise SystemExit(f"outputs differ: max |diff| {diff:.2e} >= 1e-5")
 

@@ -21,9 +21,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from gastbench.data import load_dataset
-from gastbench.evaluate import predict_sequences, resolve_device
+from gastbench.evaluation import predict_sequences, resolve_device
 from gastbench.lifter import Lifter
-from gastbench.weights import resolve_lifter
+from gastbench.pretrained import resolve_lifter
 
 DEFAULT_MODELS = ["gast-t81", "poseformer-t81", "videopose3d-t243"]
 

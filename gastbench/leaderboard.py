@@ -154,7 +154,7 @@ def render_leaderboard(
     if frame.empty:
         raise ConfigError(
             f"no results for dataset {dataset!r}{'' if input is None else f' input {input!r}'}, protocol {protocol}: "
-            "evaluate a model (`gastbench evaluate`) or pick another --dataset/--input"
+            "evaluate a model (`gastbench eval`) or pick another --dataset/--input"
         )
     name = {1: "Protocol #1 (MPJPE, mm)", 2: "Protocol #2 (P-MPJPE, mm)"}[protocol]
     title = f"gastbench leaderboard: {dataset}{'' if input is None else f'/{input}'}, {name}; [reported] rows are the papers' numbers"

@@ -107,7 +107,7 @@ class EvalResult:
         per_cell: subject -> action -> errors (HumanEva-I's Table 3 cells; Human3.6M per subject).
         average_over_actions: mean of the per-action errors (the papers' "Avg").
         average_over_frames: frame-weighted mean over every evaluated frame (MMPose's average).
-        weights: :meth:`gastbench.weights.WeightsInfo.to_dict` (None for reported rows).
+        weights: :meth:`gastbench.pretrained.WeightsInfo.to_dict` (None for reported rows).
     """
 
     model: str

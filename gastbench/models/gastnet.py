@@ -42,14 +42,15 @@ Non-persistent buffers (absent from checkpoints, rebuilt from the layout):
 ``adj[mask] = e.view(-1)`` order. HumanEva-I's distal joints are the reference's
 ``[4, 7, 10, 13]`` (wrists and ankles; not the head).
 
-Eval with autograd off takes a fused, cached fast path (softmaxed kernels, folded BN,
-one GEMM per 1x1 conv in a channels-last layout); training and autograd take the plain
-path. Both compute the same function.
+Eval with autograd off takes a fused path (softmaxed kernels, folded BN, one GEMM per
+1x1 conv in a channels-last layout, each level in cache-sized chunks of frames), with
+every derived tensor re-derived on each call so that no weight edit can leave it stale;
+training and autograd take the plain path. Both compute the same function.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -58,20 +59,29 @@ from torch import nn
 from ..errors import ConfigError
 from ..lifter import Lifter, LifterMetadata, PaperConvention
 from ..skeleton import Skeleton
-from ._cache import CachedModule, use_cache
-from .global_attention import MultiGlobalGraph
+from ._fast import use_fast_path
+from .global_attention import GlobalFolded, MultiGlobalGraph
 from .graph import connection_mask, symmetry_mask
 from .layers import (
     BatchNormCL,
     bn_scale_shift,
-    bn_tensors,
     conv_taps,
     temporal_conv_dilated,
     temporal_conv_strided,
 )
-from .local_attention import LocalGraph
+from .local_attention import LocalFolded, LocalGraph
 
 __all__ = ["GraphAttentionBlock", "GASTNet", "GASTNET_METADATA"]
+
+#: Rows (frames x batch x joints) per chunk of the fused path, scaled by width so that a
+#: chunk's widest intermediate (4C floats per row in the local attention) is ~8 MiB (a share of L3).
+_CHUNK_BYTES = 1 << 23
+
+
+def _chunk_frames(rows_per_frame: int, width: int) -> int:
+    """Output frames per chunk of a fused level whose graph block emits ``width`` channels."""
+    rows = max(256, _CHUNK_BYTES // (4 * 2 * width))
+    return max(1, rows // rows_per_frame)
 
 GASTNET_METADATA = LifterMetadata(
     family="gast-net",
@@ -84,7 +94,18 @@ GASTNET_METADATA = LifterMetadata(
 NUM_HEADS = 4
 
 
-class GraphAttentionBlock(CachedModule):
+class BlockFolded(NamedTuple):
+    """A :class:`GraphAttentionBlock` folded for one eval forward."""
+
+    local: LocalFolded
+    glob: GlobalFolded
+    w_x: torch.Tensor  # (C, 2C): the fusing conv's rows for the input, ...
+    w_l: torch.Tensor  # (C, 2C): ... for the local branch,
+    w_g: torch.Tensor  # (C, 2C): ... for the global branch (BN folded into all three)
+    shift: torch.Tensor  # (2C,)
+
+
+class GraphAttentionBlock(nn.Module):
     """Local + global attention on ``(N, J, C)``, concatenated with the input, 1x1 conv to ``2C`` + BN + ReLU."""
 
     def __init__(self, skeleton: Skeleton, channels: int, dropout: float | None) -> None:
@@ -101,26 +122,34 @@ class GraphAttentionBlock(CachedModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, J, C) -> (N, J, 2C)``."""
+        if use_fast_path(self):
+            return self.fused(self.fold(), x)
         local = self.local_graph_layer(x)
         glob = self.global_graph_layer(x)
-        if use_cache(self):
-            w_x, w_l, w_g, shift = self.cached("fused", (self.cat_conv.weight, *bn_tensors(self.cat_bn)), self._fused)
-            n, j, c = x.shape
-            # concat + 1x1 conv as three accumulated GEMMs: no (N, J, 3C) copy
-            out = torch.addmm(shift, x.reshape(n * j, c), w_x)
-            out.addmm_(local.reshape(n * j, c), w_l).addmm_(glob.reshape(n * j, c), w_g)
-            return out.relu_().view(n, j, 2 * c)
         y = torch.cat((x, local, glob), dim=-1) @ self.cat_conv.weight[:, :, 0, 0].t()
         return F.relu(self.cat_bn(y))
 
-    def _fused(self) -> tuple[torch.Tensor, ...]:
+    def fold(self) -> BlockFolded:
         scale, shift = bn_scale_shift(self.cat_bn)
-        w = (self.cat_conv.weight[:, :, 0, 0] * scale[:, None]).t()  # (3C, 2C)
+        w = (self.cat_conv.weight[:, :, 0, 0] * scale[:, None]).t()  # (3C, 2C), a transposed view
         c = self.channels
-        return w[:c].contiguous(), w[c : 2 * c].contiguous(), w[2 * c :].contiguous(), shift
+        return BlockFolded(
+            self.local_graph_layer.fold(), self.global_graph_layer.fold(), w[:c], w[c : 2 * c], w[2 * c :], shift
+        )
+
+    @staticmethod
+    def fused(f: BlockFolded, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Eval forward ``(N, J, C) -> (N, J, 2C)``; ``out`` (``(N*J, 2C)``, contiguous) receives the result."""
+        n, j, c = x.shape
+        local = LocalGraph.fused(f.local, x)
+        glob = MultiGlobalGraph.fused(f.glob, x)
+        # concat + 1x1 conv as three accumulated GEMMs: no (N, J, 3C) copy
+        y = torch.addmm(f.shift, x.reshape(n * j, c), f.w_x, out=out)
+        y.addmm_(local.view(n * j, c), f.w_l).addmm_(glob.view(n * j, c), f.w_g)
+        return y.relu_().view(n, j, 2 * c)
 
 
-class GASTNet(Lifter, CachedModule):
+class GASTNet(Lifter):
     """GAST-Net temporal lifter: ``(B, T, J, 2) -> (B, T - RF + 1, J, 3)`` on the input's own layout."""
 
     def __init__(
@@ -189,56 +218,79 @@ class GASTNet(Lifter, CachedModule):
 
     def _run(self, x: torch.Tensor, *, strided: bool) -> torch.Tensor:
         """Shared body of both graphs on the time-major layout ``(T, B, J, C)``."""
-        h = x.permute(1, 0, 2, 3).contiguous()
-        fast = use_cache(self)
-        taps = self.cached("taps", self._conv_weights(), self._folded_taps) if fast else None
-        if fast:
-            w, b = taps[0]
-            h = temporal_conv_strided(h, w, b) if strided else temporal_conv_dilated(h, w, 1, b)
-            h = h.relu_()
-        else:
-            h = self.init_bn(h)
-            w = conv_taps(self.expand_conv.weight)
-            h = temporal_conv_strided(h, w) if strided else temporal_conv_dilated(h, w, 1)
-            h = F.relu(self.expand_bn(h))
+        if use_fast_path(self):
+            return self._run_fused(x, strided=strided)
+        h = self.init_bn(x.permute(1, 0, 2, 3).contiguous())
+        w = conv_taps(self.expand_conv.weight)
+        h = temporal_conv_strided(h, w) if strided else temporal_conv_dilated(h, w, 1)
+        h = F.relu(self.expand_bn(h))
         h = self._graph(0, h)
-        for i, fw in enumerate(self.filter_widths[1:], start=1):
-            frames = h.shape[0]
-            if strided:
-                res = h[(fw // 2 if self.causal else 0) + fw // 2 :: fw]
-            else:
-                start = self._pads[i] + self._shifts[i]
-                res = h[start : frames - self._pads[i] + self._shifts[i]]
-            if fast:
-                (w1, b1), (w2, b2) = taps[2 * i - 1], taps[2 * i]
-                if strided:
-                    h = temporal_conv_strided(h, w1, b1).relu_()
-                else:
-                    h = temporal_conv_dilated(h, w1, self._dilations[i], b1).relu_()
-                t, b, j, c = h.shape
-                h = torch.addmm(b2, h.view(-1, c), w2[0]).relu_().view(t, b, j, c).add_(res)
-            else:
-                conv, bn = self.layers_conv[2 * i - 2], self.layers_bn[2 * i - 2]
-                w = conv_taps(conv.weight)
-                h = temporal_conv_strided(h, w) if strided else temporal_conv_dilated(h, w, self._dilations[i])
-                h = F.relu(bn(h))
-                w = self.layers_conv[2 * i - 1].weight[:, :, 0, 0].t()
-                h = res + self.drop(F.relu(self.layers_bn[2 * i - 1](h @ w)))
+        for i in range(1, len(self.filter_widths)):
+            res = self._residual(h, i, strided)
+            conv, bn = self.layers_conv[2 * i - 2], self.layers_bn[2 * i - 2]
+            w = conv_taps(conv.weight)
+            h = temporal_conv_strided(h, w) if strided else temporal_conv_dilated(h, w, self._dilations[i])
+            h = F.relu(bn(h))
+            w = self.layers_conv[2 * i - 1].weight[:, :, 0, 0].t()
+            h = res + self.drop(F.relu(self.layers_bn[2 * i - 1](h @ w)))
             h = self._graph(i, h)
         out = h @ self.shrink.weight[:, :, 0, 0].t()
         return out.permute(1, 0, 2, 3)
+
+    def _residual(self, h: torch.Tensor, i: int, strided: bool) -> torch.Tensor:
+        """The frames of level ``i``'s input that its temporal block adds back (a view)."""
+        fw = self.filter_widths[i]
+        if strided:
+            return h[(fw // 2 if self.causal else 0) + fw // 2 :: fw]
+        start = self._pads[i] + self._shifts[i]
+        return h[start : h.shape[0] - self._pads[i] + self._shifts[i]]
 
     def _graph(self, i: int, h: torch.Tensor) -> torch.Tensor:
         t, b, j, c = h.shape
         return self.layers_graph_conv[i](h.reshape(t * b, j, c)).view(t, b, j, -1)
 
-    # --- eval-time folding -----------------------------------------------------------
-    def _conv_weights(self) -> tuple[torch.Tensor, ...]:
-        params = [self.expand_conv.weight, *bn_tensors(self.init_bn), *bn_tensors(self.expand_bn)]
-        for conv, bn in zip(self.layers_conv, self.layers_bn):
-            params += [conv.weight, *bn_tensors(bn)]
-        return tuple(params)
+    # --- the fused eval path -----------------------------------------------------------
+    def _run_fused(self, x: torch.Tensor, *, strided: bool) -> torch.Tensor:
+        """Eval forward from tensors folded afresh on this call, one level at a time in cache-sized chunks."""
+        taps = self._folded_taps()
+        h = x.permute(1, 0, 2, 3).contiguous()
+        for i, block in enumerate(self.layers_graph_conv):
+            h = self._fused_level(i, h, taps, block.fold(), strided)
+        t, b, j, c = h.shape
+        out = torch.mm(h.view(-1, c), self.shrink.weight[:, :, 0, 0].t()).view(t, b, j, 3)
+        return out.permute(1, 0, 2, 3)
 
+    def _fused_level(
+        self, i: int, h: torch.Tensor, taps: list[tuple[torch.Tensor, torch.Tensor]], block: BlockFolded, strided: bool
+    ) -> torch.Tensor:
+        """Level ``i`` (temporal block, then graph block) of ``h (T, B, J, C)``, computed in chunks of output frames.
+
+        Every op of a level is local in time, so a chunk's intermediates (up to ``4C`` wide
+        inside the local attention) stay in cache between ops; only the level's output is
+        written to memory. Chunks change which rows a GEMM sees, not any sum's order.
+        """
+        fw, dilation = self.filter_widths[i], self._dilations[i]
+        frames, batch, joints, _ = h.shape
+        w1, b1 = taps[2 * i - 1] if i else taps[0]
+        out_frames = frames // fw if strided else frames - (fw - 1) * dilation
+        c_out = block.shift.shape[0]
+        out = h.new_empty(out_frames, batch, joints, c_out)
+        res = self._residual(h, i, strided) if i else None
+        step = out_frames if strided else _chunk_frames(batch * joints, c_out)
+        for a in range(0, out_frames, step):
+            e = min(a + step, out_frames)
+            if strided:
+                y = temporal_conv_strided(h[a * fw : e * fw], w1, b1).relu_()
+            else:
+                y = temporal_conv_dilated(h[a : e + (fw - 1) * dilation], w1, dilation, b1).relu_()
+            c = y.shape[-1]
+            if res is not None:
+                w2, b2 = taps[2 * i]
+                y = torch.addmm(b2, y.view(-1, c), w2[0]).relu_().view_as(y).add_(res[a:e])
+            GraphAttentionBlock.fused(block, y.view(-1, joints, c), out=out[a:e].view(-1, c_out))
+        return out
+
+    # --- eval-time folding -----------------------------------------------------------
     def _folded_taps(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Every temporal conv as ``(taps (k, C_in, C_out), bias)`` with its BN (and the input BN) folded in."""
         s_in, t_in = bn_scale_shift(self.init_bn)

@@ -11,14 +11,16 @@ and the head outputs ``(B_k + C_k) g(x)``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._cache import CachedModule, use_cache
-from .layers import BatchNormCL, bn_scale_shift, bn_tensors
+from ._fast import use_fast_path
+from .layers import BatchNormCL, bn_scale_shift
 
-__all__ = ["GlobalGraph", "MultiGlobalGraph"]
+__all__ = ["GlobalGraph", "MultiGlobalGraph", "GlobalFolded"]
 
 _SLOPE = 0.2
 
@@ -65,7 +67,19 @@ class GlobalGraph(nn.Module):
         return attention @ g
 
 
-class MultiGlobalGraph(CachedModule):
+class GlobalFolded(NamedTuple):
+    """A :class:`MultiGlobalGraph` folded for one eval forward (heads stacked, BN folded)."""
+
+    w_g: torch.Tensor  # (C, K * g_channels): every head's g
+    b_g: torch.Tensor  # (K * g_channels,)
+    u: torch.Tensor  # (C, 2K): theta then phi projections through concat_project
+    c: torch.Tensor  # (2K,)
+    c_k: torch.Tensor  # (K, J, J)
+    w_cat: torch.Tensor  # (K * g_channels, C) fusing 1x1 conv, BN folded
+    shift: torch.Tensor  # (C,)
+
+
+class MultiGlobalGraph(nn.Module):
     """``in_channels // inter_channels`` heads concatenated, then 1x1 conv + BN + ReLU + dropout."""
 
     def __init__(self, num_joints: int, in_channels: int, inter_channels: int, dropout: float | None = None) -> None:
@@ -80,40 +94,40 @@ class MultiGlobalGraph(CachedModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, J, C) -> (N, J, C)``."""
-        if use_cache(self):
-            return self._forward_fast(x)
+        if use_fast_path(self):
+            return self.fused(self.fold(), x)
         y = torch.cat([head(x) for head in self.attentions], dim=-1)
         y = F.relu(self.cat_bn(y @ self.cat_conv.weight[:, :, 0, 0].t()))
         return self.dropout(y) if self.dropout is not None else y
 
-    def _fused(self) -> tuple[torch.Tensor, ...]:
+    def fold(self) -> GlobalFolded:
         heads = list(self.attentions)
-        w_g = torch.cat([h.g.weight[:, :, 0] for h in heads]).t().contiguous()  # (C, K * g_channels)
-        b_g = torch.cat([h.g.bias for h in heads])
         proj = [h.projections() for h in heads]
-        u = torch.stack([p[0] for p in proj] + [p[2] for p in proj], dim=1).contiguous()  # (C, 2K)
-        c = torch.stack([p[1] for p in proj] + [p[3] for p in proj])
-        c_k = torch.stack([h.C_k for h in heads])  # (K, J, J)
         scale, shift = bn_scale_shift(self.cat_bn)
-        w_cat = (self.cat_conv.weight[:, :, 0, 0] * scale[:, None]).t().contiguous()
-        return w_g, b_g, u, c, c_k, w_cat, shift
+        return GlobalFolded(
+            torch.cat([h.g.weight[:, :, 0] for h in heads]).t(),  # a transposed view: BLAS reads it as is
+            torch.cat([h.g.bias for h in heads]),
+            torch.stack([p[0] for p in proj] + [p[2] for p in proj], dim=1).contiguous(),
+            torch.stack([p[1] for p in proj] + [p[3] for p in proj]),
+            torch.stack([h.C_k for h in heads]),
+            (self.cat_conv.weight[:, :, 0, 0] * scale[:, None]).t(),
+            shift,
+        )
 
-    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
-        params = [self.cat_conv.weight, *bn_tensors(self.cat_bn)]
-        for h in self.attentions:
-            params += [h.g.weight, h.g.bias, h.theta.weight, h.theta.bias, h.phi.weight, h.phi.bias]
-            params += [h.C_k, h.concat_project[0].weight]
-        w_g, b_g, u, c, c_k, w_cat, shift = self.cached("fused", tuple(params), self._fused)
+    @staticmethod
+    def fused(f: GlobalFolded, x: torch.Tensor) -> torch.Tensor:
+        """Eval forward ``(N, J, C) -> (N, J, C)`` from folded tensors."""
         n, j, ch = x.shape
-        k = self.num_non_local
+        k = f.c_k.shape[0]
         flat = x.reshape(n * j, ch)
-        g = torch.addmm(b_g, flat, w_g).view(n, j, k, -1)
-        ab = torch.addmm(c, flat, u).view(n, j, 2 * k).transpose(1, 2)  # (N, 2K, J)
+        g = torch.addmm(f.b_g, flat, f.w_g).view(n, j, k, -1)
+        ab = torch.addmm(f.c, flat, f.u).view(n, j, 2 * k).transpose(1, 2)  # (N, 2K, J)
         logits = F.leaky_relu(ab[:, :k, :, None] + ab[:, k:, None, :], _SLOPE)  # (N, K, J, J)
-        attention = torch.softmax(logits, dim=-1).add_(c_k)
-        out = shift.expand(n * j, ch).contiguous()
+        attention = torch.softmax(logits, dim=-1).add_(f.c_k)
         width = g.shape[-1]
+        out = None
         for head in range(k):  # K = 4 heads; each head's output feeds its rows of the fusing conv
-            y = torch.bmm(attention[:, head], g[:, :, head])
-            out.addmm_(y.view(n * j, width), w_cat[head * width : (head + 1) * width])
+            y = torch.bmm(attention[:, head], g[:, :, head]).view(n * j, width)
+            w = f.w_cat[head * width : (head + 1) * width]
+            out = torch.addmm(f.shift, y, w) if out is None else out.addmm_(y, w)
         return out.relu_().view(n, j, ch)

@@ -8,9 +8,11 @@ is one GEMM over contiguous rows and no permute copy is needed between blocks.
 from __future__ import annotations
 
 import torch
+
+from ._fast import autocast_enabled
 from torch import nn
 
-__all__ = ["BatchNormCL", "bn_scale_shift", "bn_tensors", "conv_taps", "temporal_conv_dilated", "temporal_conv_strided"]
+__all__ = ["BatchNormCL", "bn_scale_shift", "conv_taps", "temporal_conv_dilated", "temporal_conv_strided"]
 
 
 class BatchNormCL(nn.BatchNorm2d):
@@ -30,11 +32,6 @@ def bn_scale_shift(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval-mode batch norm as ``x * scale + shift`` (running statistics)."""
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     return scale, bn.bias - bn.running_mean * scale
-
-
-def bn_tensors(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, ...]:
-    """The tensors an eval-mode batch norm reads (cache keys of anything folded from it)."""
-    return (bn.weight, bn.bias, bn.running_mean, bn.running_var)
 
 
 def conv_taps(weight: torch.Tensor) -> torch.Tensor:
@@ -60,8 +57,12 @@ def temporal_conv_dilated(
         out = flat[:rows] @ taps[0]
     else:
         out = torch.addmm(bias, flat[:rows], taps[0])
+    # In-place accumulation saves a buffer per tap; autocast does not cast in-place ops, so
+    # under autocast each tap is added out of place (autocast casts addmm's operands).
+    in_place = not autocast_enabled(x.device.type)
     for tap in range(1, k):
-        out.addmm_(flat[tap * step : tap * step + rows], taps[tap])
+        block = flat[tap * step : tap * step + rows]
+        out = out.addmm_(block, taps[tap]) if in_place else torch.addmm(out, block, taps[tap])
     return out.view(out_frames, batch, joints, -1)
 
 

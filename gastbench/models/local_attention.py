@@ -6,14 +6,16 @@ parameter for parameter; attribute names are kept so state-dict keys map 1:1.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._cache import CachedModule, use_cache
-from .layers import BatchNormCL, bn_scale_shift, bn_tensors
+from ._fast import use_fast_path
+from .layers import BatchNormCL, bn_scale_shift
 
-__all__ = ["SemCHGraphConv", "LocalGraph"]
+__all__ = ["SemCHGraphConv", "LocalGraph", "LocalFolded"]
 
 #: The reference fills masked logits with this value before the softmax.
 _MASKED_LOGIT = -9e15
@@ -71,7 +73,18 @@ def _scatter_rows(logits: torch.Tensor, mask: torch.Tensor, values: torch.Tensor
     return flat.scatter(1, index, values).view_as(logits)
 
 
-class LocalGraph(CachedModule):
+class LocalFolded(NamedTuple):
+    """A :class:`LocalGraph` folded for one eval forward (BN scales inside the weights, kernels softmaxed)."""
+
+    weight: torch.Tensor  # (C_in, 4C): [self sym | self con | neighbours sym | neighbours con]
+    diag: torch.Tensor  # (2C, 1, J): self weights, channels first
+    off_t: torch.Tensor  # (2C, J_j, J_i): neighbour weights, transposed for a row-vector bmm
+    shift: torch.Tensor  # (2C, 1, 1)
+    w_cat: torch.Tensor  # (2C, C) fusing 1x1 conv, BN folded
+    shift_cat: torch.Tensor  # (C,)
+
+
+class LocalGraph(nn.Module):
     """Symmetry and connection graph convolutions, each BN+ReLU, fused by concat + 1x1 conv + BN + ReLU + dropout."""
 
     def __init__(
@@ -89,14 +102,14 @@ class LocalGraph(CachedModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, J, C_in) -> (N, J, C_out)``."""
-        if use_cache(self):
-            return self._forward_fast(x)
+        if use_fast_path(self):
+            return self.fused(self.fold(), x)
         a = F.relu(self.bn_1(self.gcn_sym(x)))
         b = F.relu(self.bn_2(self.gcn_con(x)))
         out = F.relu(self.cat_bn(torch.cat((a, b), dim=-1) @ self.cat_conv.weight[:, :, 0, 0].t()))
         return self.dropout(out) if self.dropout is not None else out
 
-    def _fused(self) -> tuple[torch.Tensor, ...]:
+    def fold(self) -> LocalFolded:
         """Both convolutions as one GEMM, BN scales folded in (valid because aggregation is channel-wise linear).
 
         Laid out channels-first: the GEMM yields ``(4C, N*J)`` directly (the input enters
@@ -105,31 +118,26 @@ class LocalGraph(CachedModule):
         """
         s1, t1 = bn_scale_shift(self.bn_1)
         s2, t2 = bn_scale_shift(self.bn_2)
-        scale = torch.cat((s1, s2))
-        w_self = torch.cat((self.gcn_sym.W[0], self.gcn_con.W[0]), dim=1) * scale
-        w_nbr = torch.cat((self.gcn_sym.W[1], self.gcn_con.W[1]), dim=1) * scale
+        scale = torch.cat((s1, s2, s1, s2))
+        weight = torch.cat((self.gcn_sym.W[0], self.gcn_con.W[0], self.gcn_sym.W[1], self.gcn_con.W[1]), dim=1)
         d1, o1 = self.gcn_sym.split_kernel()
         d2, o2 = self.gcn_con.split_kernel()
         sc, tc = bn_scale_shift(self.cat_bn)
-        w_cat = (self.cat_conv.weight[:, :, 0, 0] * sc[:, None]).t().contiguous()
-        return (
-            torch.cat((w_self, w_nbr), dim=1).t().contiguous(),  # (4C, C_in)
-            torch.cat((d1, d2), dim=1).t().unsqueeze(1).contiguous(),  # (2C, 1, J)
-            torch.cat((o1, o2), dim=0).transpose(1, 2).contiguous(),  # (2C, J_j, J_i)
+        return LocalFolded(
+            weight.mul_(scale),
+            torch.cat((d1, d2), dim=1).t().unsqueeze(1).contiguous(),
+            torch.cat((o1, o2), dim=0).transpose(1, 2).contiguous(),
             torch.cat((t1, t2)).view(-1, 1, 1),
-            w_cat,
+            (self.cat_conv.weight[:, :, 0, 0] * sc[:, None]).t(),  # a transposed view: BLAS reads it as is
             tc,
         )
 
-    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
-        params = (
-            self.gcn_sym.W, self.gcn_sym.e, self.gcn_con.W, self.gcn_con.e, self.cat_conv.weight,
-            *bn_tensors(self.bn_1), *bn_tensors(self.bn_2), *bn_tensors(self.cat_bn),
-        )  # fmt: skip
-        w_t, diag, off_t, shift, w_cat, shift_cat = self.cached("fused", params, self._fused)
+    @staticmethod
+    def fused(f: LocalFolded, x: torch.Tensor) -> torch.Tensor:
+        """Eval forward ``(N, J, C_in) -> (N, J, C_out)`` from folded tensors."""
         n, j, _ = x.shape
-        c2 = 2 * self.output_dim
-        h = torch.mm(w_t, x.reshape(n * j, -1).t())  # (4C, N*J), channels first
-        z = torch.bmm(h[c2:].view(c2, n, j), off_t)  # neighbours: per channel (N, J) @ (J, J)
-        z = z.addcmul_(h[:c2].view(c2, n, j), diag).add_(shift).relu_()
-        return torch.addmm(shift_cat, z.view(c2, n * j).t(), w_cat).relu_().view(n, j, -1)
+        c2 = f.diag.shape[0]
+        h = torch.mm(f.weight.t(), x.reshape(n * j, -1).t())  # (4C, N*J), channels first
+        z = torch.bmm(h[c2:].view(c2, n, j), f.off_t)  # neighbours: per channel (N, J) @ (J, J)
+        z = z.addcmul_(h[:c2].view(c2, n, j), f.diag).add_(f.shift).relu_()
+        return torch.addmm(f.shift_cat, z.view(c2, n * j).t(), f.w_cat).relu_().view(n, j, -1)
