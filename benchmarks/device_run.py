@@ -38,6 +38,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, wherever this runs from
@@ -53,7 +54,7 @@ EVAL_MODELS = ("gast-t27", "gast-t81", "videopose3d-t243")
 #: Seconds each part may start new measurements in (a measurement in flight finishes; see DEVICE.md).
 DEFAULT_CAPS_S = {"parity": 45.0, "eval-throughput": 135.0, "train-throughput": 90.0, "train": 165.0}
 COMPILE_S = 60.0  # budgeted for one torch.compile warm-up
-TINY_CAPS_S = {"parity": 15.0, "eval-throughput": 15.0, "train-throughput": 15.0, "train": 12.0}
+TINY_CAPS_S = {"parity": 15.0, "eval-throughput": 15.0, "train-throughput": 15.0, "train": 8.0}
 
 
 # --- part 1: parity ------------------------------------------------------------------------------
@@ -152,6 +153,37 @@ def _top_ops(lifter: Lifter, keypoints: list[np.ndarray], device: torch.device, 
             for e in events[:10]]  # fmt: skip
 
 
+def _module_shares(lifter: Lifter, keypoints: list[np.ndarray], device: torch.device, mode: str) -> dict[str, Any]:
+    """Time per block type (synchronized hooks): are GAST-Net's graph layers the bottleneck?
+
+    Layers that the model runs through their weights (GAST-Net's temporal convolutions are GEMMs on
+    ``conv.weight``) call no hook: their time is the ``outside hooked blocks`` remainder.
+    """
+    blocks = [m for _, child in lifter.named_children()
+              for m in (child if isinstance(child, (nn.ModuleList, nn.Sequential)) else [child])]  # fmt: skip
+    seconds: dict[str, float] = {}
+    started: dict[int, float] = {}
+
+    def before(module: nn.Module, _args: Any) -> None:
+        sync(device)
+        started[id(module)] = time.perf_counter()
+
+    def after(module: nn.Module, _args: Any, _out: Any) -> None:
+        sync(device)
+        name = type(module).__name__
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started.pop(id(module))
+
+    handles = [h for m in blocks for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
+    try:
+        with precision(mode, device):
+            total, _ = timed(lambda: predict_sequences(lifter, keypoints, device=device), device)
+    finally:
+        for handle in handles:
+            handle.remove()
+    seconds["outside hooked blocks"] = max(0.0, total - sum(seconds.values()))
+    return {"total_s": total, "share": {k: v / total for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])}}
+
+
 def run_eval_throughput(args: argparse.Namespace, dataset: PoseDataset, device: torch.device, rep: Reporter) -> dict:
     cuda = device.type == "cuda"
     seqs = dataset.sequences("test", actions=dataset.actions("test"))[: args.eval_max_sequences]
@@ -205,12 +237,15 @@ def run_eval_throughput(args: argparse.Namespace, dataset: PoseDataset, device: 
     for model, lifter in lifters.items():
         if cap.over(f"{model}/profile", record, rep):
             continue
-        mode = "bf16" if cuda else "fp32"
-        try:
-            ops: Any = _top_ops(lifter, keypoints[:8], device, mode)
-        except Exception as exc:
-            ops = {"error": f"{type(exc).__name__}: {exc}"[:500]}
-        record["models"][model]["top_ops"] = {"precision": mode, "ops": ops}
+        mode = "tf32" if cuda else "fp32"  # bf16 autocast breaks GAST-Net's dilated path (see DEVICE.md)
+        for key, probe in (("top_ops", _top_ops), ("block_shares", _module_shares)):
+            try:
+                found: Any = probe(lifter, keypoints[:8], device, mode)
+            except Exception as exc:
+                found = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            record["models"][model][key] = {"precision": mode, "result": found}
+        shares = record["models"][model]["block_shares"]["result"].get("share", {})
+        rep.log(f"eval {model} time by block ({mode}): " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()))
         rep.write("eval_throughput", record)
     record["complete"] = True
     rep.write("eval_throughput", record)
