@@ -279,16 +279,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     caps = TINY_CAPS_S if args.tiny else DEFAULT_CAPS_S
     args.caps = {part: getattr(args, f"cap_{part.replace('-', '_')}") or caps[part] for part in PARTS}
     args.parity_models, args.eval_models = PARITY_MODELS, EVAL_MODELS
-    if args.tiny:  # a loaded CPU: one thread, short sequences
+    if args.tiny:  # short sequences, one of them for parity
         args.eval_max_sequences = args.eval_max_sequences or 2
         args.eval_max_frames = args.eval_max_frames or 64
         args.parity_sequences = min(args.parity_sequences, 1)
-        torch.set_num_threads(1)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.tiny:  # the CPU check runs beside other work: one thread does not fight for the cores
+        torch.set_num_threads(1)
     rep = Reporter(args.out)
     warnings.showwarning = lambda msg, cat, *_a, **_k: rep.log(f"warning: {cat.__name__}: {msg}")
     device = resolve_device(args.device)
