@@ -80,7 +80,8 @@ def _difference(ref: dict, other: dict) -> dict[str, Any]:
 
 
 def run_parity(args: argparse.Namespace, dataset: PoseDataset, device: torch.device, rep: Reporter) -> dict:
-    record: dict[str, Any] = {"part": "parity", "env": environment(device, args.tiny), "sequences": args.parity_sequences,
+    record: dict[str, Any] = {"part": "parity", "env": environment(device, args.tiny),
+                              "sequences": args.parity_sequences,
                               "tolerance": {"prediction_m": 1e-4, "metric_mm": 0.01}, "models": {}}  # fmt: skip
     cap = TimeCap(args.caps["parity"])
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -103,11 +104,13 @@ def run_parity(args: argparse.Namespace, dataset: PoseDataset, device: torch.dev
                     row[key] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
             if "cuda-fp32" in row:
                 fp32 = row["cuda-fp32"]
-                row["pass"] = fp32.get("max_abs_prediction_m", 1.0) <= 1e-4 and fp32.get("max_metric_abs_diff_mm", 1.0) <= 0.01
+                ok_m = fp32.get("max_abs_prediction_m", 1.0) <= 1e-4  # an error entry fails
+                row["pass"] = ok_m and fp32.get("max_metric_abs_diff_mm", 1.0) <= 0.01
             record["models"][model] = row
             rep.log(f"parity {model}: " + ", ".join(
                 f"{k} {v['max_abs_prediction_m']:.2e} m / {v['max_metric_abs_diff_mm']:.4f} mm" if "error" not in v
-                else f"{k} {v['error']}" for k, v in row.items() if isinstance(v, dict) and k != "cpu_fp32_metrics"))  # fmt: skip
+                else f"{k} {v['error']}"
+                for k, v in row.items() if isinstance(v, dict) and k != "cpu_fp32_metrics"))  # fmt: skip
             rep.write("parity", record)
     record["complete"] = True
     rep.write("parity", record)
@@ -293,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     rep = Reporter(args.out)
     warnings.showwarning = lambda msg, cat, *_a, **_k: rep.log(f"warning: {cat.__name__}: {msg}")
     device = resolve_device(args.device)
-    rep.log(f"device_run {' '.join(args.parts)} on {environment(device, args.tiny)['device']}, torch {torch.__version__}")
+    name = environment(device, args.tiny)["device"]
+    rep.log(f"device_run {' '.join(args.parts)} on {name}, torch {torch.__version__}")
     started = time.perf_counter()
     dataset = load_dataset(args.dataset, "gt", args.data_dir)
     rep.log(f"loaded {dataset.name} ({dataset.input}) in {time.perf_counter() - started:.1f} s")

@@ -27,8 +27,8 @@ VARIANTS: dict[str, tuple[str, bool, str | None]] = {
     "eager-tf32": ("tf32", False, None),
     "amp-bf16": ("bf16", False, None),
     "amp-bf16-channels-last": ("bf16", True, None),
+    "compile-cudagraphs-amp-bf16": ("bf16", False, "reduce-overhead"),  # launch overhead is the likely limit
     "compile-amp-bf16": ("bf16", False, "default"),
-    "compile-cudagraphs-amp-bf16": ("bf16", False, "reduce-overhead"),
 }
 __all__ = ["VARIANTS", "run_train", "run_train_throughput", "split_file"]
 
@@ -175,7 +175,8 @@ def _probe(config: Any, dataset: PoseDataset, device: torch.device, steps: int) 
         rates.append(steps * stepper.batch / stepper.run(steps, start=1))
         shas.append(_state_sha256(lifter))
     return {"windows": len(windows), "steps_per_epoch": -(-len(windows) // config.batch_size),
-            "windows_per_s": max(rates), "steps": steps + 1, "sha256": shas, "bitwise_repeatable": shas[0] == shas[1]}  # fmt: skip
+            "windows_per_s": max(rates), "steps": steps + 1, "sha256": shas,
+            "bitwise_repeatable": shas[0] == shas[1]}  # fmt: skip
 
 
 def split_file(path: Path, out: Path, part_bytes: int = WEIGHTS_PART_BYTES) -> list[dict[str, Any]]:
@@ -196,9 +197,10 @@ def run_train(args: argparse.Namespace, dataset: PoseDataset, device: torch.devi
     runs_dir = Path(tempfile.mkdtemp(prefix="gastbench-device-train-"))
     base = _config(args.train_model, dataset, device, args.tiny, amp=cuda, validate_every=0, seed=0,
                    runs_dir=str(runs_dir), run_name="device-budget", epochs=20 if args.tiny else None)  # fmt: skip
+    deterministic = {"use_deterministic_algorithms": True, "cudnn_deterministic": True,
+                     "CUBLAS_WORKSPACE_CONFIG": os.environ.get("CUBLAS_WORKSPACE_CONFIG")}  # fmt: skip
     record: dict[str, Any] = {"part": "train", "env": environment(device, args.tiny), "budget_s": budget.max_seconds,
-                              "deterministic": {"use_deterministic_algorithms": True, "cudnn_deterministic": True,
-                                                "CUBLAS_WORKSPACE_CONFIG": os.environ.get("CUBLAS_WORKSPACE_CONFIG")}}  # fmt: skip
+                              "deterministic": deterministic}  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         probe = _probe(base, dataset, device, steps=3 if args.tiny else 40)
@@ -207,7 +209,8 @@ def run_train(args: argparse.Namespace, dataset: PoseDataset, device: torch.devi
         # folder come after the last epoch: keep their time out of the epochs' share.
         reserve_s = 2.0 if args.tiny else 25.0
         seconds_per_epoch = probe["windows"] / probe["windows_per_s"] * 1.05
-        config, plan = plan_budget(base, budget.remaining() - reserve_s, seconds_per_epoch, safety=budget.safety,
+        left_s = max(0.0, budget.remaining() - reserve_s)
+        config, plan = plan_budget(base, left_s, seconds_per_epoch, safety=budget.safety,
                                    steps_per_epoch=probe["steps_per_epoch"])  # fmt: skip
         record["plan"] = plan.to_dict()
         rep.log(f"train: probe {probe['windows_per_s']:,.0f} windows/s, repeatable {probe['bitwise_repeatable']}; "

@@ -57,7 +57,8 @@ def test_parity_compares_every_model_and_skips_cuda_with_a_reason(tiny_run: Path
 
 def test_eval_throughput_has_rates_flops_and_shares(tiny_run: Path) -> None:
     record = _json(tiny_run, "eval_throughput.json")
-    assert set(record["matmul_tflops"]) == {"fp32", "tf32", "bf16"} and all(v > 0 for v in record["matmul_tflops"].values())
+    rates = record["matmul_tflops"]
+    assert set(rates) == {"fp32", "tf32", "bf16"} and all(v > 0 for v in rates.values())
     for model, row in record["models"].items():
         assert row["flops_per_frame"] > 0, model
         runs = row["runs"]
