@@ -39,9 +39,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from . import evaluate, models, train, zoo
+    from . import evaluate, models, train, viz, zoo
 
-    for module in (models, evaluate, zoo, train):
+    for module in (models, evaluate, zoo, train, viz):
         module.register(app)
 
 
