@@ -60,7 +60,7 @@ def attention_maps(lifter: Any, keypoints: np.ndarray | None = None, *, max_fram
         symmetry = [b.local_graph_layer.gcn_sym.kernel().mean(dim=0).double().numpy() for b in blocks]
     global_: list[np.ndarray] = []
     if keypoints is not None:
-        kp = np.asarray(keypoints, dtype=np.float32)
+        kp = np.array(keypoints, dtype=np.float32)  # a writable copy for torch
         j = lifter.input_layout.num_joints
         if kp.ndim != 3 or kp.shape[1:] != (j, 2):
             raise ShapeError(f"attention: keypoints must be (T, {j}, 2), got {tuple(kp.shape)}")
