@@ -57,10 +57,11 @@ def find_sequence(
 def image_size_of(dataset: "PoseDataset", seq: "Sequence") -> tuple[int, int] | None:
     """The camera's image size in pixels, when the dataset's calibration has that camera."""
     from ..data.cameras import load_cameras
+    from ..errors import GastbenchError
 
     try:
         cameras = load_cameras("humaneva" if dataset.name == "humaneva" else "h36m")
-    except Exception:  # noqa: BLE001 - a missing calibration only means the 2D panel stays normalised
+    except GastbenchError:  # no calibration only means the 2D panel stays in normalised coordinates
         return None
     for intrinsics in cameras.intrinsics:
         if intrinsics.id == seq.camera:
