@@ -20,14 +20,8 @@ import torch
 import torch._dynamo
 from torch import nn
 
-try:
-    from gastbench.evaluation import EvalOptions, evaluate, predict_sequences, resolve_device
-except ImportError:  # before the evaluate.py -> evaluation/ split
-    from gastbench.evaluate import EvalOptions, evaluate, predict_sequences, resolve_device
-try:
-    from gastbench.pretrained import resolve_lifter
-except ImportError:  # before the weights.py -> pretrained.py rename
-    from gastbench.weights import resolve_lifter
+from gastbench.evaluation import EvalOptions, evaluate, predict_sequences, resolve_device
+from gastbench.pretrained import resolve_lifter
 from gastbench.data import PoseDataset, load_dataset
 from gastbench.lifter import Lifter
 from gastbench.training import WindowSampler, build_lifter, loss_fn, resolve_config, train, training_windows

@@ -236,7 +236,7 @@ def model_card_readme(card: Card) -> str:
         f'layout="{card.layout}")',
         "```",
         "",
-        f"Evaluate: `gastbench evaluate {card.lifter} --dataset {card.dataset} --input {card.input}`",
+        f"Evaluate: `gastbench eval {card.lifter} --dataset {card.dataset} --input {card.input}`",
     ]
     if card.command:
         lines += ["", "## Training", "", f"`{card.command}`"]

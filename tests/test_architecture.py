@@ -18,7 +18,7 @@ MAX_LINES = 400
 LAYERS: list[set[str]] = [
     {"errors", "hashing", "model_id", "progress"},
     {"skeleton", "metrics", "results"},
-    {"data"},
+    {"data", "keypoints"},
     {"lifter"},
     {"registry", "models"},
     {"checkpoint"},
@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"hub"},
     {"pretrained"},
     {"evaluation", "training"},
-    {"tables", "leaderboard", "conformance", "convert"},
+    {"tables", "leaderboard", "conformance", "convert", "infer", "viz"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -39,9 +39,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from . import check, convert, evaluate, leaderboard, models, train, zoo
+    from . import check, convert, evaluate, leaderboard, models, train, viz, zoo
 
-    for module in (models, evaluate, zoo, convert, check, leaderboard, train):
+    for module in (models, evaluate, zoo, convert, check, leaderboard, train, viz):
         module.register(app)
 
 
