@@ -29,7 +29,16 @@ _METADATA = LifterMetadata(
     family=_FAMILY,
     paper=_PAPER,
     url="https://github.com/una-dinosauria/3d-pose-baseline",
-    convention=PaperConvention(downsample=1, recenter="target", joints=17),
+    convention=PaperConvention(
+        score_stride=1,
+        recenter="target",
+        joints=17,
+        flip=False,
+        precision="float64",
+        note="main.py test() of the PyTorch port: no flip; un-normalised mm poses in float64 whose roots are "
+        "both 0; 17 joints averaged INCLUDING the root (error always 0: P1 is 16/17 of the 16-joint mean), "
+        "and P2's Procrustes is fitted on those 17 joints.",
+    ),
 )
 _LAYOUTS = ("h36m16", "h36m", "humaneva")
 _OUTPUT_LAYOUTS: dict[str, Skeleton] = {"h36m16": H36M_17, "h36m": H36M_17, "humaneva": HUMANEVA_15}
