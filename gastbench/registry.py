@@ -39,6 +39,7 @@ __all__ = [
     "get_lifter_spec",
     "create_lifter",
     "load_plugins",
+    "native_layout",
 ]
 
 ENTRY_POINT_GROUP = "gastbench.lifters"
@@ -211,6 +212,21 @@ def get_lifter_spec(name: str) -> LifterSpec:
         close = difflib.get_close_matches(base, list(_REGISTRY), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(f"unknown lifter {name!r}{hint} (`gastbench models` lists them)") from None
+
+
+def native_layout(name: str, data_layout: str | Skeleton) -> Skeleton:
+    """The input layout to build ``name`` at for data in ``data_layout``.
+
+    A model whose native (default) layout is a strict subset of the data's, by joint name
+    (h36m16 inside h36m: Martinez, SemGCN), is built at its native layout and fed the data's
+    joints of it; otherwise it is built at the data's layout.
+    """
+    spec = get_lifter_spec(name)
+    data = get_layout(data_layout)
+    native = get_layout(spec.default_layout)
+    if native.name != data.name and all(j in data.joint_names for j in native.joint_names):
+        return native
+    return data
 
 
 def create_lifter(
