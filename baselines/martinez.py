@@ -21,6 +21,8 @@ from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import H36M_17, HUMANEVA_15, Skeleton
 
+from .martinez_fold import STATISTICS, fold_martinez_statistics
+
 __all__ = ["Martinez", "martinez_output_layout"]
 
 _FAMILY = "martinez"
@@ -146,7 +148,12 @@ def _checkpoint_facts(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
 
 #: weigq/3d_pose_baseline_pytorch saves ``{"state_dict": ...}`` with this module's key names.
 CHECKPOINT_FORMAT = CheckpointFormat(
-    name="martinez", repository="weigq/3d_pose_baseline_pytorch", containers=("state_dict",), facts=_checkpoint_facts
+    name="martinez",
+    repository="weigq/3d_pose_baseline_pytorch",
+    containers=("state_dict",),
+    facts=_checkpoint_facts,
+    statistics=STATISTICS,  # its checkpoints take z-scored pixels and return z-scored mm
+    fold=fold_martinez_statistics,
 )
 
 

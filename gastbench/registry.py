@@ -68,6 +68,10 @@ class CheckpointFormat:
         facts: architecture facts of a state dict (widths, block counts) compared before any
             key, so a mismatch is one precise sentence; a None fact of the model is not compared.
         rename: original key -> gastbench key (after a DataParallel ``module.`` prefix is stripped).
+        statistics: data statistics the original pipeline applies outside the network (names,
+            e.g. ``("stat_3d", "stat_2d")``); conversion refuses without them.
+        fold: ``(tensors, {name: loaded statistics}, (width, height)) -> (tensors, metadata)``:
+            folds those statistics into the weights, so the model takes and returns gastbench's units.
     """
 
     name: str
@@ -75,6 +79,8 @@ class CheckpointFormat:
     containers: tuple[str, ...]
     facts: Callable[[Mapping[str, "torch.Tensor"]], dict[str, Any]]
     rename: Callable[[str], str] = _same_key
+    statistics: tuple[str, ...] = ()
+    fold: Callable[..., tuple[dict[str, "torch.Tensor"], dict[str, str]]] | None = None
 
 
 def dim_size(state: Mapping[str, "torch.Tensor"], key: str, dim: int) -> int | None:
