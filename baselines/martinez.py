@@ -21,6 +21,8 @@ from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import H36M_17, HUMANEVA_15, Skeleton
 
+from .martinez_fold import STATISTICS, fold_martinez_statistics
+
 __all__ = ["Martinez", "martinez_output_layout"]
 
 _FAMILY = "martinez"
@@ -29,7 +31,16 @@ _METADATA = LifterMetadata(
     family=_FAMILY,
     paper=_PAPER,
     url="https://github.com/una-dinosauria/3d-pose-baseline",
-    convention=PaperConvention(downsample=1, recenter="target", joints=17),
+    convention=PaperConvention(
+        score_stride=1,
+        recenter="target",
+        joints=17,
+        flip=False,
+        precision="float64",
+        note="main.py test() of the PyTorch port: no flip; un-normalised mm poses in float64 whose roots are "
+        "both 0; 17 joints averaged INCLUDING the root (error always 0: P1 is 16/17 of the 16-joint mean), "
+        "and P2's Procrustes is fitted on those 17 joints.",
+    ),
 )
 _LAYOUTS = ("h36m16", "h36m", "humaneva")
 _OUTPUT_LAYOUTS: dict[str, Skeleton] = {"h36m16": H36M_17, "h36m": H36M_17, "humaneva": HUMANEVA_15}
@@ -137,7 +148,12 @@ def _checkpoint_facts(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
 
 #: weigq/3d_pose_baseline_pytorch saves ``{"state_dict": ...}`` with this module's key names.
 CHECKPOINT_FORMAT = CheckpointFormat(
-    name="martinez", repository="weigq/3d_pose_baseline_pytorch", containers=("state_dict",), facts=_checkpoint_facts
+    name="martinez",
+    repository="weigq/3d_pose_baseline_pytorch",
+    containers=("state_dict",),
+    facts=_checkpoint_facts,
+    statistics=STATISTICS,  # its checkpoints take z-scored pixels and return z-scored mm
+    fold=fold_martinez_statistics,
 )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
@@ -121,6 +121,27 @@ def map_state_dict(
     return out, renamed, filled
 
 
+_STATISTICS_FLAGS = {"stat_3d": "--stats stat_3d.pth.tar", "stat_2d": "--stats-2d FILE"}
+
+
+def _load_statistics(fmt: CheckpointFormat, paths: Mapping[str, str | Path | None]) -> dict[str, Any]:
+    """The statistics files ``fmt`` needs, read without executing anything; a ConfigError names any missing."""
+    missing = [name for name in fmt.statistics if paths.get(name) is None]
+    if missing:
+        flags = ", ".join(_STATISTICS_FLAGS.get(name, name) for name in missing)
+        raise ConfigError(
+            f"--from {fmt.name}: its checkpoints work in the original pipeline's normalised units, so converting "
+            f"needs the statistics {', '.join(missing)} ({flags}) to fold into the weights"
+        )
+    loaded: dict[str, Any] = {}
+    for name in fmt.statistics:
+        path = Path(str(paths[name]))
+        if not path.is_file():
+            raise ConfigError(f"--from {fmt.name}: statistics file {path} ({name}) does not exist")
+        loaded[name] = load_torch_checkpoint(path)
+    return loaded
+
+
 def convert_checkpoint(
     source_format: str,
     src: str | Path,
@@ -128,8 +149,17 @@ def convert_checkpoint(
     model: str,
     layout: str | None = None,
     overwrite: bool = False,
+    statistics: Mapping[str, str | Path | None] | None = None,
+    image_size: tuple[int, int] = (1000, 1000),
+    overrides: Mapping[str, Any] | None = None,
 ) -> ConversionReport:
-    """Convert an original checkpoint ``src`` into a verified safetensors file ``out`` for ``model``."""
+    """Convert an original checkpoint ``src`` into a verified safetensors file ``out`` for ``model``.
+
+    A format that declares ``statistics`` (Martinez: ``stat_3d``, ``stat_2d``) needs those files
+    (``statistics={name: path}``); they are read by the restricted unpickler and folded into the
+    weights for images of ``image_size`` (width, height), and the file's metadata says so.
+    ``overrides`` build a reduced model (e.g. ``{"hidden": 64}``), as for the parity fixtures.
+    """
 
     fmt = _get_format(source_format)
     spec = get_lifter_spec(model)
@@ -145,12 +175,18 @@ def convert_checkpoint(
     if out.exists() and not overwrite:
         raise ConfigError(f"output {out} exists; pass --overwrite to replace it")
     src = Path(src)
+    stats = _load_statistics(fmt, statistics or {})
     obj = load_torch_checkpoint(src)
     state, ignored = extract_state_dict(obj, fmt, str(src))
-    lifter = create_lifter(model, layout=layout)
+    lifter = create_lifter(model, layout=layout, **dict(overrides or {}))
     tensors, renamed, filled = map_state_dict(state, fmt, lifter, str(src))
+    fold_metadata: dict[str, str] = {}
+    if fmt.fold is not None and fmt.statistics:
+        tensors, fold_metadata = fmt.fold(tensors, stats, image_size)
+        fold_metadata.update({f"{name}_sha256": file_sha256(Path(str(statistics[name]))) for name in fmt.statistics})  # type: ignore[index]
     out.parent.mkdir(parents=True, exist_ok=True)
     metadata = {
+        **fold_metadata,
         "gastbench_model": spec.name,
         "layout": lifter.input_layout.name,
         "source_format": fmt.name,
@@ -159,7 +195,7 @@ def convert_checkpoint(
     }
     save_safetensors(tensors, out, metadata)
     # Prove the file loads strictly into a fresh model before calling it done.
-    check = create_lifter(model, layout=layout)
+    check = create_lifter(model, layout=layout, **dict(overrides or {}))
     sha = load_safetensors_strict(check, out)
     return ConversionReport(
         source=str(src),

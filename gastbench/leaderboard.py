@@ -133,6 +133,9 @@ def leaderboard_frame(
         mine = _avg(r, protocol)
         diffs.append(math.nan if r.reported or ref is None or mine is None else round(mine - ref, 1))
     frame[DIFF_COLUMN] = diffs
+    if len({r.protocol.convention for r in records if not r.reported}) > 1:
+        # Both protocols measured: say which each row is (the standard one is the leaderboard's).
+        frame.insert(1, "Convention", ["reported" if r.reported else r.protocol.convention for r in records])
     if dataset == "humaneva":
         frame["Params (M)"] = [math.nan if r.parameters is None else r.parameters / 1e6 for r in records]
         frame["RF"] = [r.receptive_field for r in records]

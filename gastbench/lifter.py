@@ -9,34 +9,87 @@ for whole sequences.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, Mapping
 
 import torch
 from torch import nn
 
-from .errors import ShapeError
+from .errors import ConfigError, ShapeError
 from .skeleton import Skeleton
 
-__all__ = ["Lifter", "LifterMetadata", "PaperConvention", "ForwardMode"]
+__all__ = ["Lifter", "LifterMetadata", "PaperConvention", "ForwardMode", "Recenter"]
 
 ForwardMode = Literal["auto", "dilated", "strided"]
 
 
+Recenter = Literal["target", "prediction", "zero-prediction-root"]
+Precision = Literal["float32", "float64"]
+Average = Literal["actions", "frames"]
+
+_RECENTER: tuple[str, ...] = ("target", "prediction", "zero-prediction-root")
+
+
 @dataclass(frozen=True)
 class PaperConvention:
-    """How a model's own paper evaluated it, so that a published row can be matched.
+    """How a model's authors scored it, all of it, so that a published row can be matched.
 
     Attributes:
-        downsample: evaluate every n-th test frame (GAST-Net's scripts use 5).
-        recenter: ``"target"`` puts the ground-truth root at the origin only;
-            ``"prediction"`` also re-centres the prediction on its own predicted root.
-        joints: number of joints averaged (e.g. SemGCN averages its 16).
+        score_stride: every n-th test frame is scored (GAST-Net's scripts use 5); the model sees
+            the scored frames' own rate unless a training stride says otherwise.
+        recenter: what is moved before scoring. The ground truth always has its root at the origin.
+            ``"target"``: nothing else, the prediction is scored as predicted;
+            ``"prediction"``: the prediction is re-centred on its own predicted root
+            (every joint minus the root);
+            ``"zero-prediction-root"``: the prediction's root joint is set to zero and the other
+            joints are left as predicted (see ``note``: SemGCN's published numbers).
+        joints: number of joints averaged, a layout inside the model's output (None: all of them;
+            e.g. SemGCN averages its 16, Martinez 17 including a root whose error is always 0).
+        flip: test-time flip augmentation (the prediction averaged with the mirrored prediction
+            of the mirrored input), as the authors' evaluation does or does not.
+        precision: arithmetic of the per-frame errors: ``"float32"`` where the authors' code
+            computes in float32 (torch/numpy on float32 tensors), else ``"float64"``.
+        average: the headline number: ``"actions"`` is the mean of per-action means (each
+            frame-weighted within its action), the papers' "Avg"; ``"frames"`` weights every frame.
+        note: why the convention is what it is, where it departs from the paper's text.
     """
 
-    downsample: int = 1
-    recenter: Literal["target", "prediction"] = "target"
+    score_stride: int = 1
+    recenter: Recenter = "target"
     joints: int | None = None
+    flip: bool = True
+    precision: Precision = "float64"
+    average: Average = "actions"
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.score_stride, bool) or not isinstance(self.score_stride, int) or self.score_stride < 1:
+            raise ConfigError(f"PaperConvention.score_stride must be an integer >= 1, got {self.score_stride!r}")
+        if self.recenter not in _RECENTER:
+            raise ConfigError(f"PaperConvention.recenter must be one of {', '.join(_RECENTER)}; got {self.recenter!r}")
+        if self.precision not in ("float32", "float64"):
+            raise ConfigError(f"PaperConvention.precision must be 'float32' or 'float64', got {self.precision!r}")
+        if self.average not in ("actions", "frames"):
+            raise ConfigError(f"PaperConvention.average must be 'actions' or 'frames', got {self.average!r}")
+
+    @property
+    def downsample(self) -> int:
+        """The scoring stride's former name (read-only; use :attr:`score_stride`)."""
+        return self.score_stride
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PaperConvention":
+        """Read a serialised convention; older ones name the scoring stride ``downsample``."""
+        values = dict(data)
+        if "downsample" in values:
+            values.setdefault("score_stride", values.pop("downsample"))
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(f"paper convention: unknown key(s) {unknown}; known: {[f.name for f in fields(cls)]}")
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,19 @@ import torch
 
 from .cards import Card, EvalPreset, Reported, card_id, find_card, validate_card
 from .checkpoint import load_safetensors_strict, state_dict_mismatches
-from .errors import WeightsError
+from .errors import GastbenchError, WeightsError
 from .lifter import Lifter
-from .registry import create_lifter
-from .skeleton import Skeleton
+from .registry import create_lifter, native_layout
+from .skeleton import Skeleton, get_layout
 
-__all__ = ["WeightsInfo", "card_for_weights", "load_pretrained", "resolve_lifter", "run_folder_preset"]
+__all__ = [
+    "WeightsInfo",
+    "card_for_weights",
+    "load_pretrained",
+    "recorded_layout",
+    "resolve_lifter",
+    "run_folder_preset",
+]
 
 WeightsSource = Literal["random-init", "file", "hub"]
 
@@ -63,9 +70,17 @@ def resolve_lifter(
     offline: bool = False,
     **overrides: Any,
 ) -> tuple[Lifter, WeightsInfo]:
-    """Build ``name`` for ``layout`` and give it weights; return the model and their provenance."""
+    """Build ``name`` for data in ``layout`` and give it weights; return the model and their provenance.
+
+    The layout the model is built at: the one a weights file records (``layout`` in its
+    safetensors metadata, as ``gastbench convert`` and training write it) or a zoo card names;
+    else the model's native layout when it is inside ``layout`` (:func:`native_layout`), for a
+    file without a record the first of those two its tensors fit; else ``layout``.
+    """
     if weights is not None and random_init:
         raise WeightsError("choose either --weights or --random-init, not both")
+    if layout is not None:
+        layout = _build_layout(name, layout, weights, random_init, dataset, input)
     # Seeding before construction makes a random-init model (and dropout masks) reproducible.
     torch.manual_seed(seed)
     lifter = create_lifter(name, layout=layout, **overrides)
@@ -78,6 +93,58 @@ def resolve_lifter(
             source="file", path=str(Path(weights).resolve()), sha256=sha, train_stride=preset.train_stride
         )
     return lifter, load_pretrained(lifter, name, dataset=dataset, input=input, offline=offline)
+
+
+def recorded_layout(path: str | Path) -> str | None:
+    """The input layout a safetensors file's metadata says its weights are for (None: not recorded)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), "pt") as handle:
+            return (handle.metadata() or {}).get("layout")
+    except (SafetensorError, OSError, ValueError):
+        return None  # the strict loader reports an unreadable file with its own message
+
+
+def _file_shapes(path: str | Path) -> dict[str, torch.Tensor] | None:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), "pt") as handle:
+            return {k: torch.empty(handle.get_slice(k).get_shape(), device="meta") for k in handle.keys()}
+    except (SafetensorError, OSError, ValueError):
+        return None
+
+
+def _build_layout(
+    name: str, data: str | Skeleton, weights: str | Path | None, random_init: bool, dataset: str, input: str
+) -> Skeleton:
+    data_layout = get_layout(data)
+    native = native_layout(name, data_layout)
+    if random_init:
+        return native
+    if weights is None:
+        try:
+            card = find_card(name, dataset=dataset, input=input)
+        except GastbenchError:
+            return native  # load_pretrained says what is missing
+        return get_layout(card.layout) if card.layout else native
+    recorded = recorded_layout(weights)
+    if recorded is not None:
+        chosen = get_layout(recorded)
+        if not all(j in data_layout.joint_names for j in chosen.joint_names):
+            raise WeightsError(
+                f"weights {weights} are for layout {chosen.name!r} (safetensors metadata 'layout'), but the data "
+                f"gives {data_layout.name!r}, which lacks {[j for j in chosen.joint_names if j not in data_layout.joint_names]}"
+            )
+        return chosen
+    shapes = _file_shapes(weights)
+    if shapes is not None and native.name != data_layout.name:
+        for candidate in (native, data_layout):
+            probe = create_lifter(name, layout=candidate)
+            if not state_dict_mismatches(probe.state_dict(), shapes):
+                return candidate
+    return native
 
 
 def load_pretrained(

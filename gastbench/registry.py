@@ -39,6 +39,7 @@ __all__ = [
     "get_lifter_spec",
     "create_lifter",
     "load_plugins",
+    "native_layout",
 ]
 
 ENTRY_POINT_GROUP = "gastbench.lifters"
@@ -67,6 +68,10 @@ class CheckpointFormat:
         facts: architecture facts of a state dict (widths, block counts) compared before any
             key, so a mismatch is one precise sentence; a None fact of the model is not compared.
         rename: original key -> gastbench key (after a DataParallel ``module.`` prefix is stripped).
+        statistics: data statistics the original pipeline applies outside the network (names,
+            e.g. ``("stat_3d", "stat_2d")``); conversion refuses without them.
+        fold: ``(tensors, {name: loaded statistics}, (width, height)) -> (tensors, metadata)``:
+            folds those statistics into the weights, so the model takes and returns gastbench's units.
     """
 
     name: str
@@ -74,6 +79,8 @@ class CheckpointFormat:
     containers: tuple[str, ...]
     facts: Callable[[Mapping[str, "torch.Tensor"]], dict[str, Any]]
     rename: Callable[[str], str] = _same_key
+    statistics: tuple[str, ...] = ()
+    fold: Callable[..., tuple[dict[str, "torch.Tensor"], dict[str, str]]] | None = None
 
 
 def dim_size(state: Mapping[str, "torch.Tensor"], key: str, dim: int) -> int | None:
@@ -233,6 +240,21 @@ def get_lifter_spec(name: str) -> LifterSpec:
         close = difflib.get_close_matches(base, list(_REGISTRY), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(f"unknown lifter {name!r}{hint} (`gastbench models` lists them)") from None
+
+
+def native_layout(name: str, data_layout: str | Skeleton) -> Skeleton:
+    """The input layout to build ``name`` at for data in ``data_layout``.
+
+    A model whose native (default) layout is a strict subset of the data's, by joint name
+    (h36m16 inside h36m: Martinez, SemGCN), is built at its native layout and fed the data's
+    joints of it; otherwise it is built at the data's layout.
+    """
+    spec = get_lifter_spec(name)
+    data = get_layout(data_layout)
+    native = get_layout(spec.default_layout)
+    if native.name != data.name and all(j in data.joint_names for j in native.joint_names):
+        return native
+    return data
 
 
 def create_lifter(

@@ -76,7 +76,9 @@ class ProtocolInfo:
         flip: test-time horizontal flip augmentation.
         causal: the model predicts each window's last frame.
         joints: names of the joints averaged.
-        recenter: ``"target"`` (only the ground-truth root at 0) or ``"prediction"`` too.
+        recenter: ``"target"`` (only the ground-truth root at 0), ``"prediction"`` (the prediction
+            re-centred on its root too) or ``"zero-prediction-root"`` (its root joint set to 0 alone).
+        precision: arithmetic of the per-frame errors (``"float32"`` as the authors' code, or ``"float64"``).
         subjects / actions: what was evaluated.
         skipped: sequences left out by the dataset reader, and why.
         max_sequences: a cap used for quick checks (None: the whole split).
@@ -90,6 +92,7 @@ class ProtocolInfo:
     causal: bool = False
     joints: list[str] = field(default_factory=list)
     recenter: str = "target"
+    precision: str = "float64"
     subjects: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)

@@ -326,9 +326,15 @@ def test_metadata_conventions() -> None:
     vp = create_lifter("videopose3d-t27", channels=8).metadata
     mz = create_lifter("martinez", hidden=8).metadata
     sg = create_lifter("semgcn", hidden=8).metadata
-    assert (vp.family, vp.convention.recenter, vp.convention.downsample) == ("videopose3d", "target", 1)
-    assert (mz.paper, mz.convention.joints, mz.convention.recenter) == ("Martinez et al., ICCV 2017", 17, "target")
-    assert (sg.paper, sg.convention.joints, sg.convention.recenter) == ("Zhao et al., CVPR 2019", 16, "prediction")
+    assert (vp.family, vp.convention.recenter, vp.convention.score_stride, vp.convention.flip) == (
+        "videopose3d", "target", 1, True
+    )  # fmt: skip
+    assert (mz.paper, mz.convention.joints, mz.convention.recenter, mz.convention.flip) == (
+        "Martinez et al., ICCV 2017", 17, "target", False
+    )  # fmt: skip
+    assert (sg.paper, sg.convention.joints, sg.convention.recenter, sg.convention.flip) == (
+        "Zhao et al., CVPR 2019", 16, "zero-prediction-root", False
+    )  # fmt: skip
 
 
 def test_vp3d_receptive_fields() -> None:

@@ -17,6 +17,7 @@ from gastbench.errors import ConfigError, DataError, GastbenchError  # noqa: E40
 from gastbench.evaluation import EvalOptions, evaluate, predict_sequences  # noqa: E402
 from gastbench.lifter import PaperConvention  # noqa: E402
 from gastbench.metrics import mpjpe  # noqa: E402
+from gastbench.skeleton import Skeleton  # noqa: E402
 from gastbench.results import EvalResult, MetricRow, load_result, save_result  # noqa: E402
 from gastbench.tables import FORMATS, humaneva_frame, render_results, results_frame  # noqa: E402
 from gastbench.pretrained import WeightsInfo  # noqa: E402
@@ -124,7 +125,7 @@ def test_per_action_is_frame_weighted_and_averages_labelled(tmp_path: Path) -> N
 
 def test_paper_convention() -> None:
     ds = fake_dataset(min_frames=20)
-    conv = PaperConvention(downsample=5, recenter="prediction", joints=16)
+    conv = PaperConvention(score_stride=5, recenter="prediction", joints=16, flip=False)
     lifter = TinyLifter(convention=conv)
     std = evaluate(lifter, ds, EvalOptions(convention="standard"), progress=False)
     paper = evaluate(lifter, ds, EvalOptions(convention="paper"), progress=False)
@@ -165,8 +166,9 @@ def test_humaneva_cells_and_table3() -> None:
 
 def test_layout_mismatch_and_empty_selection() -> None:
     ds = fake_dataset()
-    with pytest.raises(ConfigError, match="2D layout"):
-        evaluate(TinyLifter(layout=H36M_16), ds, EvalOptions(), progress=False)
+    foreign = Skeleton(name="foreign", joint_names=("pelvis", "tail"), parents=(-1, 0), joints_left=(), joints_right=())
+    with pytest.raises(ConfigError, match="2D layout 'foreign'.*lacks some of its joints"):
+        evaluate(TinyLifter(layout=foreign), ds, EvalOptions(), progress=False)
     with pytest.raises(ConfigError):
         evaluate(TinyLifter(), ds, EvalOptions(subjects=("S1",)), progress=False)
     with pytest.raises(DataError, match="no 'test' sequences"):
@@ -367,7 +369,7 @@ def test_train_stride_causal_model(tmp_path: Path) -> None:
 
 def test_train_stride_paper_convention() -> None:
     ds = fake_dataset(min_frames=20)
-    lifter = TinyLifter(convention=PaperConvention(downsample=5))
+    lifter = TinyLifter(convention=PaperConvention(score_stride=5))
     paper = evaluate(lifter, ds, EvalOptions(convention="paper"), progress=False)
     assert paper.protocol.score_stride == 5 and paper.protocol.train_stride == 5
     assert paper.frames_evaluated == sum(len(range(0, s.frames, 5)) for s in ds.sequences("test"))
@@ -428,3 +430,19 @@ def test_cli_train_stride(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "--train-stride" in res.output
     res = runner.invoke(app, ["eval", "tiny", "--dataset", "fake", "--random-init", "--input-stride", "0"])
     assert res.exit_code != 0
+
+
+def test_native_subset_layout_is_fed_its_own_joints_and_scores_them() -> None:
+    """A 16-joint model on 17-joint data: its joints of the 2D go in, its 16 joints are scored."""
+    ds = fake_dataset()
+    lifter = TinyLifter(layout=H36M_16).eval()
+    r = evaluate(lifter, ds, EvalOptions(flip=False), progress=False)
+    assert r.protocol.joints == list(H36M_16.joint_names)
+    index = list(H36M_16.indices_in(H36M_17))
+    seqs = ds.sequences("test")
+    preds = predict_sequences(lifter, [np.asarray(s.keypoints_2d)[:, index] for s in seqs], flip=False)
+    errors = [
+        mpjpe(torch.from_numpy(p), torch.from_numpy(np.asarray(s.positions_3d)[:, index])).numpy() * 1000
+        for p, s in zip(preds, seqs)
+    ]
+    assert r.average_over_frames.mpjpe_mm == pytest.approx(np.concatenate(errors).mean(), abs=1e-6)

@@ -100,3 +100,18 @@ def test_cli_check_failure_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert info.value.code == 1 and not report["passed"]
     assert {c["name"]: c["status"] for c in report["checks"]}["weights"] == "fail"
     assert {c["name"]: c["status"] for c in report["checks"]}["shape"] == "pass"
+
+
+def test_both_conventions_are_shown_labelled(runs: Path) -> None:
+    from gastbench.results import ProtocolInfo
+
+    paper = _measured("gast-t27", 46.1, "2025-03-01T00:00:00+00:00")
+    paper.protocol = ProtocolInfo(convention="paper", score_stride=5, precision="float32")
+    save_result(paper, runs)
+    frame, _ = leaderboard_frame("h36m", "cpn", 1, [runs])
+    assert frame.loc["gast-t27 (cpn)", "Convention"] == "standard"
+    assert frame.loc["gast-t27 (cpn) [paper]", "Convention"] == "paper"
+    assert frame.loc["gast-t27 (cpn) [reported]", "Convention"] == "reported"
+    assert frame.loc["gast-t27 (cpn) [paper]", DIFF_COLUMN] == pytest.approx(46.1 - 46.2)
+    only_standard, _ = leaderboard_frame("h36m", "cpn", 1, [runs / "nowhere"])
+    assert "Convention" not in only_standard.columns

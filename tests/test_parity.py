@@ -77,3 +77,42 @@ def test_converted_checkpoint_reproduces_the_authors_output(folder: Path, entry:
     assert got.shape == expected.shape, f"{entry['model']}: output {got.shape}, reference {expected.shape}"
     err = float(np.abs(got - expected).max())
     assert err <= TOLERANCE, f"{entry['model']}: max |gastbench - reference| = {err:.3g} > {TOLERANCE}"
+
+
+@pytest.mark.parametrize("size", [(1000, 1000), (1000, 1002)])
+def test_martinez_with_statistics_takes_screen_coordinates_and_returns_metres(tmp_path: Path, size: tuple[int, int]) -> None:
+    """Converted with its statistics, Martinez maps gastbench's normalised 2D to metres (the reference in mm / 1000)."""
+    from gastbench.checkpoint import load_safetensors_strict
+    from gastbench.convert import convert_checkpoint
+    from gastbench.data.cameras import normalize_screen_coordinates
+    from gastbench.pretrained import recorded_layout
+
+    folder = PARITY / "martinez"
+    entry = json.loads((folder / "manifest.json").read_text())["martinez"]
+    stats = entry["statistics"]
+    out = tmp_path / "martinez.safetensors"
+    convert_checkpoint(
+        "martinez", folder / entry["checkpoint"], out, "martinez", layout="h36m16", overrides=entry["overrides"],
+        statistics={"stat_3d": folder / stats["stat_3d"], "stat_2d": folder / stats["stat_2d"]}, image_size=size,
+    )  # fmt: skip
+    assert recorded_layout(out) == "h36m16"
+    lifter = create_lifter("martinez", layout="h36m16", **entry["overrides"]).eval()
+    load_safetensors_strict(lifter, out)
+    pixels = np.load(folder / stats["input_pixels"])  # (F, 16, 2), h36m16 order
+    x = torch.from_numpy(normalize_screen_coordinates(pixels, *size).astype(np.float32))[:, None]
+    with torch.no_grad():
+        got = lifter(x)[:, 0].numpy()
+    expected_m = np.load(folder / stats["output_mm_17"]) / 1000.0
+    err = float(np.abs(got - expected_m).max())
+    assert err <= TOLERANCE, f"martinez folded: max |gastbench - reference| = {err:.3g} m > {TOLERANCE}"
+
+
+def test_martinez_conversion_refuses_without_its_statistics(tmp_path: Path) -> None:
+    from gastbench.convert import convert_checkpoint
+    from gastbench.errors import ConfigError
+
+    folder = PARITY / "martinez"
+    with pytest.raises(ConfigError, match=r"needs the statistics stat_2d \(--stats-2d"):
+        convert_checkpoint("martinez", folder / "ckpt_best.pth.tar", tmp_path / "m.safetensors", "martinez",
+                           overrides={"hidden": 64}, statistics={"stat_3d": folder / "stat_3d.pth.tar"})  # fmt: skip
+    assert not (tmp_path / "m.safetensors").exists()

@@ -23,12 +23,32 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(..., "--model", help="Target lifter, e.g. gast-t81."),
         layout: Optional[str] = typer.Option(None, "--layout", help="Input layout (default: the model's)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+        stats: Optional[Path] = typer.Option(None, "--stats", help="Martinez: stat_3d.pth.tar (3D mean/std/dim_use)."),
+        stats_2d: Optional[Path] = typer.Option(None, "--stats-2d", help="Martinez: 2D pixel mean/std/dim_use file."),
+        image_size: str = typer.Option(
+            "1000x1000", "--image-size", help="Martinez: the WxH the 2D statistics fold is built for (Human3.6M: 1000x1000 or 1000x1002)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the conversion report as JSON."),
     ) -> None:
         """Convert an original checkpoint into gastbench safetensors (every key and shape checked)."""
         from ..convert import convert_checkpoint
 
-        report = convert_checkpoint(source_format, src, out, model, layout=layout, overwrite=overwrite)
+        from ..errors import ConfigError
+
+        try:
+            width, height = (int(v) for v in image_size.lower().split("x"))
+        except ValueError:
+            raise ConfigError(f"--image-size must look like 1000x1000, got {image_size!r}") from None
+        report = convert_checkpoint(
+            source_format,
+            src,
+            out,
+            model,
+            layout=layout,
+            overwrite=overwrite,
+            statistics={"stat_3d": stats, "stat_2d": stats_2d},
+            image_size=(width, height),
+        )
         if as_json:
             typer.echo(json.dumps(report.to_dict(), indent=2))
             return

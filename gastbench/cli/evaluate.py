@@ -47,7 +47,9 @@ def register(app: typer.Typer) -> None:
         batch_size: Optional[int] = typer.Option(
             None, "--batch-size", help="Output frames per chunk (default: sized to the model's receptive field)."
         ),
-        no_flip: bool = typer.Option(False, "--no-flip", help="Disable test-time flip augmentation."),
+        flip: Optional[bool] = typer.Option(
+            None, "--flip/--no-flip", help="Test-time flip augmentation (default: the protocol's; paper: the authors')."
+        ),
         score_stride: Optional[int] = typer.Option(
             None, "--downsample", "--score-stride", min=1, help="Score every n-th frame (default: the protocol's)."
         ),
@@ -105,7 +107,7 @@ def register(app: typer.Typer) -> None:
             train_stride=train_stride,
             device=device,
             batch_size=batch_size,
-            flip=not no_flip,
+            flip=flip,
             convention=convention,  # type: ignore[arg-type]
             score_stride=score_stride,
             max_sequences=max_sequences,

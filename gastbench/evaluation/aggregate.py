@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..metrics import mpjpe, n_mpjpe, p_mpjpe
+from ..metrics import mpjpe
+from .scoring import FRAME_ERRORS, Precision, frame_errors
 from ..results import MetricRow
 
 if TYPE_CHECKING:
@@ -45,15 +46,13 @@ def _group_mean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[
         return sums / counts, counts
 
 
-def _frame_metrics(pred_m: np.ndarray, gt_m: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-frame MPJPE / P-MPJPE / N-MPJPE in mm, in blocks to bound memory."""
-    out: dict[str, list[np.ndarray]] = {"mpjpe_mm": [], "p_mpjpe_mm": [], "n_mpjpe_mm": []}
+def _frame_metrics(pred_m: np.ndarray, gt_m: np.ndarray, precision: Precision = "float64") -> dict[str, np.ndarray]:
+    """Per-frame MPJPE / P-MPJPE / N-MPJPE in mm, in the protocol's arithmetic, in blocks to bound memory."""
+    out: dict[str, list[np.ndarray]] = {k: [] for k in FRAME_ERRORS}
     for start in range(0, pred_m.shape[0], _METRIC_BLOCK):
-        p = torch.from_numpy(pred_m[start : start + _METRIC_BLOCK])
-        t = torch.from_numpy(gt_m[start : start + _METRIC_BLOCK])
-        out["mpjpe_mm"].append(mpjpe(p, t).numpy() * 1000.0)
-        out["p_mpjpe_mm"].append(p_mpjpe(p, t).numpy() * 1000.0)
-        out["n_mpjpe_mm"].append(n_mpjpe(p, t).numpy() * 1000.0)
+        block = frame_errors(pred_m[start : start + _METRIC_BLOCK], gt_m[start : start + _METRIC_BLOCK], precision)
+        for key in FRAME_ERRORS:
+            out[key].append(block[key])
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
@@ -81,12 +80,12 @@ def _row(metrics: dict[str, np.ndarray], vel: np.ndarray, g: int, frames: np.nda
 class _Grouper:
     """Averages the per-frame metrics over any grouping of the sequences."""
 
-    def __init__(self, preds: list[np.ndarray], targets: list[np.ndarray]) -> None:
+    def __init__(self, preds: list[np.ndarray], targets: list[np.ndarray], precision: Precision = "float64") -> None:
         lengths = np.array([p.shape[0] for p in preds])
         self.frames = int(lengths.sum())
         self.seq_of_frame = np.repeat(np.arange(len(preds)), lengths)
         pred_all, gt_all = np.concatenate(preds), np.concatenate(targets)
-        self.metrics = _frame_metrics(pred_all, gt_all)
+        self.metrics = _frame_metrics(pred_all, gt_all, precision)
         self.vel, self.vel_at = _velocity_metrics(pred_all, gt_all, self.seq_of_frame)
 
     def rows(self, group_of_seq: np.ndarray, n: int) -> list[MetricRow]:
@@ -115,9 +114,10 @@ def aggregate(
     targets: list[np.ndarray],
     subjects: list[str],
     actions: list[str],
+    precision: Precision = "float64",
 ) -> Aggregate:
     """Per-action, per-cell and overall rows of aligned per-sequence predictions and targets (metres)."""
-    grouper = _Grouper(preds, targets)
+    grouper = _Grouper(preds, targets, precision)
     cell_subjects = [s for s in subjects if any(q.subject == s for q in sequences)]
     cell_actions = [a for a in actions if any(q.action == a for q in sequences)]
     a_idx = {a: i for i, a in enumerate(cell_actions)}

@@ -25,6 +25,7 @@ from ..errors import ShapeError
 from ..lifter import Lifter
 from ..progress import progress_bar
 from .device import deterministic, resolve_device
+from .protocol import flip_average
 
 __all__ = ["auto_chunking", "merge_phases", "predict_sequences", "split_phases"]
 
@@ -98,7 +99,7 @@ def predict_sequences(
                 x = chunks[start : start + per_forward].contiguous().to(device)
                 if flip:
                     y = lifter(torch.cat([x, lifter.input_layout.mirror(x)]), mode="dilated")
-                    y = 0.5 * (y[: x.shape[0]] + out_layout.mirror(y[x.shape[0] :]))
+                    y = flip_average(y[: x.shape[0]], y[x.shape[0] :], out_layout)
                 else:
                     y = lifter(x, mode="dilated")
                 if y.shape[1:] != (batch_size, out_layout.num_joints, 3):

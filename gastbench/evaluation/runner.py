@@ -16,7 +16,7 @@ from .aggregate import Aggregate, aggregate
 from .device import device_name, resolve_device
 from .inference import merge_phases, predict_sequences, split_phases
 from .predictions import save_predictions
-from .protocol import EvalOptions, ResolvedProtocol, resolve_protocol
+from .protocol import EvalOptions, ResolvedProtocol, align_for_scoring, resolve_protocol
 
 if TYPE_CHECKING:
     from ..data import PoseDataset, Sequence
@@ -35,20 +35,16 @@ def evaluate(
     """Evaluate ``lifter`` on ``dataset``'s test split under ``options``; return the full record."""
     options = options or EvalOptions()
     started = time.perf_counter()
-    if lifter.input_layout.name != dataset.layout_2d.name:
-        raise ConfigError(
-            f"{lifter.name}: built for 2D layout {lifter.input_layout.name!r} but dataset {dataset.name!r} "
-            f"({dataset.input}) gives {dataset.layout_2d.name!r}; build it with layout=dataset.layout_2d"
-        )
+    input_index = _input_joints(lifter, dataset)
     protocol = resolve_protocol(lifter, options)
     device = resolve_device(options.device)
     sequences, subjects, actions = _select_sequences(dataset, options)
     lifter = lifter.to(device)
-    preds = _predict(lifter, dataset, sequences, protocol, options, device, progress)
+    preds = _predict(lifter, dataset, sequences, protocol, options, device, progress, input_index)
     pred_list, gt_list = _scored_pairs(lifter, dataset, sequences, preds, protocol)
     if options.save_predictions is not None:
         save_predictions(options.save_predictions, sequences, pred_list, gt_list, protocol)
-    rows = aggregate(sequences, pred_list, gt_list, subjects, actions)
+    rows = aggregate(sequences, pred_list, gt_list, subjects, actions, precision=protocol.precision)
     return _record(lifter, dataset, options, protocol, rows, len(sequences), weights, device, started)
 
 
@@ -65,6 +61,23 @@ def _select_sequences(dataset: "PoseDataset", options: EvalOptions) -> tuple[lis
             f"and actions {actions}"
         )
     return sequences, subjects, actions
+
+
+def _input_joints(lifter: Lifter, dataset: "PoseDataset") -> list[int] | None:
+    """Indices of the lifter's 2D joints in the dataset's layout: None when equal, a subset map otherwise.
+
+    A model whose native layout is inside the dataset's (h36m16 in h36m: Martinez, SemGCN) is fed
+    the dataset's 2D keypoints of its own joints, matched by name.
+    """
+    if lifter.input_layout.name == dataset.layout_2d.name:
+        return None
+    if all(name in dataset.layout_2d.joint_names for name in lifter.input_layout.joint_names):
+        return list(lifter.input_layout.indices_in(dataset.layout_2d))
+    raise ConfigError(
+        f"{lifter.name}: built for 2D layout {lifter.input_layout.name!r} but dataset {dataset.name!r} "
+        f"({dataset.input}) gives {dataset.layout_2d.name!r}, which lacks some of its joints; build it with "
+        "layout=dataset.layout_2d or a layout inside it"
+    )
 
 
 def _checked_keypoints(dataset: "PoseDataset", seq: "Sequence", layout: Skeleton) -> np.ndarray:
@@ -86,9 +99,12 @@ def _predict(
     options: EvalOptions,
     device: torch.device,
     progress: bool,
+    input_index: list[int] | None = None,
 ) -> list[np.ndarray]:
     """The predictions of the scored frames of every sequence, each lifted at the training stride."""
-    keypoints = [_checked_keypoints(dataset, s, lifter.input_layout) for s in sequences]
+    keypoints = [_checked_keypoints(dataset, s, dataset.layout_2d) for s in sequences]
+    if input_index is not None:
+        keypoints = [kp[:, input_index] for kp in keypoints]
     stride, score = protocol.train_stride, protocol.score_stride
     phases, plan = split_phases(keypoints, stride, score)
     phase_preds = predict_sequences(
@@ -96,7 +112,7 @@ def _predict(
         phases,
         batch_size=options.batch_size,
         frames_per_forward=options.frames_per_forward,
-        flip=options.flip,
+        flip=protocol.flip,
         device=device,
         progress=progress,
     )
@@ -113,8 +129,6 @@ def _scored_pairs(
     """Predictions and ground truth of the scored frames and joints, root-aligned per the protocol."""
     gt_index = list(lifter.output_layout.indices_in(dataset.layout_3d))
     root_3d = dataset.layout_3d.root
-    out_root = lifter.output_layout.root
-    sel = list(protocol.joint_index)
     pred_list: list[np.ndarray] = []
     gt_list: list[np.ndarray] = []
     for seq, pred in zip(sequences, preds):
@@ -125,10 +139,9 @@ def _scored_pairs(
                 f"do not match 2D keypoints {tuple(seq.keypoints_2d.shape)} and layout {dataset.layout_3d.name!r}"
             )
         gt = gt - gt[:, root_3d : root_3d + 1]  # a no-op for well-formed data: the protocol puts the root at 0
-        if protocol.recenter == "prediction":
-            pred = pred - pred[:, out_root : out_root + 1]
-        pred_list.append(np.ascontiguousarray(pred[:, sel]))
-        gt_list.append(np.ascontiguousarray(gt[:, gt_index][:, sel]))
+        pred, gt = align_for_scoring(pred, gt[:, gt_index], protocol)
+        pred_list.append(pred)
+        gt_list.append(gt)
     return pred_list, gt_list
 
 
@@ -162,10 +175,11 @@ def _record(
             split=options.split,
             score_stride=protocol.score_stride,
             train_stride=protocol.train_stride,
-            flip=options.flip,
+            flip=protocol.flip,
             causal=bool(lifter.causal),
             joints=list(protocol.joints.joint_names),
             recenter=protocol.recenter,
+            precision=protocol.precision,
             subjects=rows.subjects,
             actions=rows.actions,
             skipped=list(dataset.skipped),

@@ -87,7 +87,14 @@ GASTNET_METADATA = LifterMetadata(
     family="gast-net",
     paper="Liu et al., GAST-Net, WACV 2021",
     url="https://github.com/fabro66/GAST-Net-3DPoseEstimation",
-    convention=PaperConvention(downsample=5, recenter="target"),
+    convention=PaperConvention(
+        score_stride=5,
+        recenter="target",
+        flip=True,
+        precision="float32",
+        note="main.py evaluate(): flip-averaged, ground-truth root set to 0, prediction not re-centred, all 17 "
+        "joints, float32 torch (P1) / numpy (P2); the reference scripts score every 5th test frame.",
+    ),
 )
 
 #: The reference sets the global attention's inner width to a quarter of the input: K = 4 heads.

@@ -64,7 +64,7 @@ def finish_run(
 
     cfg = trainer.config
     weights_path = result.run_dir / "weights.safetensors"
-    sha = save_safetensors(state_dict_cpu(trainer.lifter), weights_path, {"model": cfg.model, "epochs": str(cfg.epochs)})
+    sha = save_safetensors(state_dict_cpu(trainer.lifter), weights_path, {"model": cfg.model, "epochs": str(cfg.epochs), "layout": trainer.lifter.input_layout.name})
     result.weights_path = weights_path
     command = command or " ".join(shlex.quote(a) for a in ["gastbench", *sys.argv[1:]])
     info = WeightsInfo(

@@ -28,13 +28,13 @@ def set_seed(seed: int) -> None:
 
 
 def build_lifter(config: TrainConfig, dataset: "PoseDataset") -> Lifter:
-    """The model of ``config`` for the dataset's 2D layout, with the recipe's dropout."""
-    from ..registry import create_lifter
+    """The model of ``config`` for the dataset's 2D layout (its native layout when inside it), with the recipe's dropout."""
+    from ..registry import create_lifter, native_layout
 
     overrides = dict(config.model_overrides)
     if config.dropout is not None:
         overrides["dropout"] = config.dropout
-    return create_lifter(config.model, layout=dataset.layout_2d, **overrides)
+    return create_lifter(config.model, layout=native_layout(config.model, dataset.layout_2d), **overrides)
 
 
 def training_windows(
@@ -47,8 +47,10 @@ def training_windows(
             f"no training sequences in {dataset.name} ({dataset.input}) for subjects {config.train_subjects} "
             f"and actions {config.actions}"
         )
+    joints_2d = list(lifter.input_layout.indices_in(dataset.layout_2d))  # the model's own joints of the 2D
+    same = joints_2d == list(range(dataset.layout_2d.num_joints))
     return build_windows(
-        [np.asarray(s.keypoints_2d) for s in sequences],
+        [np.asarray(s.keypoints_2d) if same else np.asarray(s.keypoints_2d)[:, joints_2d] for s in sequences],
         [np.asarray(s.positions_3d) for s in sequences],
         receptive_field=lifter.receptive_field,
         causal_shift=lifter.causal_shift,
