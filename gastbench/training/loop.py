@@ -328,6 +328,10 @@ def train(
         from ..data import load_dataset
 
         dataset = load_dataset(config.dataset, config.input, config.data_dir)
+    if config.layout is not None:
+        from ..data.relayout import with_layout_2d
+
+        dataset = with_layout_2d(dataset, config.layout)
     ctx = init_distributed(config.device)
     try:
         trainer = _Trainer(config, dataset, ctx, progress, log)
