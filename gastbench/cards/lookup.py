@@ -14,16 +14,21 @@ from .schema import Card
 
 __all__ = [
     "ZOO_DIR_ENV",
+    "ZOO_ENTRY_POINT_GROUP",
     "ModelId",
     "card_id",
     "default_zoo_dir",
     "find_card",
     "load_cards",
     "parse_model_id",
+    "plugin_zoo_dirs",
     "zoo_dirs",
 ]
 
 ZOO_DIR_ENV = "GASTBENCH_ZOO_DIR"
+#: Entry-point group through which an installed package ships its own cards: the value names a
+#: package (a folder of ``*.toml`` cards, optionally ``results/``), e.g. ``tmlp = "gastbench_tmlp.zoo"``.
+ZOO_ENTRY_POINT_GROUP = "gastbench.zoo"
 
 
 def default_zoo_dir() -> Path:
@@ -31,10 +36,36 @@ def default_zoo_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "zoo"
 
 
+def plugin_zoo_dirs() -> list[Path]:
+    """The card folders installed packages declare in the ``gastbench.zoo`` entry-point group.
+
+    A folder that cannot be found is a warning, so one broken package does not hide every card.
+    """
+    import importlib.util
+    import warnings
+    from importlib.metadata import entry_points
+
+    found: list[Path] = []
+    for ep in entry_points(group=ZOO_ENTRY_POINT_GROUP):
+        try:
+            spec = importlib.util.find_spec(ep.module)
+        except (ImportError, ValueError) as exc:
+            spec, why = None, str(exc)
+        else:
+            why = "no such package"
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        if not locations:
+            warnings.warn(f"gastbench: zoo entry point {ep.name!r} ({ep.value}) names no package folder: {why}", stacklevel=2)
+            continue
+        found.append(Path(locations[0]))
+    return found
+
+
 def zoo_dirs() -> list[Path]:
-    """Card folders: those in ``$GASTBENCH_ZOO_DIR`` (``os.pathsep``-separated), then the default."""
+    """Card folders: ``$GASTBENCH_ZOO_DIR`` (``os.pathsep``-separated), the repository's ``zoo/``,
+    then those installed packages ship through the ``gastbench.zoo`` entry-point group."""
     extra = [Path(p) for p in os.environ.get(ZOO_DIR_ENV, "").split(os.pathsep) if p.strip()]
-    dirs = [*extra, default_zoo_dir()]
+    dirs = [*extra, default_zoo_dir(), *plugin_zoo_dirs()]
     unique: list[Path] = []
     for d in dirs:
         if d.resolve() not in [u.resolve() for u in unique]:
