@@ -195,8 +195,8 @@ def _check_local_weights(lifter: Lifter, card: Any) -> CheckResult:
 
     mirror = os.environ.get(WEIGHTS_DIR_ENV, "").strip()
     candidates = [Path(mirror) / card.filename, Path(mirror) / card.repo_id / card.filename] if mirror else []
-    if card.path is not None:
-        candidates.append(card.path.parent / card.filename)
+    if card.path is not None:  # beside the card; a run folder's card sits beside weights.safetensors
+        candidates += [card.path.parent / card.filename, card.path.parent / "weights.safetensors"]
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:
         return CheckResult(

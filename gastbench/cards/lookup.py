@@ -47,17 +47,18 @@ def plugin_zoo_dirs() -> list[Path]:
 
     found: list[Path] = []
     for ep in entry_points(group=ZOO_ENTRY_POINT_GROUP):
+        # Locate the top-level package without importing it (no torch for `gastbench zoo`), then descend.
+        top, *rest = ep.module.split(".")
         try:
-            spec = importlib.util.find_spec(ep.module)
-        except (ImportError, ValueError) as exc:
-            spec, why = None, str(exc)
-        else:
-            why = "no such package"
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            spec = None
         locations = list(spec.submodule_search_locations or []) if spec is not None else []
-        if not locations:
-            warnings.warn(f"gastbench: zoo entry point {ep.name!r} ({ep.value}) names no package folder: {why}", stacklevel=2)
+        folder = Path(locations[0]).joinpath(*rest) if locations else None
+        if folder is None or not folder.is_dir():
+            warnings.warn(f"gastbench: zoo entry point {ep.name!r} ({ep.value}) names no installed folder", stacklevel=2)
             continue
-        found.append(Path(locations[0]))
+        found.append(folder)
     return found
 
 
