@@ -134,9 +134,6 @@ def leaderboard_frame(
         mine = _avg(r, protocol)
         diffs.append(math.nan if r.reported or ref is None or mine is None else round(mine - ref, 1))
     frame[DIFF_COLUMN] = diffs
-    if dataset == "humaneva":
-        frame["Params (M)"] = [math.nan if r.parameters is None else r.parameters / 1e6 for r in records]
-        frame["RF"] = [r.receptive_field for r in records]
     return frame, warnings
 
 
