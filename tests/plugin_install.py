@@ -9,10 +9,15 @@ An installed distribution is, to :mod:`importlib.metadata`, a ``*.dist-info`` fo
 from __future__ import annotations
 
 import shutil
+import sys
 import tomllib
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
-__all__ = ["install_like_pip"]
+__all__ = ["EXAMPLE", "install_like_pip", "installed_example"]
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gastbench-tmlp"
 
 
 def install_like_pip(project: Path, site: Path) -> list[str]:
@@ -32,3 +37,25 @@ def install_like_pip(project: Path, site: Path) -> list[str]:
     )
     (info / "entry_points.txt").write_text(text, encoding="utf-8")
     return packages
+
+
+@contextmanager
+def installed_example(site: Path, project: Path = EXAMPLE) -> Iterator[Path]:
+    """``project`` installed into ``site`` and its plugins loaded; registry and recipes restored afterwards."""
+    from gastbench import registry
+    from gastbench.training import recipes
+
+    packages = install_like_pip(project, site)
+    saved_registry, saved_recipes = dict(registry._REGISTRY), {k: dict(v) for k, v in recipes.RECIPES.items()}
+    sys.path.insert(0, str(site))
+    try:
+        registry.load_plugins(force=True)
+        yield site
+    finally:
+        sys.path.remove(str(site))
+        for name in [m for m in sys.modules if m.split(".")[0] in packages]:
+            del sys.modules[name]
+        registry._REGISTRY.clear()
+        registry._REGISTRY.update(saved_registry)
+        recipes.RECIPES.clear()
+        recipes.RECIPES.update(saved_recipes)

@@ -22,29 +22,14 @@ from gastbench.errors import ConfigError
 from gastbench.training import recipes
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plugin_install import install_like_pip  # noqa: E402
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gastbench-tmlp"
+from plugin_install import installed_example  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The example installed into a temporary site folder; the registry is restored afterwards."""
-    site = tmp_path_factory.mktemp("site")
-    packages = install_like_pip(EXAMPLE, site)
-    saved_registry, saved_recipes = dict(registry._REGISTRY), {k: dict(v) for k, v in recipes.RECIPES.items()}
-    sys.path.insert(0, str(site))
-    try:
-        registry.load_plugins(force=True)
+    with installed_example(tmp_path_factory.mktemp("site")) as site:
         yield site
-    finally:
-        sys.path.remove(str(site))
-        for name in [m for m in sys.modules if m.split(".")[0] in packages]:
-            del sys.modules[name]
-        registry._REGISTRY.clear()
-        registry._REGISTRY.update(saved_registry)
-        recipes.RECIPES.clear()
-        recipes.RECIPES.update(saved_recipes)
 
 
 def _run(*args: str) -> str:
