@@ -46,6 +46,7 @@ def installed_example(site: Path, project: Path = EXAMPLE) -> Iterator[Path]:
     from gastbench.training import recipes
 
     packages = install_like_pip(project, site)
+    registry.load_plugins()  # the snapshot must hold the built-in models and baselines
     saved_registry, saved_recipes = dict(registry._REGISTRY), {k: dict(v) for k, v in recipes.RECIPES.items()}
     sys.path.insert(0, str(site))
     try:

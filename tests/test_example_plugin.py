@@ -103,6 +103,10 @@ def test_a_family_without_a_recipe_trains_with_the_named_default(plugin: Path) -
     with pytest.raises(ConfigError, match="unknown setting"):
         recipes.register_recipe("tmlp", "h36m", {"epoch": 3})
 
+    dry = CliRunner().invoke(app, ["train", "norecipe-t27", "--dataset", "humaneva", "--dry-run"], catch_exceptions=False)
+    assert dry.exit_code == 0 and '"recipe": "default/humaneva"' in dry.output
+    assert "default recipe (optimizer=amsgrad" in dry.output  # the note (stderr is mixed in by CliRunner)
+
 
 def test_a_plugin_that_registers_nothing_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "shadowing_pkg").mkdir()  # a folder without __init__.py, e.g. the project folder itself

@@ -150,10 +150,10 @@ def register(app: typer.Typer) -> None:
             "run_name": run_name,
         }
         config = build_config(model, dataset, input, options, sets, model_args)
-        note = default_recipe_note(config.recipe)
-        if note:
-            typer.echo(f"note: {note}", err=True)
         if dry_run:
+            note = default_recipe_note(config.recipe)  # a real run logs it with the run's first line
+            if note:
+                typer.echo(f"note: {note}", err=True)
             typer.echo(config.to_json(), nl=False)
             return
         command = " ".join(shlex.quote(a) for a in ["gastbench", *sys.argv[1:]])
