@@ -65,7 +65,14 @@ _METADATA = LifterMetadata(
     family=_FAMILY,
     paper=_PAPER,
     url=_URL,
-    convention=PaperConvention(downsample=1, recenter="target"),
+    convention=PaperConvention(
+        score_stride=1,
+        recenter="target",
+        flip=True,
+        precision="float32",
+        note="run_poseformer.py evaluate(): every test frame, flip-averaged, ground-truth root set to 0, "
+        "prediction not re-centred, all 17 joints, float32 torch.",
+    ),
 )
 _LAYOUTS = ("h36m", "humaneva")
 

@@ -14,6 +14,7 @@ Checks, each pass / fail / skip with a one-line detail:
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -163,6 +164,8 @@ def run_checks(
             results.append(CheckResult("weights", "pass", f"{weights} loads strictly"))
         except GastbenchError as exc:
             results.append(CheckResult("weights", "fail", str(exc)))
+    elif card is not None and card.status == "local":
+        results.append(_check_local_weights(lifter, card))
     elif card is not None and card.has_weights:
         from .hub import fetch_weights
 
@@ -183,6 +186,30 @@ def run_checks(
                 results.append(CheckResult(check.__name__.removeprefix("_check_"), "fail", str(exc)))
     results.insert(1, _check_params(lifter, card))
     return results
+
+
+def _check_local_weights(lifter: Lifter, card: Any) -> CheckResult:
+    """A ``local`` card's file is checked where it can be found; elsewhere it is not the model's fault."""
+    from .checkpoint import load_safetensors_strict
+    from .hub import WEIGHTS_DIR_ENV, verify_weights
+
+    mirror = os.environ.get(WEIGHTS_DIR_ENV, "").strip()
+    candidates = [Path(mirror) / card.filename, Path(mirror) / card.repo_id / card.filename] if mirror else []
+    if card.path is not None:  # beside the card; a run folder's card sits beside weights.safetensors
+        candidates += [card.path.parent / card.filename, card.path.parent / "weights.safetensors"]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        return CheckResult(
+            "weights", "skip",
+            f"card {card.id} is local (not on the Hub) and {card.filename} is neither beside the card nor in "
+            f"${WEIGHTS_DIR_ENV}; pass --weights FILE to check it",
+        )  # fmt: skip
+    try:
+        path = verify_weights(card, found)
+        load_safetensors_strict(lifter, path)
+    except GastbenchError as exc:
+        return CheckResult("weights", "fail", str(exc))
+    return CheckResult("weights", "pass", f"card {card.id} weights ({path}) verify and load strictly")
 
 
 def _pick_card(name: str, lifter: Lifter, dataset: str | None, input: str | None) -> Any:

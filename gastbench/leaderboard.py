@@ -16,7 +16,7 @@ import pandas as pd
 
 from .errors import ConfigError, GastbenchError
 from .results import EvalResult, MetricRow, ProtocolInfo, load_result
-from .cards import Card, default_zoo_dir, load_cards
+from .cards import Card, default_zoo_dir, load_cards, zoo_dirs
 
 __all__ = ["DIFF_COLUMN", "zoo_results_dir", "collect_measured", "reported_records", "leaderboard_frame", "render_leaderboard"]
 
@@ -112,7 +112,8 @@ def leaderboard_frame(
 
     if protocol not in _METRIC:
         raise ConfigError(f"protocol must be 1 (MPJPE) or 2 (P-MPJPE), got {protocol!r}")
-    measured, warnings = collect_measured([zoo_results_dir(), *runs_dirs])
+    # every zoo folder's results/ (the repository's and those installed packages ship), then the runs
+    measured, warnings = collect_measured([*(d / "results" for d in zoo_dirs()), *runs_dirs])
     reported = reported_records(load_cards() if cards is None else cards) if include_reported else []
 
     def keep(r: EvalResult) -> bool:
@@ -136,9 +137,6 @@ def leaderboard_frame(
     if len({r.protocol.convention for r in records if not r.reported}) > 1:
         # Both protocols measured: say which each row is (the standard one is the leaderboard's).
         frame.insert(1, "Convention", ["reported" if r.reported else r.protocol.convention for r in records])
-    if dataset == "humaneva":
-        frame["Params (M)"] = [math.nan if r.parameters is None else r.parameters / 1e6 for r in records]
-        frame["RF"] = [r.receptive_field for r in records]
     return frame, warnings
 
 

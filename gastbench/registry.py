@@ -207,6 +207,27 @@ def load_plugins(force: bool = False) -> None:
             continue
         if callable(loaded) and not isinstance(loaded, type):
             loaded()
+        _warn_if_nothing_registered(ep.name, ep.module)
+
+
+def _warn_if_nothing_registered(name: str, module_name: str) -> None:
+    """A plugin that imported but registered no lifter is most often a shadowed or empty package."""
+    import sys
+
+    sources = {spec.source.split(":")[0] for spec in _REGISTRY.values()}
+    if any(src == module_name or src.startswith(module_name + ".") for src in sources):
+        return
+    module = sys.modules.get(module_name)
+    where = getattr(module, "__file__", None)
+    if where is None:  # a folder without __init__.py: a namespace package, e.g. the project folder itself
+        folders = list(getattr(module, "__path__", []))
+        hint = (
+            f"{module_name!r} resolved to the folder {folders[0] if folders else '?'} (no __init__.py), which "
+            "shadows the installed package; run from another directory or rename the folder"
+        )
+    else:
+        hint = f"{module_name!r} was imported from {where}; does it call @register_lifter?"
+    warnings.warn(f"gastbench: lifter plugin {name!r} registered no lifter: {hint}", stacklevel=3)
 
 
 def checkpoint_formats() -> dict[str, CheckpointFormat]:

@@ -21,6 +21,7 @@ __all__ = [
     "PROTOCOL_METRICS",
     "results_frame",
     "humaneva_frame",
+    "latex_escape",
     "render",
     "render_results",
 ]
@@ -100,7 +101,7 @@ def results_frame(records: Iterable[EvalResult], protocol: str | int = 1, frame_
 
 
 def humaneva_frame(records: Iterable[EvalResult], protocol: str | int = 2) -> pd.DataFrame:
-    """Table 3 layout: Walk/Jog/Box x S1-S3 cells and their mean (the paper's Protocol #2 by default)."""
+    """Table 3 layout: Walk/Jog/Box x S1-S3 cells, their mean, params (M) and RF (Protocol #2 by default)."""
     metric = _metric(protocol)
     rows = []
     for r in records:
@@ -114,6 +115,8 @@ def humaneva_frame(records: Iterable[EvalResult], protocol: str | int = 2) -> pd
                 values.append(value)
         present = [v for v in values if not math.isnan(v)]
         row[AVG] = sum(present) / len(present) if len(present) == len(values) else math.nan
+        row["Params (M)"] = math.nan if r.parameters is None else r.parameters / 1e6  # same trailing columns as Table 1
+        row["RF"] = r.receptive_field
         rows.append(row)
     return pd.DataFrame(rows).set_index("Method") if rows else pd.DataFrame()
 
@@ -128,6 +131,36 @@ def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             out[col] = ["-" if math.isnan(v) else f"{v:.1f}" for v in frame[col].astype(float)]
     return out
+
+
+#: Characters LaTeX treats as commands, and the symbols the tables use, as text-mode LaTeX.
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+    "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "Δ": r"$\Delta$", "—": "---", "–": "--",
+    "±": r"$\pm$", "×": r"$\times$",
+}  # fmt: skip
+
+
+def latex_escape(text: str) -> str:
+    """``text`` as LaTeX that pdflatex compiles: special characters escaped, symbols as math."""
+    out = "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
+    return "{}" + out if out.startswith("[") else out  # a cell opening with [ would be read as \\[...]
+
+
+def _latex(text: pd.DataFrame, title: str) -> str:
+    """A booktabs tabular: the method column left-aligned, every number right-aligned."""
+    header = [text.index.name or "Method", *map(str, text.columns)]
+    lines = [f"% {title}"] if title else []
+    lines += [
+        "% needs \\usepackage{booktabs}",
+        "\\begin{tabular}{l" + "r" * len(text.columns) + "}",
+        "\\toprule",
+        " & ".join(latex_escape(h) for h in header) + " \\\\",
+        "\\midrule",
+    ]
+    lines += [" & ".join(latex_escape(c) for c in (method, *row)) + " \\\\" for method, row in zip(text.index, text.values)]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines)
 
 
 def render(frame: pd.DataFrame, fmt: str = "markdown", title: str = "") -> str:
@@ -152,10 +185,7 @@ def render(frame: pd.DataFrame, fmt: str = "markdown", title: str = "") -> str:
     if fmt == "csv":
         return text.to_csv()
     if fmt == "latex":
-        from tabulate import tabulate
-
-        body = tabulate(text, headers="keys", tablefmt="latex_booktabs", disable_numparse=True)
-        return (f"% {title}\n" if title else "") + body
+        return _latex(text, title)
     if fmt == "markdown":
         from tabulate import tabulate
 

@@ -158,7 +158,8 @@ def test_humaneva_cells_and_table3() -> None:
     assert sorted(r.per_cell) == ["S1", "S2", "S3"]
     assert all(list(cells) == ["Walk", "Jog", "Box"] for cells in r.per_cell.values())
     frame = humaneva_frame([r])
-    assert list(frame.columns) == [f"{a} {s}" for a in ("Walk", "Jog", "Box") for s in ("S1", "S2", "S3")] + ["Avg"]
+    cells = [f"{a} {s}" for a in ("Walk", "Jog", "Box") for s in ("S1", "S2", "S3")]
+    assert list(frame.columns) == [*cells, "Avg", "Params (M)", "RF"]  # Table 1's trailing columns
     assert frame.iloc[0]["Jog S2"] == pytest.approx(r.per_cell["S2"]["Jog"].p_mpjpe_mm)
     assert frame.iloc[0]["Avg"] == pytest.approx(np.mean([c.p_mpjpe_mm for cs in r.per_cell.values() for c in cs.values()]))
     assert "Walk S1" in render_results([r], 2, "markdown")

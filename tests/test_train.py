@@ -174,7 +174,7 @@ def test_recipes_hold_the_papers_settings() -> None:
     _, mart = recipe_for("martinez", "h36m")
     assert (mart["optimizer"], mart["batch_size"], mart["epochs"], mart["grad_clip_norm"]) == ("adam", 64, 200, 1.0)
     assert recipe_for("semgcn-nonlocal", "h36m")[1]["epochs"] == 30
-    with pytest.raises(ConfigError, match="no training recipe"):
+    with pytest.raises(ConfigError, match="unknown lifter"):
         recipe_for("not-a-model", "h36m")
 
 

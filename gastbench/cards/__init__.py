@@ -9,7 +9,18 @@ Card ids follow timm's ``arch.tag`` (:mod:`gastbench.model_id`).
 from __future__ import annotations
 
 from .io import card_from_dict, card_to_dict, dumps_card, load_card, write_card
-from .lookup import ZOO_DIR_ENV, ModelId, card_id, default_zoo_dir, find_card, load_cards, parse_model_id, zoo_dirs
+from .lookup import (
+    ZOO_DIR_ENV,
+    ZOO_ENTRY_POINT_GROUP,
+    ModelId,
+    card_id,
+    default_zoo_dir,
+    find_card,
+    load_cards,
+    parse_model_id,
+    plugin_zoo_dirs,
+    zoo_dirs,
+)
 from .schema import STATUSES, Card, EvalPreset, Reported, validate_card
 
 __all__ = [
@@ -31,4 +42,6 @@ __all__ = [
     "validate_card",
     "write_card",
     "zoo_dirs",
+    "plugin_zoo_dirs",
+    "ZOO_ENTRY_POINT_GROUP",
 ]

@@ -14,16 +14,21 @@ from .schema import Card
 
 __all__ = [
     "ZOO_DIR_ENV",
+    "ZOO_ENTRY_POINT_GROUP",
     "ModelId",
     "card_id",
     "default_zoo_dir",
     "find_card",
     "load_cards",
     "parse_model_id",
+    "plugin_zoo_dirs",
     "zoo_dirs",
 ]
 
 ZOO_DIR_ENV = "GASTBENCH_ZOO_DIR"
+#: Entry-point group through which an installed package ships its own cards: the value names a
+#: package (a folder of ``*.toml`` cards, optionally ``results/``), e.g. ``tmlp = "gastbench_tmlp.zoo"``.
+ZOO_ENTRY_POINT_GROUP = "gastbench.zoo"
 
 
 def default_zoo_dir() -> Path:
@@ -31,10 +36,37 @@ def default_zoo_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "zoo"
 
 
+def plugin_zoo_dirs() -> list[Path]:
+    """The card folders installed packages declare in the ``gastbench.zoo`` entry-point group.
+
+    A folder that cannot be found is a warning, so one broken package does not hide every card.
+    """
+    import importlib.util
+    import warnings
+    from importlib.metadata import entry_points
+
+    found: list[Path] = []
+    for ep in entry_points(group=ZOO_ENTRY_POINT_GROUP):
+        # Locate the top-level package without importing it (no torch for `gastbench zoo`), then descend.
+        top, *rest = ep.module.split(".")
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            spec = None
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        folder = Path(locations[0]).joinpath(*rest) if locations else None
+        if folder is None or not folder.is_dir():
+            warnings.warn(f"gastbench: zoo entry point {ep.name!r} ({ep.value}) names no installed folder", stacklevel=2)
+            continue
+        found.append(folder)
+    return found
+
+
 def zoo_dirs() -> list[Path]:
-    """Card folders: those in ``$GASTBENCH_ZOO_DIR`` (``os.pathsep``-separated), then the default."""
+    """Card folders: ``$GASTBENCH_ZOO_DIR`` (``os.pathsep``-separated), the repository's ``zoo/``,
+    then those installed packages ship through the ``gastbench.zoo`` entry-point group."""
     extra = [Path(p) for p in os.environ.get(ZOO_DIR_ENV, "").split(os.pathsep) if p.strip()]
-    dirs = [*extra, default_zoo_dir()]
+    dirs = [*extra, default_zoo_dir(), *plugin_zoo_dirs()]
     unique: list[Path] = []
     for d in dirs:
         if d.resolve() not in [u.resolve() for u in unique]:

@@ -59,6 +59,15 @@ def build_config(
         raise ConfigError(f"command line: bad setting: {exc}") from None
 
 
+def _final_loss(loss: Optional[float], kind: str) -> dict[str, Any]:
+    """The last epoch's loss in the log's unit: millimetres for MPJPE (the log's), m^2 for MSE."""
+    if loss is None:
+        return {}
+    if kind == "mpjpe":
+        return {"final_loss_mm": round(loss * 1000.0, 3)}
+    return {"final_loss_mse_m2": loss}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_command(
@@ -66,6 +75,9 @@ def register(app: typer.Typer) -> None:
         dataset: str = typer.Option("h36m", "--dataset", help="h36m, humaneva or synthetic."),
         input: str = typer.Option("gt", "--input", help="2D input: gt, cpn, sh_pt_mpii, ..."),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset folder (else $GASTBENCH_DATA)."),
+        layout: Optional[str] = typer.Option(
+            None, "--layout", help="Train at this 2D input layout, e.g. h36m16 (default: the dataset's 2D layout)."
+        ),
         epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (recipe's if not given)."),
         lr: Optional[float] = typer.Option(None, "--lr", help="Initial learning rate."),
         lr_decay: Optional[float] = typer.Option(None, "--lr-decay", help="Decay factor per epoch/step block."),
@@ -105,11 +117,15 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
     ) -> None:
         """Train MODEL with its paper's recipe; writes runs/<run>/ (config, log, checkpoint, weights, result, card)."""
+        from ..registry import load_plugins
         from ..results import default_runs_dir
-        from ..training import train
+        from ..training import default_recipe_note, train
+
+        load_plugins()  # a plugin registers its recipes on import: load them before any lookup
 
         options: dict[str, Any] = {
             "data_dir": str(data_dir) if data_dir is not None else None,
+            "layout": layout,
             "epochs": epochs,
             "lr": lr,
             "lr_decay": lr_decay,
@@ -135,6 +151,9 @@ def register(app: typer.Typer) -> None:
         }
         config = build_config(model, dataset, input, options, sets, model_args)
         if dry_run:
+            note = default_recipe_note(config.recipe)  # a real run logs it with the run's first line
+            if note:
+                typer.echo(f"note: {note}", err=True)
             typer.echo(config.to_json(), nl=False)
             return
         command = " ".join(shlex.quote(a) for a in ["gastbench", *sys.argv[1:]])
@@ -152,7 +171,7 @@ def register(app: typer.Typer) -> None:
             "epochs": config.epochs,
             "epochs_done": len(result.history),
             "completed": result.completed,
-            "final_loss": result.final_loss,
+            **_final_loss(result.final_loss, config.loss),
             "weights": str(result.weights_path) if result.weights_path else None,
             "result": str(result.result_path) if result.result_path else None,
             "card": str(result.card_path) if result.card_path else None,

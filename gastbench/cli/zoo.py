@@ -72,10 +72,11 @@ def register(app: typer.Typer) -> None:
             return
         print_table(
             "gastbench zoo (reported = paper's Avg, mm)",
-            ["id", "status", "layout", "RF", "params", "P1 rep.", "P2 rep.", "sha256", "license"],
+            ["id", "status", "layout", "RF", "params (M)", "P1 rep.", "P2 rep.", "sha256", "license"],
             [
                 [r["id"], r["status"], r["layout"], _fmt(r["receptive_field"] or None),
-                 _fmt(r["params"]), _fmt(r["reported_p1_mm"]), _fmt(r["reported_p2_mm"]),
+                 "-" if r["params"] is None else f"{r['params'] / 1e6:.2f}", _fmt(r["reported_p1_mm"]),
+                 _fmt(r["reported_p2_mm"]),
                  (r["sha256"] or "-")[:12], r["license"]]
                 for r in rows
             ],

@@ -23,6 +23,8 @@ class TrainConfig:
     Attributes:
         model: registry name (``"gast-t27"``).
         dataset / input / data_dir: what :func:`gastbench.data.load_dataset` reads.
+        layout: 2D input layout the model is trained at (e.g. ``"h36m16"``, Martinez's and SemGCN's
+            native 16 joints, selected by name from the dataset's 2D joints); None: the dataset's.
         recipe: name of the preset the defaults came from (``"gast-net/humaneva"``).
         epochs: passes over the training windows.
         batch_size: global batch (split evenly across DDP ranks).
@@ -56,6 +58,7 @@ class TrainConfig:
     dataset: str = "synthetic"
     input: str = "gt"
     data_dir: str | None = None
+    layout: str | None = None
     recipe: str = ""
     epochs: int = 1
     batch_size: int = 128

@@ -55,6 +55,13 @@ def _card_description(config: TrainConfig) -> str:
     return text + (f"; differs from the recipe: {', '.join(changed)})." if changed else ").")
 
 
+#: Why a new card's licence is cc-by-nc-4.0 (card_for_weights' default), said on the card itself.
+_LICENCE_NOTE = (
+    " Licence cc-by-nc-4.0 by default: weights trained on Human3.6M or HumanEva-I inherit their research-only, "
+    "non-commercial terms; change it if your training data allows another."
+)
+
+
 def finish_run(
     trainer: "_Trainer", result: "TrainResult", *, final_eval: bool, write_card: bool, command: str | None
 ) -> None:
@@ -106,7 +113,7 @@ def _write_card(trainer: "_Trainer", result: "TrainResult", command: str) -> Non
             input=cfg.input,
             recipe=_recipe_for_card(cfg),
             command=command,
-            description=_card_description(cfg),
+            description=_card_description(cfg) + _LICENCE_NOTE,
         )
         path = result.run_dir / f"{card.id}.toml"
         write_card(card, path)

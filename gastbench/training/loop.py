@@ -25,6 +25,7 @@ from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoi
 from .config import TrainConfig
 from .distributed import DistContext, all_reduce_sum, barrier, init_distributed
 from .finish import finish_run, state_dict_cpu
+from .recipes import default_recipe_note
 from .setup import build_lifter, loss_fn, make_optimizer, set_bn_momentum, set_seed, training_windows
 from .sampler import WindowSampler
 from .schedule import LrScheduler, bn_momentum_at
@@ -328,6 +329,10 @@ def train(
         from ..data import load_dataset
 
         dataset = load_dataset(config.dataset, config.input, config.data_dir)
+    if config.layout is not None:
+        from ..data.relayout import with_layout_2d
+
+        dataset = with_layout_2d(dataset, config.layout)
     ctx = init_distributed(config.device)
     try:
         trainer = _Trainer(config, dataset, ctx, progress, log)
@@ -343,6 +348,8 @@ def train(
             f"RF {trainer.lifter.receptive_field}, {trainer.lifter.num_parameters():,} parameters, recipe "
             f"{config.recipe or 'custom'}, {ctx.world_size} process(es) on {ctx.device}"
         )
+        if note := default_recipe_note(config.recipe):
+            trainer.log(note)
         while trainer.epoch < config.epochs:
             row = trainer.train_epoch()
             rng_states = trainer.gather_rng()  # before validation, which must not shift any stream

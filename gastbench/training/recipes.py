@@ -15,18 +15,30 @@ Sources (facts only):
 
 HumanEva-I trains and tests on Walk, Jog and Box only (VideoPose3D's ``-a Walk,Jog,Box``). The
 ``synthetic`` dataset takes the HumanEva-I preset with 2 epochs (a pipeline check, not a recipe).
+
+A recipe is found by the lifter's registered family (``register_lifter(..., family=...)``); a
+plugin declares its own with :func:`register_recipe`, and a family without one trains with
+:data:`DEFAULT_RECIPE`, which the run names (``default/<dataset>``).
 """
 
 from __future__ import annotations
 
-import fnmatch
+from dataclasses import fields
 from typing import Any
 
 from ..errors import ConfigError
 from ..model_id import parse_model_id
 from .config import TrainConfig
 
-__all__ = ["RECIPES", "recipe_for", "resolve_config", "list_recipes"]
+__all__ = [
+    "DEFAULT_RECIPE",
+    "RECIPES",
+    "default_recipe_note",
+    "list_recipes",
+    "recipe_for",
+    "register_recipe",
+    "resolve_config",
+]
 
 _HUMANEVA_ACTIONS = ["Walk", "Jog", "Box"]
 
@@ -67,46 +79,87 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     },
 }  # fmt: skip
 
-# Registry-name patterns -> recipe family (first match wins).
-_FAMILY_PATTERNS = (
-    ("gast-*", "gast-net"),
-    ("videopose3d*", "videopose3d"),
-    ("martinez*", "martinez"),
-    ("semgcn-nonlocal*", "semgcn-nonlocal"),
-    ("semgcn*", "semgcn"),
-)
+#: The recipe of a registered family that declares none: VideoPose3D's optimiser and schedule at
+#: GAST-Net's batch sizes (a sensible start, not any paper's recipe; the run says it used it).
+DEFAULT_RECIPE: dict[str, dict[str, Any]] = {
+    "common": {"optimizer": "amsgrad", "lr": 1e-3, "lr_schedule": "epoch", "loss": "mpjpe", "flip_augment": True},
+    "h36m": {"epochs": 60, "batch_size": 128, "lr_decay": 0.95},
+    "humaneva": {"epochs": 200, "batch_size": 32, "lr_decay": 0.98, "actions": _HUMANEVA_ACTIONS},
+}
+DEFAULT_RECIPE_NAME = "default"
+
+def register_recipe(family: str, dataset: str, settings: dict[str, Any]) -> None:
+    """Declare the training recipe of a registered family (or one lifter name) on ``dataset``.
+
+    ``dataset`` is ``"common"`` (settings every dataset shares), ``"h36m"``, ``"humaneva"`` or
+    another dataset name; a recipe is its ``common`` part updated by the dataset's part. Keys are
+    :class:`TrainConfig` fields (``epochs``, ``batch_size``, ``lr``, ``lr_decay``, ``optimizer``,
+    ``loss``, ``dropout``, ...). Call it next to :func:`gastbench.register_lifter` in a plugin.
+    """
+    known = {f.name for f in fields(TrainConfig)} - {"model", "dataset", "input", "recipe"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigError(
+            f"recipe {family}/{dataset}: unknown setting(s) {unknown}; settings are {', '.join(sorted(known))}"
+        )
+    RECIPES.setdefault(family, {}).setdefault("common", {})
+    RECIPES[family].setdefault(dataset, {}).update(settings)
 
 
-def _family_of(model: str) -> str:
+def _recipe_family(model: str) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The recipe of the lifter's own name if it has one, else its registered family's, else the default."""
+    from ..registry import get_lifter_spec
+
+    spec = get_lifter_spec(model)  # loads the plugins first: their recipes are registered on import
     base = parse_model_id(model).lifter
-    for pattern, family in _FAMILY_PATTERNS:
-        if fnmatch.fnmatchcase(base, pattern):
-            return family
-    known = ", ".join(p for p, _ in _FAMILY_PATTERNS)
-    raise ConfigError(f"no training recipe for model {model!r}; recipes exist for {known}")
+    if base in RECIPES:  # a lifter whose recipe differs from its family's (SemGCN with non-local blocks)
+        return base, RECIPES[base]
+    if spec.family in RECIPES:
+        return spec.family, RECIPES[spec.family]
+    return DEFAULT_RECIPE_NAME, DEFAULT_RECIPE
 
 
 def list_recipes() -> list[str]:
-    """``"family/dataset"`` names of every preset."""
+    """``"family/dataset"`` names of every preset (registered plugins included)."""
+    from ..registry import load_plugins
+
+    load_plugins()
     return [f"{fam}/{ds}" for fam, per in RECIPES.items() for ds in per if ds != "common"] + [
         f"{fam}/synthetic" for fam in RECIPES
     ]
 
 
 def recipe_for(model: str, dataset: str) -> tuple[str, dict[str, Any]]:
-    """The preset's name and settings for ``model`` trained on ``dataset``."""
-    family = _family_of(model)
-    per = RECIPES[family]
+    """The preset's name and settings for ``model`` trained on ``dataset``.
+
+    A family with no registered recipe gets :data:`DEFAULT_RECIPE` (named ``default/<dataset>``).
+    """
+    family, per = _recipe_family(model)
     if dataset == "synthetic":
-        settings = {**per["common"], **per["humaneva"], "epochs": 2}
+        settings = {**per.get("common", {}), **per.get("humaneva", {}), "epochs": 2}
         settings.pop("actions", None)  # synthetic data has its own action names
         return f"{family}/synthetic", settings
     if dataset not in per:
         raise ConfigError(
             f"no {family} training recipe for dataset {dataset!r}; presets: "
-            f"{', '.join(d for d in per if d != 'common')}, synthetic"
+            f"{', '.join(d for d in per if d != 'common')}, synthetic "
+            f"(add one with gastbench.register_recipe({family!r}, {dataset!r}, {{...}}))"
         )
-    return f"{family}/{dataset}", {**per["common"], **per[dataset]}
+    return f"{family}/{dataset}", {**per.get("common", {}), **per[dataset]}
+
+
+def default_recipe_note(recipe: str) -> str | None:
+    """A sentence saying which defaults a run took when its family registered no recipe (else None)."""
+    family, _, dataset = recipe.partition("/")
+    if family != DEFAULT_RECIPE_NAME:
+        return None
+    per = DEFAULT_RECIPE
+    settings = {**per["common"], **per.get("humaneva" if dataset == "synthetic" else dataset, {})}
+    shown = ", ".join(f"{k}={v}" for k, v in settings.items() if k != "actions")
+    return (
+        f"no training recipe registered for this family: using gastbench's default recipe ({shown}); "
+        "declare one with gastbench.register_recipe(family, dataset, settings)"
+    )
 
 
 def resolve_config(model: str, dataset: str = "synthetic", input: str = "gt", **overrides: Any) -> TrainConfig:
