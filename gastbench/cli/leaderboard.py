@@ -24,6 +24,10 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
         runs_dir: Optional[list[Path]] = typer.Option(None, "--runs-dir", help="Result folders (default $GASTBENCH_RUNS or ./runs)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of printing."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
+        include_partial: bool = typer.Option(
+            False, "--include-partial", help="Also list partial records (untrained, --max-sequences, synthetic, incomplete data)."
+        ),
     ) -> None:
         """Measured results beside the papers' reported numbers, sorted by Avg."""
         from ..leaderboard import leaderboard_frame
@@ -31,9 +35,13 @@ def register(app: typer.Typer) -> None:
         from ..tables import render
 
         folders = list(runs_dir) if runs_dir else [default_runs_dir()]
+        if out is not None:
+            from ..outputs import check_output_file
+
+            check_output_file(out, "--out", overwrite=overwrite, inputs=[p for f in folders if f.is_dir() for p in f.rglob("*.json")])
         if protocol is None:
             protocol = 2 if dataset == "humaneva" else 1
-        frame, warnings = leaderboard_frame(dataset, None if input == "all" else input, protocol, folders)
+        frame, warnings = leaderboard_frame(dataset, None if input == "all" else input, protocol, folders, include_partial=include_partial)
         from ..errors import ConfigError
 
         if frame.empty:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..data import PoseDataset, Sequence
     from ..pretrained import WeightsInfo
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "incomplete_sequences"]
 
 
 def evaluate(
@@ -65,6 +65,12 @@ def _select_sequences(dataset: "PoseDataset", options: EvalOptions) -> tuple[lis
             f"and actions {actions}"
         )
     return sequences, subjects, actions
+
+
+def incomplete_sequences(dataset: "PoseDataset", options: EvalOptions) -> list[str]:
+    """Why the evaluated split and subjects are not covered in full (missing 2D, large trims)."""
+    subjects = options.subjects if options.subjects is not None else dataset.subjects(options.split)
+    return [why for split, subject, why in dataset.incomplete if split == options.split and subject in subjects]
 
 
 def _checked_keypoints(dataset: "PoseDataset", seq: "Sequence", layout: Skeleton) -> np.ndarray:
@@ -170,6 +176,8 @@ def _record(
             actions=rows.actions,
             skipped=list(dataset.skipped),
             max_sequences=options.max_sequences,
+            trimmed=list(dataset.notes),
+            incomplete=incomplete_sequences(dataset, options),
         ),
         per_action=rows.per_action,
         per_cell=rows.per_cell,
