@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"hub"},
     {"pretrained"},
     {"evaluation", "training"},
-    {"tables", "leaderboard", "conformance", "convert"},
+    {"tables", "leaderboard", "conformance", "conformance_behaviour", "convert"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
