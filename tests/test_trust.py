@@ -377,3 +377,23 @@ def test_convert_twice_gives_the_same_sha256(tmp_path: Path) -> None:
     second = convert_checkpoint("gastnet", src, tmp_path / "b.safetensors", "gast-t9")
     assert first.sha256 == second.sha256
     assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
+
+
+def test_cli_eval_and_training_final_eval_use_one_protocol(tmp_path: Path) -> None:
+    from dataclasses import asdict
+
+    from gastbench.results import load_result
+    from gastbench.training import resolve_config, train
+
+    config = resolve_config("gast-t9", "synthetic", "gt", runs_dir=str(tmp_path), run_name="run", epochs=1,
+                            batch_size=256, train_stride=2, validate_every=0, device="cpu", seed=1,
+                            train_subjects=["S1"], actions=["Directions"])  # fmt: skip
+    trained = train(config, progress=False, final_eval=True, write_card=False)
+    assert trained.result is not None
+    runs = tmp_path / "records"
+    res = CliRunner().invoke(app, ["eval", "gast-t9", "--dataset", "synthetic", "--weights", str(tmp_path / "run" / "weights.safetensors"),
+                                   "--runs-dir", str(runs), "--no-progress", "--device", "cpu"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    cli = load_result(next(runs.glob("*.json")))
+    assert asdict(cli.protocol) == asdict(trained.result.protocol) and cli.protocol.train_stride == 2
+    assert cli.average_over_actions == trained.result.average_over_actions

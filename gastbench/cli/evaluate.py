@@ -126,7 +126,8 @@ def register(app: typer.Typer) -> None:
         if convention not in ("standard", "paper"):
             raise ConfigError(f"unknown --convention {convention!r}; use standard or paper")
         outputs = _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=())
-        data = load_dataset(dataset, input, data_dir, allow_trim=allow_trim)
+        # allow_trim only when asked: stand-ins for load_dataset with the three-argument signature keep working
+        data = load_dataset(dataset, input, data_dir, **({"allow_trim": True} if allow_trim else {}))
         overrides = {"causal": True} if causal else {}
         lifter, info = resolve_lifter(
             model,

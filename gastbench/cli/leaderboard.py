@@ -30,11 +30,17 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Measured results beside the papers' reported numbers, sorted by Avg."""
+        from ..errors import ConfigError
         from ..leaderboard import leaderboard_frame
         from ..results import default_runs_dir
         from ..tables import render
 
         folders = list(runs_dir) if runs_dir else [default_runs_dir()]
+        for folder in runs_dir or []:
+            if folder.exists() and not folder.is_dir():
+                raise ConfigError(f"--runs-dir {folder} is a file, not a folder of result records")
+            if not folder.exists():
+                typer.echo(f"warning: --runs-dir {folder} does not exist; no runs read from it", err=True)
         if out is not None:
             from ..outputs import check_output_file
 
@@ -42,8 +48,6 @@ def register(app: typer.Typer) -> None:
         if protocol is None:
             protocol = 2 if dataset == "humaneva" else 1
         frame, warnings = leaderboard_frame(dataset, None if input == "all" else input, protocol, folders, include_partial=include_partial)
-        from ..errors import ConfigError
-
         if frame.empty:
             raise ConfigError(
                 f"no results or reported numbers for {dataset}/{input}, protocol {protocol}; "

@@ -95,6 +95,7 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None, allow_trim:
     ids = cameras.ids
 
     keypoints: dict[str, Any] | None = None
+    files = [str(path_3d.resolve())]
     layout = FileLayout("h36m", H36M_17, None)
     if projected:
         source, sha = f"projected:{FILE_3D}", file_sha256(path_3d, memo=True)
@@ -107,7 +108,6 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None, allow_trim:
     skipped: list[str] = []
     notes: list[str] = []
     incomplete: list[tuple[str, str, str]] = []
-    files = [str(path_3d.resolve())]
     plan: dict[str, list[str]] = {}  # subject -> sequence names to build
     for split, subjects in SPLITS.items():
         for subject in subjects:
