@@ -36,7 +36,7 @@ WEIGHTS_PART_BYTES = 15 * 2**20  # the device returns files of at most 16 MiB
 
 
 #: --tiny: small batches, every 8th frame, and more epochs than the budget allows (so that it compresses).
-TINY_TRAIN = {"batch_size": 16, "downsample": 32}
+TINY_TRAIN = {"batch_size": 16, "train_stride": 32}
 COMPILE_S = 60.0  # budgeted for one torch.compile warm-up
 
 
@@ -128,7 +128,7 @@ def run_train_throughput(args: argparse.Namespace, dataset: PoseDataset, device:
         init = copy.deepcopy(lifter.state_dict())
         build_s, windows = timed(lambda: training_windows(config, dataset, lifter, device), device)
         entry: dict[str, Any] = {"recipe": config.recipe, "batch_size": config.batch_size, "windows": len(windows),
-                                 "downsample": config.downsample, "epochs": config.epochs,
+                                 "train_stride": config.train_stride, "epochs": config.epochs,
                                  "windows_build_s": build_s, "variants": {}}  # fmt: skip
         record["recipes"][model] = entry
         for name, variant in VARIANTS.items():

@@ -25,6 +25,7 @@ from .errors import ConfigError, WeightsError
 from .checkpoint import file_sha256, load_safetensors_strict, save_safetensors, state_dict_mismatches
 from .checkpoint.unpickle import load_torch_checkpoint
 from .lifter import Lifter
+from .outputs import check_output_file
 from .registry import CheckpointFormat, checkpoint_formats, create_lifter, get_lifter_spec, list_lifters
 
 __all__ = ["ConversionReport", "convert_checkpoint", "extract_state_dict", "map_state_dict"]
@@ -169,11 +170,7 @@ def convert_checkpoint(
             f"--from {fmt.name} checkpoints convert into {'/'.join(families)} lifters, but {model!r} is a "
             f"{spec.family} lifter"
         )
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise ConfigError(f"output {out} must end in .safetensors")
-    if out.exists() and not overwrite:
-        raise ConfigError(f"output {out} exists; pass --overwrite to replace it")
+    out = check_output_file(out, "output", overwrite=overwrite, inputs=[src], suffix=".safetensors")
     src = Path(src)
     stats = _load_statistics(fmt, statistics or {})
     obj = load_torch_checkpoint(src)

@@ -24,3 +24,10 @@ class DataError(GastbenchError):
 
 class WeightsError(GastbenchError):
     """Weights that cannot be found, verified or loaded into a model."""
+
+
+def not_a_file(path: object) -> str:
+    """Why ``path`` cannot be read as a file: ``"is a directory, not a file"`` or ``"does not exist"``."""
+    from pathlib import Path
+
+    return "is a directory, not a file" if Path(str(path)).is_dir() else "does not exist"

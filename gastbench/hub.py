@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import WeightsError
+from .errors import WeightsError, not_a_file
 from .cards import Card, dumps_card, write_card
 from .checkpoint import file_sha256
 
@@ -54,22 +54,34 @@ def verify_weights(card: Card, path: str | Path) -> Path:
     """Check ``path`` against the card's size and sha256; :class:`WeightsError` if it differs."""
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"weights for {card.id!r}: {path} does not exist")
+        raise WeightsError(f"weights for {card.id!r}: {path} {not_a_file(path)}")
     size = path.stat().st_size
     if size != card.size:
         kind = "truncated (incomplete download?)" if size < card.size else "larger than expected"
         raise WeightsError(
             f"weights for {card.id!r} at {path} are {kind}: {size} bytes, the card says {card.size}; "
-            f"nothing was deleted: remove that file and run `gastbench download {card.id}` again"
+            f"nothing was deleted: {_remedy(card)}"
         )
     sha = file_sha256(path)
     if sha != card.sha256:
         raise WeightsError(
             f"weights for {card.id!r} at {path} fail verification: sha256 {sha}, the card pins {card.sha256}; "
-            f"nothing was deleted: remove that file and run `gastbench download {card.id}` again, "
-            "or report the card if the Hub file changed"
+            f"nothing was deleted: {_remedy(card)}"
         )
     return path
+
+
+def _remedy(card: Card) -> str:
+    """What to do about a weights file that fails its card: only a published card can be downloaded again."""
+    if card.status == "published":
+        return (
+            f"remove that file and run `gastbench download {card.id}` again, or report the card if the Hub file changed"
+        )
+    return (
+        f"card {card.id!r} is {card.status} (not on the Hub, so `gastbench download` cannot fetch it): put the file "
+        f"the card was written for in ${WEIGHTS_DIR_ENV} (or pass `--weights FILE`), or re-train / re-convert it "
+        "and write the card again"
+    )
 
 
 def _mirror_file(card: Card) -> Path | None:

@@ -8,19 +8,22 @@ Rendering goes through :mod:`gastbench.tables`.
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
 
 from .errors import ConfigError, GastbenchError
-from .results import EvalResult, MetricRow, ProtocolInfo, load_result
+from .results import EvalResult, MetricRow, ProtocolInfo
 from .cards import Card, default_zoo_dir, load_cards, zoo_dirs
 
-__all__ = ["DIFF_COLUMN", "zoo_results_dir", "collect_measured", "reported_records", "leaderboard_frame", "render_leaderboard"]
+__all__ = ["DIFF_COLUMN", "NOTES_COLUMN", "zoo_results_dir", "collect_measured", "reported_records", "leaderboard_frame", "render_leaderboard"]
 
 DIFF_COLUMN = "Δ vs paper"
+NOTES_COLUMN = "Notes"
 _METRIC = {1: "mpjpe_mm", 2: "p_mpjpe_mm"}
 
 
@@ -29,12 +32,32 @@ def zoo_results_dir() -> Path:
     return default_zoo_dir() / "results"
 
 
-def collect_measured(folders: Iterable[str | Path]) -> tuple[list[EvalResult], list[str]]:
-    """Every measured record in ``folders`` (recursively), and a warning per unreadable file.
+def _record_key(record: EvalResult) -> str:
+    """What makes two measured records the same result: model, data, the whole protocol and the weights."""
+    weights = record.weights or {}
+    identity = weights.get("sha256") or weights.get("card") or f"{weights.get('source')}:{weights.get('seed')}"
+    return json.dumps(
+        [record.model, record.dataset, record.input, record.source_2d_sha256, asdict(record.protocol), identity],
+        sort_keys=True,
+    )
 
-    Several runs of the same model/dataset/input/convention keep only the newest.
+
+def _is_record(data: object) -> bool:
+    """Result records carry a schema version; a run folder's config.json or summary.json does not."""
+    return isinstance(data, dict) and "schema_version" in data
+
+
+def collect_measured(
+    folders: Iterable[str | Path], include_partial: bool = False
+) -> tuple[list[EvalResult], list[str]]:
+    """Every measured record in ``folders`` (recursively), and a warning per unreadable record.
+
+    Re-runs of the same model, data, protocol and weights keep only the newest. Partial
+    records (:meth:`EvalResult.partial_reasons`: untrained, ``--max-sequences``, synthetic,
+    incomplete data) are left out unless ``include_partial``. JSON files that are not result
+    records (a training run's ``config.json``) are skipped without a word.
     """
-    latest: dict[tuple[str, str, str, str], EvalResult] = {}
+    latest: dict[str, EvalResult] = {}
     warnings: list[str] = []
     for folder in folders:
         folder = Path(folder)
@@ -42,16 +65,42 @@ def collect_measured(folders: Iterable[str | Path]) -> tuple[list[EvalResult], l
             continue
         for path in sorted(folder.rglob("*.json")):
             try:
-                record = load_result(path)
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                warnings.append(f"skipped {path}: not a readable JSON file: {exc}")
+                continue
+            if not _is_record(data):
+                continue
+            try:
+                record = EvalResult.from_dict(data, origin=str(path))
             except GastbenchError as exc:
                 warnings.append(f"skipped {path}: {exc}")
                 continue
-            if record.reported:
+            if record.reported or (record.partial_reasons() and not include_partial):
                 continue
-            key = (record.model, record.dataset, record.input, record.protocol.convention)
+            key = _record_key(record)
             if key not in latest or record.timestamp >= latest[key].timestamp:
                 latest[key] = record
     return list(latest.values()), warnings
+
+
+def _notes(record: EvalResult) -> str:
+    """What tells a measured row apart: its weights, protocol settings off the default, why it is partial."""
+    if record.reported:
+        return ""
+    weights = record.weights or {}
+    parts = [weights["sha256"][:8]] if weights.get("sha256") else []
+    p = record.protocol
+    if not p.flip:
+        parts.append("no flip")
+    if p.causal:
+        parts.append("causal")
+    if p.train_stride != 1 or p.score_stride != 1:
+        parts.append(f"train stride {p.train_stride}, score stride {p.score_stride}")
+    reasons = record.partial_reasons()
+    if reasons:
+        parts.append("partial: " + "; ".join(reasons))
+    return ", ".join(parts)
 
 
 def card_record(card: Card) -> EvalResult | None:
@@ -106,6 +155,7 @@ def leaderboard_frame(
     runs_dirs: Iterable[str | Path] = (),
     cards: list[Card] | None = None,
     include_reported: bool = True,
+    include_partial: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The leaderboard table (sorted by Avg) and warnings about skipped files."""
     from . import tables
@@ -113,7 +163,7 @@ def leaderboard_frame(
     if protocol not in _METRIC:
         raise ConfigError(f"protocol must be 1 (MPJPE) or 2 (P-MPJPE), got {protocol!r}")
     # every zoo folder's results/ (the repository's and those installed packages ship), then the runs
-    measured, warnings = collect_measured([*(d / "results" for d in zoo_dirs()), *runs_dirs])
+    measured, warnings = collect_measured([*(d / "results" for d in zoo_dirs()), *runs_dirs], include_partial=include_partial)
     reported = reported_records(load_cards() if cards is None else cards) if include_reported else []
 
     def keep(r: EvalResult) -> bool:
@@ -134,6 +184,7 @@ def leaderboard_frame(
         mine = _avg(r, protocol)
         diffs.append(math.nan if r.reported or ref is None or mine is None else round(mine - ref, 1))
     frame[DIFF_COLUMN] = diffs
+    frame[NOTES_COLUMN] = [_notes(r) for r in records]
     if len({r.protocol.convention for r in records if not r.reported}) > 1:
         # Both protocols measured: say which each row is (the standard one is the leaderboard's).
         frame.insert(1, "Convention", ["reported" if r.reported else r.protocol.convention for r in records])

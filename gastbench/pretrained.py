@@ -55,7 +55,11 @@ class WeightsInfo:
         return EvalPreset(train_stride=self.train_stride)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record's view: the file's name, never the machine's absolute path (the sha256 identifies it)."""
+        out = asdict(self)
+        if self.path is not None:
+            out["path"] = Path(self.path).name
+        return out
 
 
 def resolve_lifter(

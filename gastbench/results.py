@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, not_a_file
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -82,6 +82,9 @@ class ProtocolInfo:
         subjects / actions: what was evaluated.
         skipped: sequences left out by the dataset reader, and why.
         max_sequences: a cap used for quick checks (None: the whole split).
+        trimmed: 2D/3D frame-count mismatches cut to the shorter side (a few frames is the norm).
+        incomplete: why the evaluated subjects are not covered in full (a sequence missing from
+            the 2D file, a trim beyond the tolerance allowed with ``--allow-trim``); empty when whole.
     """
 
     convention: str = "standard"
@@ -97,6 +100,8 @@ class ProtocolInfo:
     actions: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     max_sequences: int | None = None
+    trimmed: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -151,6 +156,17 @@ class EvalResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def partial_reasons(self) -> list[str]:
+        """Why this measured record is not a full result to rank (empty for a complete one)."""
+        reasons = list(self.protocol.incomplete)
+        if self.protocol.max_sequences is not None:
+            reasons.append(f"only the first {self.protocol.max_sequences} sequence(s) (--max-sequences)")
+        if self.synthetic:
+            reasons.append("synthetic data")
+        if (self.weights or {}).get("source") == "random-init":
+            reasons.append("untrained (random-init) weights")
+        return reasons
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "<dict>") -> "EvalResult":
@@ -223,7 +239,7 @@ def load_result(path: str | Path) -> EvalResult:
     """Read a record written by :func:`save_result`; :class:`DataError` if missing or malformed."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"result file {path} does not exist")
+        raise DataError(f"result file {path} {not_a_file(path)}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -63,6 +63,8 @@ def _label(r: EvalResult) -> str:
         tag += " [untrained]"  # a pipeline check, never a result to compare
     if r.synthetic:
         tag += " [synthetic data]"
+    if r.protocol.incomplete or r.protocol.max_sequences is not None:
+        tag += " [partial]"  # see EvalResult.partial_reasons
     return tag
 
 
@@ -126,6 +128,8 @@ def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if col == "RF":
             out[col] = [("-" if v is None or (isinstance(v, float) and math.isnan(v)) else str(int(v))) for v in frame[col]]
+        elif any(isinstance(v, str) for v in frame[col]):  # a text column, e.g. the leaderboard's notes
+            out[col] = [v if isinstance(v, str) else "" for v in frame[col]]
         elif col == "Params (M)":
             out[col] = ["-" if math.isnan(v) else f"{v:.2f}" for v in frame[col].astype(float)]
         else:
@@ -173,8 +177,8 @@ def render(frame: pd.DataFrame, fmt: str = "markdown", title: str = "") -> str:
             clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in values.items()}
             row: dict[str, object] = {"method": method}
             for k, v in clean.items():
-                if v is None:
-                    row[k] = None
+                if v is None or isinstance(v, str):
+                    row[k] = v
                 elif k == "RF":
                     row[k] = int(v)
                 else:

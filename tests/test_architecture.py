@@ -16,7 +16,7 @@ MAX_LINES = 400
 
 #: Lowest first; a module may import its own layer and the ones below, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "hashing", "model_id", "progress"},
+    {"errors", "hashing", "model_id", "progress", "outputs"},
     {"skeleton", "metrics", "results"},
     {"data", "keypoints"},
     {"lifter"},
@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"hub"},
     {"pretrained"},
     {"evaluation", "training"},
-    {"tables", "leaderboard", "conformance", "convert", "infer", "viz"},
+    {"tables", "leaderboard", "conformance", "conformance_behaviour", "convert", "infer", "viz"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -45,7 +45,7 @@ def test_epoch_schedule_keeps_first_and_last_learning_rate() -> None:
     last = lambda c: c.lr * c.lr_decay ** (c.epochs - 1)  # noqa: E731
     assert short.lr == paper.lr
     assert last(short) == pytest.approx(last(paper), rel=1e-12)
-    assert short.batch_size == paper.batch_size and short.downsample == paper.downsample
+    assert short.batch_size == paper.batch_size and short.train_stride == paper.train_stride
     assert compress_schedule(paper, 1).lr_decay == 1.0
     assert compress_schedule(short, 3).recipe == "gast-net/h36m@budget-3ep"  # the tag is not stacked
 

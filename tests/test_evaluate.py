@@ -234,7 +234,7 @@ def test_cli_eval_and_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     ds = fake_dataset()
     calls: dict[str, object] = {}
 
-    def fake_load(name: str, input: str, data_dir: object) -> object:
+    def fake_load(name: str, input: str, data_dir: object, **kw: object) -> object:
         if name != "fake":
             raise DataError(f"unknown dataset {name!r}")
         return ds

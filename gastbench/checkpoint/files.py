@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
-from ..errors import WeightsError
+from ..errors import WeightsError, not_a_file
 from ..hashing import file_sha256
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def load_safetensors_strict(lifter: "Lifter", path: str | Path) -> str:
 
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"weights file {path} does not exist")
+        raise WeightsError(f"weights file {path} {not_a_file(path)}")
     if path.suffix != ".safetensors":
         raise WeightsError(
             f"weights file {path}: only .safetensors is loaded (pickled checkpoints can run code); "

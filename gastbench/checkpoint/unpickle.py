@@ -36,7 +36,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..errors import WeightsError
+from ..errors import WeightsError, not_a_file
 
 __all__ = ["load_torch_checkpoint", "RestrictedUnpickler", "LEGACY_MAGIC_NUMBER", "LEGACY_PROTOCOL_VERSION"]
 
@@ -379,7 +379,7 @@ def load_torch_checkpoint(path: str | Path) -> Any:
     """
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"checkpoint {path} does not exist")
+        raise WeightsError(f"checkpoint {path} {not_a_file(path)}")
     data = path.read_bytes()
     origin = str(path)
     try:

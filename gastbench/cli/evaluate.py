@@ -34,6 +34,37 @@ def _protocols_text(records: list, fmt: str, protocols: list[str]) -> str:  # ty
     return "\n\n".join(render_results(records, p, fmt) for p in protocols)
 
 
+def _check_outputs(
+    out: Optional[Path], predictions: Optional[Path], runs_dir: Optional[Path], overwrite: bool, inputs: list[str] | tuple[()]
+) -> Path:
+    """Every output path of ``eval`` checked before any work (see :mod:`gastbench.outputs`); return the runs folder."""
+    from ..outputs import check_distinct, check_output_dir, check_output_file
+    from ..results import default_runs_dir
+
+    if out is not None:
+        check_output_file(out, "--out", overwrite=overwrite, inputs=inputs)
+    if predictions is not None:
+        check_output_file(predictions, "--save-predictions", overwrite=overwrite, inputs=inputs, suffix=".npz")
+    check_distinct([("--out", out), ("--save-predictions", predictions)])
+    folder = runs_dir if runs_dir is not None else default_runs_dir()
+    return check_output_dir(folder, "--runs-dir")
+
+
+def _warn_partial(result: object) -> None:
+    from ..results import EvalResult
+
+    assert isinstance(result, EvalResult)
+    if result.protocol.trimmed:
+        typer.echo(
+            f"note: {len(result.protocol.trimmed)} camera view(s) trimmed to the shorter of their 2D and 3D frame "
+            f"counts (recorded), e.g. {result.protocol.trimmed[0]}",
+            err=True,
+        )
+    reasons = result.partial_reasons()
+    if reasons:
+        typer.echo(f"warning: partial result, left off the leaderboard (see --include-partial): {'; '.join(reasons)}", err=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``eval`` and ``table`` to the app."""
 
@@ -74,13 +105,20 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write the table to this file."),
         runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Where the record goes ($GASTBENCH_RUNS, ./runs)."),
-        save_predictions: Optional[Path] = typer.Option(None, "--save-predictions", help="Write predictions to .npz."),
+        save_predictions: Optional[Path] = typer.Option(
+            None, "--save-predictions", help="Write the scored predictions and targets to this .npz file."
+        ),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing --out / --save-predictions files."),
+        allow_trim: bool = typer.Option(
+            False, "--allow-trim", help="Evaluate 2D/3D files whose frame counts differ beyond the tolerance (partial)."
+        ),
         no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
     ) -> None:
         """Evaluate MODEL on a dataset's test split; save the result record and print the tables."""
         from ..data import load_dataset
         from ..errors import ConfigError
         from ..evaluation import EvalOptions, evaluate
+        from ..evaluation.runner import incomplete_sequences
         from ..results import save_result
         from ..tables import FORMATS
         from ..pretrained import resolve_lifter
@@ -89,7 +127,9 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"unknown --format {fmt!r}; formats: {', '.join(FORMATS)}")
         if convention not in ("standard", "paper"):
             raise ConfigError(f"unknown --convention {convention!r}; use standard or paper")
-        data = load_dataset(dataset, input, data_dir)
+        outputs = _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=())
+        # allow_trim only when asked: stand-ins for load_dataset with the three-argument signature keep working
+        data = load_dataset(dataset, input, data_dir, **({"allow_trim": True} if allow_trim else {}))
         overrides = {"causal": True} if causal else {}
         lifter, info = resolve_lifter(
             model,
@@ -102,6 +142,7 @@ def register(app: typer.Typer) -> None:
             offline=offline,
             **overrides,
         )
+        _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=[*data.files, *([info.path] if info.path else [])])
         options = EvalOptions.for_weights(
             info,
             train_stride=train_stride,
@@ -113,8 +154,12 @@ def register(app: typer.Typer) -> None:
             max_sequences=max_sequences,
             save_predictions=save_predictions,
         )
+        incomplete = incomplete_sequences(data, options)
+        for why in incomplete:
+            typer.echo(f"warning: {why}; the result is marked partial", err=True)
         result = evaluate(lifter, data, options, info, progress=not no_progress)
-        path = save_result(result, runs_dir)
+        path = save_result(result, outputs)
+        _warn_partial(result)
         protocols = ["2"] if data.name == "humaneva" else ["1", "2"]
         _emit(_protocols_text([result], fmt, protocols), fmt, out)
         if fmt == "terminal":
@@ -130,10 +175,15 @@ def register(app: typer.Typer) -> None:
         protocol: str = typer.Option("1", "--protocol", help="1 (MPJPE), 2 (P-MPJPE), n (N-MPJPE), velocity."),
         fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write the table to this file."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
     ) -> None:
         """Render several result records as one table (Table 1 layout; Table 3 for HumanEva-I)."""
         from ..results import load_result
         from ..tables import render_results
 
+        if out is not None:
+            from ..outputs import check_output_file
+
+            check_output_file(out, "--out", overwrite=overwrite, inputs=results)
         records = [load_result(p) for p in results]
         _emit(render_results(records, protocol, fmt), fmt, out)

@@ -24,18 +24,30 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
         runs_dir: Optional[list[Path]] = typer.Option(None, "--runs-dir", help="Result folders (default $GASTBENCH_RUNS or ./runs)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of printing."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
+        include_partial: bool = typer.Option(
+            False, "--include-partial", help="Also list partial records (untrained, --max-sequences, synthetic, incomplete data)."
+        ),
     ) -> None:
         """Measured results beside the papers' reported numbers, sorted by Avg."""
+        from ..errors import ConfigError
         from ..leaderboard import leaderboard_frame
         from ..results import default_runs_dir
         from ..tables import render
 
         folders = list(runs_dir) if runs_dir else [default_runs_dir()]
+        for folder in runs_dir or []:
+            if folder.exists() and not folder.is_dir():
+                raise ConfigError(f"--runs-dir {folder} is a file, not a folder of result records")
+            if not folder.exists():
+                typer.echo(f"warning: --runs-dir {folder} does not exist; no runs read from it", err=True)
+        if out is not None:
+            from ..outputs import check_output_file
+
+            check_output_file(out, "--out", overwrite=overwrite, inputs=[p for f in folders if f.is_dir() for p in f.rglob("*.json")])
         if protocol is None:
             protocol = 2 if dataset == "humaneva" else 1
-        frame, warnings = leaderboard_frame(dataset, None if input == "all" else input, protocol, folders)
-        from ..errors import ConfigError
-
+        frame, warnings = leaderboard_frame(dataset, None if input == "all" else input, protocol, folders, include_partial=include_partial)
         if frame.empty:
             raise ConfigError(
                 f"no results or reported numbers for {dataset}/{input}, protocol {protocol}; "

@@ -110,6 +110,7 @@ def register(app: typer.Typer) -> None:
         stop_after: Optional[int] = typer.Option(
             None, "--stop-after-epoch", help="Stop after this epoch's checkpoint (continue later with --resume)."
         ),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder of the same name."),
         no_final_eval: bool = typer.Option(False, "--no-final-eval", help="Skip the evaluation of the final weights."),
         no_card: bool = typer.Option(False, "--no-card", help="Do not write a zoo card."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
@@ -165,6 +166,7 @@ def register(app: typer.Typer) -> None:
             write_card=not no_card,
             command=command,
             stop_after_epoch=stop_after,
+            overwrite=overwrite,
         )
         summary = {
             "run_dir": str(result.run_dir),

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DataError
 from .cameras import Camera
 from .types import Sequence
 
-__all__ = ["readonly", "make_sequence", "trim_note"]
+__all__ = ["readonly", "make_sequence", "trim_note", "TRIM_TOLERANCE_FRAMES", "TRIM_TOLERANCE_FRACTION", "check_trim"]
+
+#: 2D and 3D files of one sequence may differ by a few frames (detections run past the mocap, or
+#: stop short); both are then cut to the shorter, as VideoPose3D does, and the record notes it.
+#: A difference above the larger of these (frames, or fraction of the longer side) means the
+#: files do not belong together: an error unless the caller allows the trim (``--allow-trim``).
+TRIM_TOLERANCE_FRAMES = 5
+TRIM_TOLERANCE_FRACTION = 0.01
 
 
 def readonly(arr: np.ndarray) -> np.ndarray:
@@ -58,3 +66,26 @@ def trim_note(subject: str, name: str, camera: str, frames_2d: int, frames_3d: i
         f"{subject}/{name}/{camera}: 2D has {frames_2d} frames, 3D has {frames_3d}; "
         f"both trimmed to {min(frames_2d, frames_3d)}"
     )
+
+
+def check_trim(
+    file_2d: str, subject: str, name: str, camera: str, frames_2d: int, frames_3d: int, allow_trim: bool
+) -> tuple[str | None, bool]:
+    """``(note, beyond_tolerance)`` for one camera view; DataError for a large trim not allowed.
+
+    The note is None when the frame counts agree.
+    """
+    if frames_2d == frames_3d:
+        return None, False
+    note = trim_note(subject, name, camera, frames_2d, frames_3d)
+    dropped = abs(frames_2d - frames_3d)
+    tolerance = max(TRIM_TOLERANCE_FRAMES, TRIM_TOLERANCE_FRACTION * max(frames_2d, frames_3d))
+    if dropped <= tolerance:
+        return note, False
+    if not allow_trim:
+        raise DataError(
+            f"{file_2d}: {note}, {dropped} frames more than the tolerated {TRIM_TOLERANCE_FRAMES} frames / "
+            f"{TRIM_TOLERANCE_FRACTION:.0%}: the 2D and 3D files do not match; pass --allow-trim to evaluate "
+            "the shorter length anyway (the result is then marked partial)"
+        )
+    return note, True

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import DataError
 from ..skeleton import H36M_16, H36M_17
 from .actions import H36M_ACTIONS, fold_action
-from .assemble import make_sequence, trim_note
+from .assemble import check_trim, make_sequence
 from .cameras import load_cameras
 from .layouts2d import FileLayout, resolve_file_layout
 from ..hashing import file_sha256
@@ -81,8 +81,11 @@ def _has_metadata(path: Path) -> bool:
         raise DataError(f"{path}: not a readable .npz (zip) file: {exc}") from None
 
 
-def load_h36m(input: str = "gt", data_dir: str | Path | None = None) -> PoseDataset:
-    """Human3.6M with 2D input ``input``; ``"gt"`` falls back to projecting the 3D file when no gt file exists."""
+def load_h36m(input: str = "gt", data_dir: str | Path | None = None, allow_trim: bool = False) -> PoseDataset:
+    """Human3.6M with 2D input ``input``; ``"gt"`` falls back to projecting the 3D file when no gt file exists.
+
+    ``allow_trim``: accept 2D/3D frame counts differing beyond the tolerance (see :func:`check_trim`).
+    """
     path_3d = require_file(FILE_3D, "h36m", data_dir)
     folder, _ = resolve_data_dir_with_origin(data_dir)
     file_2d = file_2d_name(input)
@@ -92,6 +95,7 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None) -> PoseData
     ids = cameras.ids
 
     keypoints: dict[str, Any] | None = None
+    files = [str(path_3d.resolve())]
     layout = FileLayout("h36m", H36M_17, None)
     if projected:
         source, sha = f"projected:{FILE_3D}", file_sha256(path_3d, memo=True)
@@ -99,9 +103,11 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None) -> PoseData
         path_2d = require_file(file_2d, "h36m", data_dir)
         keypoints, layout = _read_2d(path_2d)
         source, sha = file_2d, file_sha256(path_2d, memo=True)
+        files.append(str(path_2d.resolve()))
 
     skipped: list[str] = []
     notes: list[str] = []
+    incomplete: list[tuple[str, str, str]] = []
     plan: dict[str, list[str]] = {}  # subject -> sequence names to build
     for split, subjects in SPLITS.items():
         for subject in subjects:
@@ -117,6 +123,7 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None) -> PoseData
                     views = check_mapping(keypoints.get(subject, {}), file_2d, f"positions_2d[{subject!r}]").get(name)
                     if views is None:
                         skipped.append(f"{subject}/{name} (not in {file_2d})")
+                        incomplete.append((split, subject, f"{subject}/{name} is not in {file_2d}"))
                         continue
                     if not isinstance(views, (list, tuple)) or len(views) != len(ids):
                         raise DataError(
@@ -126,8 +133,11 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None) -> PoseData
                     t3 = world[subject][name].shape[0]
                     for cam_id, view in zip(ids, views):
                         t2 = getattr(view, "shape", (0,))[0]
-                        if t2 < t3:
-                            notes.append(trim_note(subject, name, cam_id, t2, t3))
+                        note, beyond = check_trim(file_2d, subject, name, cam_id, t2, t3, allow_trim)
+                        if note is not None:
+                            notes.append(note)
+                        if beyond:
+                            incomplete.append((split, subject, f"{note} (beyond the trim tolerance)"))
                 plan[subject].append(name)
 
     def build(split: str, subject: str) -> list[Sequence]:
@@ -158,6 +168,8 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None) -> PoseData
         synthetic=False,
         table_actions=H36M_ACTIONS,
         notes=notes,
+        incomplete=incomplete,
+        files=files,
         split_subjects={k: list(v) for k, v in SPLITS.items()},
         build=build,
     )

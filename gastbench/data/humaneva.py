@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import DataError
 from ..skeleton import HUMANEVA_15
 from .actions import HUMANEVA_ACTIONS, fold_action
-from .assemble import make_sequence, trim_note
+from .assemble import check_trim, make_sequence
 from .cameras import load_cameras
 from .layouts2d import resolve_file_layout
 from ..hashing import file_sha256
@@ -30,8 +30,11 @@ def file_2d_name(input: str) -> str:
     return f"data_2d_humaneva15_{input}.npz"
 
 
-def load_humaneva(input: str = "gt", data_dir: str | Path | None = None) -> PoseDataset:
-    """HumanEva-I (15 joints) with 2D input ``input`` (``"gt"`` -> ``data_2d_humaneva15_gt.npz``)."""
+def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_trim: bool = False) -> PoseDataset:
+    """HumanEva-I (15 joints) with 2D input ``input`` (``"gt"`` -> ``data_2d_humaneva15_gt.npz``).
+
+    ``allow_trim``: accept 2D/3D frame counts differing beyond the tolerance (see :func:`check_trim`).
+    """
     path_3d = require_file(FILE_3D, "humaneva", data_dir)
     file_2d = file_2d_name(input)
     path_2d = require_file(file_2d, "humaneva", data_dir)
@@ -44,6 +47,7 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None) -> Pose
 
     skipped: list[str] = []
     notes: list[str] = []
+    incomplete: list[tuple[str, str, str]] = []
     plan: dict[tuple[str, str], list[tuple[str, int]]] = {}  # (split, subject) -> [(name, frames)]
     for split, prefix in SPLITS.items():
         for subject in SUBJECTS:
@@ -56,6 +60,7 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None) -> Pose
                 views = kp_subject.get(name)
                 if views is None:
                     skipped.append(f"{key}/{name} (not in {file_2d})")
+                    incomplete.append((split, subject, f"{key}/{name} is not in {file_2d}"))
                     continue
                 if not isinstance(views, (list, tuple)) or len(views) != len(ids):
                     raise DataError(f"{file_2d}: subject {key}, action {name!r}: expected a list of {len(ids)} camera arrays")
@@ -63,8 +68,11 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None) -> Pose
                 frames = min([t3] + [getattr(v, "shape", (0,))[0] for v in views])
                 for cam_id, view in zip(ids, views):
                     t2 = getattr(view, "shape", (0,))[0]
-                    if t2 != t3:
-                        notes.append(trim_note(key, name, cam_id, t2, t3))
+                    note, beyond = check_trim(file_2d, key, name, cam_id, t2, t3, allow_trim)
+                    if note is not None:
+                        notes.append(note)
+                    if beyond:
+                        incomplete.append((split, subject, f"{note} (beyond the trim tolerance)"))
                 if frames == 0:
                     skipped.append(f"{key}/{name} (no frames)")
                     continue
@@ -94,6 +102,8 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None) -> Pose
         synthetic=False,
         table_actions=HUMANEVA_ACTIONS,
         notes=notes,
+        incomplete=incomplete,
+        files=[str(path_3d.resolve()), str(path_2d.resolve())],
         split_subjects={split: list(SUBJECTS) for split in SPLITS},
         build=build,
     )

@@ -59,6 +59,10 @@ def require_file(file_name: str, dataset: str, data_dir: str | Path | None = Non
     """Path of ``file_name`` in the resolved data folder, or a DataError saying where and how to get it."""
     folder, origin = resolve_data_dir_with_origin(data_dir)
     path = folder / file_name
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"data folder {folder} ({origin}) is a file, not a folder")
+    if path.is_dir():
+        raise DataError(f"dataset file {path} is a directory, not a file; put {file_name!r} there instead")
     if not path.is_file():
         how = HOW_TO_GET.get(dataset, "see the dataset's preparation instructions")
         raise DataError(

@@ -106,7 +106,7 @@ def load_npz(path: str | Path, keys: list[str] | None = None) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
+        raise DataError(f"{path}: {'is a directory, not a file' if path.is_dir() else 'file not found'}")
     out: dict[str, Any] = {}
     try:
         zf = zipfile.ZipFile(path)

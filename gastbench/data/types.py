@@ -77,6 +77,11 @@ class PoseDataset:
     table_actions: tuple[str, ...] = ()
     #: other remarks on how the data was assembled (e.g. frame counts trimmed to the shorter of 2D and 3D)
     notes: list[str] = field(default_factory=list)
+    #: (split, subject, why) for each sequence the evaluation of that subject cannot cover in full:
+    #: a sequence missing from the 2D file, a trim beyond the tolerance (allowed with ``allow_trim``)
+    incomplete: list[tuple[str, str, str]] = field(default_factory=list)
+    #: the files the dataset was read from (absolute paths): outputs must never replace them
+    files: list[str] = field(default_factory=list)
     #: split -> subject ids (in order)
     split_subjects: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: (split, subject) -> sequences; called once per key, then cached

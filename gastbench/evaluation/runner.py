@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..data import PoseDataset, Sequence
     from ..pretrained import WeightsInfo
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "incomplete_sequences"]
 
 
 def evaluate(
@@ -78,6 +78,12 @@ def _input_joints(lifter: Lifter, dataset: "PoseDataset") -> list[int] | None:
         f"({dataset.input}) gives {dataset.layout_2d.name!r}, which lacks some of its joints; build it with "
         "layout=dataset.layout_2d or a layout inside it"
     )
+
+
+def incomplete_sequences(dataset: "PoseDataset", options: EvalOptions) -> list[str]:
+    """Why the evaluated split and subjects are not covered in full (missing 2D, large trims)."""
+    subjects = options.subjects if options.subjects is not None else dataset.subjects(options.split)
+    return [why for split, subject, why in dataset.incomplete if split == options.split and subject in subjects]
 
 
 def _checked_keypoints(dataset: "PoseDataset", seq: "Sequence", layout: Skeleton) -> np.ndarray:
@@ -184,6 +190,8 @@ def _record(
             actions=rows.actions,
             skipped=list(dataset.skipped),
             max_sequences=options.max_sequences,
+            trimmed=list(dataset.notes),
+            incomplete=incomplete_sequences(dataset, options),
         ),
         per_action=rows.per_action,
         per_cell=rows.per_cell,

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import WeightsError
+from ..errors import WeightsError, not_a_file
 
 __all__ = ["capture_rng", "restore_rng", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
 
@@ -61,7 +61,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True``; :class:`WeightsError` if missing or foreign."""
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"checkpoint {path} does not exist; nothing to resume (run without --resume)")
+        raise WeightsError(f"checkpoint {path} {not_a_file(path)}; nothing to resume (run without --resume)")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a corrupt or foreign file must become one clear error

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from ..errors import ConfigError
+from ..errors import ConfigError, not_a_file
 
 __all__ = ["TrainConfig", "OptimizerName", "LossName", "LrSchedule"]
 
@@ -91,7 +92,11 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the first setting out of range."""
+        """Raise :class:`ConfigError` naming the first setting of the wrong type or out of range."""
+        _check_types(self)
+        name = self.run_name
+        if name in (".", "..") or "/" in name or "\\" in name:
+            raise ConfigError(f"training config: run_name must be a plain folder name, got {name!r}")
         checks: list[tuple[bool, str]] = [
             (bool(self.model), "model must be a registry name"),
             (isinstance(self.epochs, int) and self.epochs >= 1, f"epochs must be an integer >= 1, got {self.epochs!r}"),
@@ -164,7 +169,7 @@ class TrainConfig:
     def load(cls, path: str | Path) -> "TrainConfig":
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"training config {path} does not exist")
+            raise ConfigError(f"training config {path} {not_a_file(path)}")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -189,3 +194,42 @@ class TrainConfig:
             if value is not None:
                 data[key] = value
         return TrainConfig.from_dict(data)
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits the type ``hint`` (the simple types a config holds)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return True
+    if origin is Literal:
+        return value in args
+    if origin in (Union, UnionType):
+        return any(_matches(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is list:
+        return isinstance(value, list) and all(_matches(v, args[0]) for v in value) if args else isinstance(value, list)
+    if origin is dict:
+        return isinstance(value, dict)
+    return True
+
+
+def _check_types(config: "TrainConfig") -> None:
+    """A :class:`ConfigError` naming the setting, the expected type and the value given."""
+    hints = get_type_hints(type(config))
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if not _matches(value, hints[f.name]):
+            hint = hints[f.name]
+            expected = hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
+            raise ConfigError(
+                f"training config: {f.name} must be {expected}, got {value!r} ({type(value).__name__})"
+            )

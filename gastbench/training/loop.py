@@ -8,6 +8,7 @@ rest of the finished run folder come from :mod:`gastbench.training.finish`.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from contextlib import nullcontext
@@ -20,6 +21,7 @@ from torch import nn
 
 from ..errors import ConfigError, WeightsError
 from ..lifter import Lifter
+from ..outputs import prepare_run_dir
 from ..progress import progress_bar
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import TrainConfig
@@ -292,6 +294,7 @@ def train(
     command: str | None = None,
     log: Callable[[str], None] | None = None,
     stop_after_epoch: int | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train ``config.model`` with ``config``'s recipe; write the run folder; return what it produced.
 
@@ -306,6 +309,7 @@ def train(
         log: where the per-epoch lines go (default: stderr).
         stop_after_epoch: stop once this epoch is checkpointed, as if killed (time-boxed sessions and
             the resume test); no weights are written until a later ``resume=True`` call finishes.
+        overwrite: replace an existing run folder (else a non-empty one is refused).
     """
     started = time.perf_counter()
     log = log or _default_log
@@ -320,11 +324,14 @@ def train(
             )
         if config_path.is_file():
             _check_resume_config(TrainConfig.load(config_path), config)
-    elif (run_dir / "checkpoint.pt").exists():
+    elif (run_dir / "checkpoint.pt").exists() and not overwrite:
         raise ConfigError(
             f"run folder {run_dir} already holds a checkpoint; pass --resume to continue it, or choose another "
-            "--run-name (or delete the folder)"
+            "--run-name (or --overwrite to replace it)"
         )
+    else:
+        # Under torchrun only the first process deletes a replaced folder; the others just check.
+        prepare_run_dir(run_dir, overwrite=overwrite, remove=os.environ.get("RANK", "0") == "0")
     if dataset is None:
         from ..data import load_dataset
 
