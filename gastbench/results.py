@@ -142,6 +142,8 @@ class EvalResult:
     wall_time_s: float | None = None
     frames_per_s: float | None = None
     gastbench_version: str = ""
+    #: Git commit of the code that computed the record ("+dirty" for uncommitted changes; "" outside a checkout).
+    code_revision: str = ""
     torch_version: str = ""
     timestamp: str = ""
     schema_version: int = SCHEMA_VERSION

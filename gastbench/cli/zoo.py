@@ -104,6 +104,24 @@ def register(app: typer.Typer) -> None:
         pinned = publish(plan, token=token, private=private)
         typer.echo(f"published {pinned.id} at {pinned.repo_id}@{pinned.revision}")
 
+    @zoo_app.command("card")
+    def card_command(
+        weights: Path = typer.Argument(..., help="The weights (.safetensors) a `gastbench train` run wrote."),
+        config: Path = typer.Option(..., "--config", help="That run's config.json."),
+        command: str = typer.Option(..., "--command", help="The training command to show on the card."),
+        to: Path = typer.Option(..., "--to", help="Where to write the card (e.g. zoo/<id>.toml)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing card file."),
+    ) -> None:
+        """Write the zoo card of a past training run's weights (sha256 and size as the file is now)."""
+        from ..cards import write_card
+        from ..outputs import check_output_file
+        from ..training.finish import card_for_run
+
+        check_output_file(to, "--to", overwrite=overwrite, inputs=[weights, config], suffix=".toml")
+        card = card_for_run(config, weights, command)
+        write_card(card, to)
+        typer.echo(f"wrote {to}: {card.id}, sha256 {card.sha256}, {card.size:,} bytes")
+
     app.add_typer(zoo_app, name="zoo")
 
     @app.command("download")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -19,9 +20,10 @@ from ..lifter import Lifter
 from .config import TrainConfig
 
 if TYPE_CHECKING:
+    from ..cards import Card
     from .loop import TrainResult, _Trainer
 
-__all__ = ["finish_run", "state_dict_cpu"]
+__all__ = ["card_for_run", "finish_run", "state_dict_cpu"]
 
 
 def state_dict_cpu(lifter: Lifter) -> dict[str, torch.Tensor]:
@@ -121,3 +123,29 @@ def _write_card(trainer: "_Trainer", result: "TrainResult", command: str) -> Non
     except GastbenchError as exc:  # e.g. a dataset or input name that is not a valid card id
         result.notes.append(f"no zoo card written: {exc}")
         trainer.log(f"no zoo card written: {exc}")
+
+
+def card_for_run(config_path: str | Path, weights_path: str | Path, command: str) -> "Card":
+    """The zoo card of weights a past ``gastbench train`` run wrote, rebuilt from its ``config.json``.
+
+    The same card the run itself writes (recipe, deviations from the paper's recipe, licence), with
+    the sha256 and size of ``weights_path`` as it is now: for weights kept in a mirror folder, or a
+    run whose card was lost. ``command`` is the training command shown on the card.
+    """
+    from ..data import load_dataset
+    from ..pretrained import card_for_weights
+    from .setup import build_lifter
+
+    config = TrainConfig.load(config_path)
+    dataset = load_dataset(config.dataset, input=config.input, data_dir=config.data_dir)
+    lifter = build_lifter(config, dataset)
+    return card_for_weights(
+        lifter,
+        weights_path,
+        dataset=config.dataset,
+        input=config.input,
+        recipe=_recipe_for_card(config),
+        command=command,
+        description=_card_description(config) + _LICENCE_NOTE,
+    )
+
