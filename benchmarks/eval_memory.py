@@ -7,7 +7,7 @@ differ by little more than the data they load (Human3.6M's loader builds every t
 either way):
 
     GASTBENCH_DATA=/work/shared/data python benchmarks/eval_memory.py            # videopose3d-t27, h36m gt
-    python benchmarks/eval_memory.py --model gast-t27 --small 10
+    python benchmarks/eval_memory.py --model gast-t27 --small 10 --large 80   # quicker
 """
 
 from __future__ import annotations
@@ -62,13 +62,14 @@ def main() -> None:
     parser.add_argument("--input", default="gt")
     parser.add_argument("--data-dir", default="", help="else $GASTBENCH_DATA")
     parser.add_argument("--small", type=int, default=10, help="sequences of the small run")
+    parser.add_argument("--large", type=int, default=None, help="sequences of the large run (default: the whole test set)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp)
         base, base_s = peak_rss_mb(["-c", _LOAD_ONLY, args.dataset, args.input, args.data_dir])
         print(f"load {args.dataset} {args.input} test split only: peak RSS {base:8.0f} MB ({base_s:.0f} s)", flush=True)
         rows = []
-        for n in (args.small, None):
+        for n in (args.small, args.large):
             rss, wall, frames = evaluation(args.model, args.dataset, args.input, args.data_dir, n, runs)
             label = f"--max-sequences {n}" if n else "whole test set"
             print(f"{args.model} {label:>19}: {frames:8d} frames, peak RSS {rss:8.0f} MB ({wall:.0f} s)", flush=True)
