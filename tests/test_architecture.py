@@ -16,7 +16,7 @@ MAX_LINES = 400
 
 #: Lowest first; a module may import its own layer and the ones below, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "hashing", "model_id", "progress", "outputs"},
+    {"errors", "hashing", "model_id", "progress", "outputs", "revision"},
     {"skeleton", "metrics", "results"},
     {"data", "keypoints"},
     {"lifter"},

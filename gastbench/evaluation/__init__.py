@@ -1,15 +1,25 @@
-"""The protocol runner: whole test sequences through a lifter, batched, then per-action metrics.
+"""The protocol runner: test sequences through a lifter in large batched forwards, scored one sequence at a time.
 
-Seams: :mod:`~gastbench.evaluation.inference` (the chunked engine), :mod:`~.device`,
-:mod:`~.protocol` (options, conventions, the stride rule), :mod:`~.aggregate` (rows of the
-record), :mod:`~.predictions` (saving them) and :mod:`~.runner` (``evaluate``).
+Seams: :mod:`~gastbench.evaluation.inference` (the chunked engine, streaming sequences out as
+they are lifted), :mod:`~.device`, :mod:`~.protocol` (options, conventions, the stride rule),
+:mod:`~.aggregate` (running rows of the record), :mod:`~.predictions` (writing them per
+sequence) and :mod:`~.runner` (``evaluate``). Memory does not grow with the number of sequences.
 """
 
 from __future__ import annotations
 
 from .device import resolve_device
-from .inference import auto_chunking, predict_sequences
+from .inference import auto_chunking, iter_predictions, predict_sequences
 from .protocol import EvalOptions, ResolvedProtocol, resolve_protocol
 from .runner import evaluate
 
-__all__ = ["EvalOptions", "ResolvedProtocol", "auto_chunking", "evaluate", "predict_sequences", "resolve_device", "resolve_protocol"]
+__all__ = [
+    "EvalOptions",
+    "ResolvedProtocol",
+    "auto_chunking",
+    "evaluate",
+    "iter_predictions",
+    "predict_sequences",
+    "resolve_device",
+    "resolve_protocol",
+]

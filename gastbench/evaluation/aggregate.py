@@ -1,8 +1,11 @@
-"""From per-frame predictions to the record's rows: per action, per subject x action cell, overall.
+"""From per-frame errors to the record's rows: per action, per subject x action cell, overall.
 
-Metrics are computed once per frame (in blocks, bounding memory) and then averaged per group
-with ``bincount``; the average over actions is the mean of the per-action rows (the papers'
-"Avg"), the average over frames weights every frame alike.
+Sequences are added one at a time (:meth:`RowAccumulator.add`) and nothing per frame is kept:
+each grouping (action, cell, overall) holds a running sum per group. The sums are sequential
+in frame order, exactly the additions one ``bincount`` over every frame would make, so the rows
+do not depend on how the frames arrive (``np.sum``'s pairwise summation would round differently).
+The average over actions is the mean of the per-action rows (the papers' "Avg"), the average
+over frames weights every frame alike.
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ import numpy as np
 import torch
 
 from ..metrics import mpjpe
-from .scoring import FRAME_ERRORS, Precision, frame_errors
 from ..results import MetricRow
+from .scoring import Precision
+from .scoring import frame_errors as pose_errors
 
 if TYPE_CHECKING:
     from ..data import Sequence
 
-__all__ = ["Aggregate", "aggregate"]
+__all__ = ["Aggregate", "RowAccumulator", "frame_errors"]
 
 # Frames whose metrics are computed at once (bounds float64 temporaries, ~100 MB).
 _METRIC_BLOCK = 1 << 16
+_METRICS = ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm")
 
 
 @dataclass(frozen=True)
@@ -39,61 +44,53 @@ class Aggregate:
     frames: int
 
 
-def _group_mean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.bincount(groups, minlength=n_groups)
-    sums = np.bincount(groups, weights=values, minlength=n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts, counts
+def frame_errors(pred: np.ndarray, gt: np.ndarray, precision: Precision = "float64") -> dict[str, np.ndarray]:
+    """One sequence's per-frame errors in mm: MPJPE, P-MPJPE, N-MPJPE in the protocol's arithmetic
+    (:func:`gastbench.evaluation.scoring.frame_errors`), and MPJVE per frame pair (float64)."""
+    out: dict[str, list[np.ndarray]] = {name: [] for name in _METRICS}
+    for start in range(0, pred.shape[0], _METRIC_BLOCK):
+        block = pose_errors(pred[start : start + _METRIC_BLOCK], gt[start : start + _METRIC_BLOCK], precision)
+        for name, values in block.items():
+            out[name].append(values)
+    # Velocity pairs (t, t+1), in blocks that overlap by one frame.
+    for start in range(0, max(pred.shape[0] - 1, 0), _METRIC_BLOCK):
+        stop = min(start + _METRIC_BLOCK, pred.shape[0] - 1)
+        dp = torch.from_numpy(pred[start + 1 : stop + 1].astype(np.float64) - pred[start:stop])
+        dt = torch.from_numpy(gt[start + 1 : stop + 1].astype(np.float64) - gt[start:stop])
+        out["mpjve_mm"].append(mpjpe(dp, dt).numpy() * 1000.0)
+    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
 
 
-def _frame_metrics(pred_m: np.ndarray, gt_m: np.ndarray, precision: Precision = "float64") -> dict[str, np.ndarray]:
-    """Per-frame MPJPE / P-MPJPE / N-MPJPE in mm, in the protocol's arithmetic, in blocks to bound memory."""
-    out: dict[str, list[np.ndarray]] = {k: [] for k in FRAME_ERRORS}
-    for start in range(0, pred_m.shape[0], _METRIC_BLOCK):
-        block = frame_errors(pred_m[start : start + _METRIC_BLOCK], gt_m[start : start + _METRIC_BLOCK], precision)
-        for key in FRAME_ERRORS:
-            out[key].append(block[key])
-    return {k: np.concatenate(v) for k, v in out.items()}
+class _RunningMeans:
+    """Per-group sums and counts of per-frame values, summed one value after another in arrival order."""
 
+    def __init__(self, n_groups: int) -> None:
+        self.sums = {name: np.zeros(n_groups) for name in _METRICS}
+        self.counts = {name: np.zeros(n_groups, dtype=np.int64) for name in _METRICS}
 
-def _velocity_metrics(pred_m: np.ndarray, gt_m: np.ndarray, seq_of_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MPJVE per consecutive frame pair inside one sequence (mm/frame), and the pairs' frame index."""
-    same = np.nonzero(seq_of_frame[1:] == seq_of_frame[:-1])[0]
-    if same.size == 0:
-        return np.zeros(0), same
-    dp = torch.from_numpy(pred_m[same + 1].astype(np.float64) - pred_m[same])
-    dt = torch.from_numpy(gt_m[same + 1].astype(np.float64) - gt_m[same])
-    return mpjpe(dp, dt).numpy() * 1000.0, same
+    def add(self, group: int, errors: dict[str, np.ndarray]) -> None:
+        for name, values in errors.items():
+            if values.size:
+                # add.accumulate is a strictly sequential sum, seeded with the running total.
+                seeded = np.concatenate(([self.sums[name][group]], values))
+                self.sums[name][group] = np.add.accumulate(seeded)[-1]
+                self.counts[name][group] += values.size
 
-
-def _row(metrics: dict[str, np.ndarray], vel: np.ndarray, g: int, frames: np.ndarray, vframes: np.ndarray) -> MetricRow:
-    return MetricRow(
-        mpjpe_mm=float(metrics["mpjpe_mm"][g]),
-        p_mpjpe_mm=float(metrics["p_mpjpe_mm"][g]),
-        n_mpjpe_mm=float(metrics["n_mpjpe_mm"][g]),
-        mpjve_mm=float(vel[g]) if vframes[g] > 0 else None,
-        frames=int(frames[g]),
-        velocity_frames=int(vframes[g]),
-    )
-
-
-class _Grouper:
-    """Averages the per-frame metrics over any grouping of the sequences."""
-
-    def __init__(self, preds: list[np.ndarray], targets: list[np.ndarray], precision: Precision = "float64") -> None:
-        lengths = np.array([p.shape[0] for p in preds])
-        self.frames = int(lengths.sum())
-        self.seq_of_frame = np.repeat(np.arange(len(preds)), lengths)
-        pred_all, gt_all = np.concatenate(preds), np.concatenate(targets)
-        self.metrics = _frame_metrics(pred_all, gt_all, precision)
-        self.vel, self.vel_at = _velocity_metrics(pred_all, gt_all, self.seq_of_frame)
-
-    def rows(self, group_of_seq: np.ndarray, n: int) -> list[MetricRow]:
-        g_frames = group_of_seq[self.seq_of_frame]
-        means = {k: _group_mean(v, g_frames, n)[0] for k, v in self.metrics.items()}
-        counts = np.bincount(g_frames, minlength=n)
-        vmean, vcounts = _group_mean(self.vel, g_frames[self.vel_at], n)
-        return [_row(means, vmean, g, counts, vcounts) for g in range(n)]
+    def rows(self) -> list[MetricRow]:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = {name: self.sums[name] / self.counts[name] for name in _METRICS}
+        frames, pairs = self.counts["mpjpe_mm"], self.counts["mpjve_mm"]
+        return [
+            MetricRow(
+                mpjpe_mm=float(means["mpjpe_mm"][g]),
+                p_mpjpe_mm=float(means["p_mpjpe_mm"][g]),
+                n_mpjpe_mm=float(means["n_mpjpe_mm"][g]),
+                mpjve_mm=float(means["mpjve_mm"][g]) if pairs[g] > 0 else None,
+                frames=int(frames[g]),
+                velocity_frames=int(pairs[g]),
+            )
+            for g in range(len(frames))
+        ]
 
 
 def _mean_of_rows(rows: list[MetricRow], overall: MetricRow) -> MetricRow:
@@ -108,38 +105,50 @@ def _mean_of_rows(rows: list[MetricRow], overall: MetricRow) -> MetricRow:
     )
 
 
-def aggregate(
-    sequences: list["Sequence"],
-    preds: list[np.ndarray],
-    targets: list[np.ndarray],
-    subjects: list[str],
-    actions: list[str],
-    precision: Precision = "float64",
-) -> Aggregate:
-    """Per-action, per-cell and overall rows of aligned per-sequence predictions and targets (metres)."""
-    grouper = _Grouper(preds, targets, precision)
-    cell_subjects = [s for s in subjects if any(q.subject == s for q in sequences)]
-    cell_actions = [a for a in actions if any(q.action == a for q in sequences)]
-    a_idx = {a: i for i, a in enumerate(cell_actions)}
-    s_idx = {s: i for i, s in enumerate(cell_subjects)}
-    seq_action = np.array([a_idx[q.action] for q in sequences])
-    seq_cell = np.array([s_idx[q.subject] * len(cell_actions) + a_idx[q.action] for q in sequences])
+class RowAccumulator:
+    """The record's rows of ``sequences``, fed one sequence's predictions and targets at a time, in order."""
 
-    action_rows = grouper.rows(seq_action, len(cell_actions))
-    cell_rows = grouper.rows(seq_cell, len(cell_subjects) * len(cell_actions))
-    per_cell: dict[str, dict[str, MetricRow]] = {}
-    for s, si in s_idx.items():
-        for a, ai in a_idx.items():
-            row = cell_rows[si * len(cell_actions) + ai]
-            if row.frames:
-                per_cell.setdefault(s, {})[a] = row
-    overall = grouper.rows(np.zeros(len(sequences), dtype=np.int64), 1)[0]
-    return Aggregate(
-        per_action=dict(zip(cell_actions, action_rows)),
-        per_cell=per_cell,
-        average_over_actions=_mean_of_rows(action_rows, overall),
-        average_over_frames=overall,
-        subjects=cell_subjects,
-        actions=cell_actions,
-        frames=grouper.frames,
-    )
+    def __init__(
+        self, sequences: list["Sequence"], subjects: list[str], actions: list[str], precision: Precision = "float64"
+    ) -> None:
+        self.sequences = sequences
+        self.precision = precision
+        self.subjects = [s for s in subjects if any(q.subject == s for q in sequences)]
+        self.actions = [a for a in actions if any(q.action == a for q in sequences)]
+        self._a_idx = {a: i for i, a in enumerate(self.actions)}
+        self._s_idx = {s: i for i, s in enumerate(self.subjects)}
+        self._per_action = _RunningMeans(len(self.actions))
+        self._per_cell = _RunningMeans(len(self.subjects) * len(self.actions))
+        self._overall = _RunningMeans(1)
+        self.added = 0
+
+    def add(self, pred: np.ndarray, gt: np.ndarray) -> None:
+        """Score the next sequence: aligned predictions and targets ``(T, J, 3)`` in metres."""
+        seq = self.sequences[self.added]
+        errors = frame_errors(pred, gt, self.precision)
+        action = self._a_idx[seq.action]
+        self._per_action.add(action, errors)
+        self._per_cell.add(self._s_idx[seq.subject] * len(self.actions) + action, errors)
+        self._overall.add(0, errors)
+        self.added += 1
+
+    def result(self) -> Aggregate:
+        """The rows of every sequence added so far."""
+        action_rows = self._per_action.rows()
+        cell_rows = self._per_cell.rows()
+        per_cell: dict[str, dict[str, MetricRow]] = {}
+        for s, si in self._s_idx.items():
+            for a, ai in self._a_idx.items():
+                row = cell_rows[si * len(self.actions) + ai]
+                if row.frames:
+                    per_cell.setdefault(s, {})[a] = row
+        overall = self._overall.rows()[0]
+        return Aggregate(
+            per_action=dict(zip(self.actions, action_rows)),
+            per_cell=per_cell,
+            average_over_actions=_mean_of_rows(action_rows, overall),
+            average_over_frames=overall,
+            subjects=self.subjects,
+            actions=self.actions,
+            frames=overall.frames,
+        )

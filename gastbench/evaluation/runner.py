@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
@@ -11,11 +12,12 @@ import torch
 from ..errors import ConfigError, DataError, ShapeError
 from ..lifter import Lifter
 from ..results import EvalResult, ProtocolInfo, now_iso
+from ..revision import code_revision
 from ..skeleton import Skeleton
-from .aggregate import Aggregate, aggregate
+from .aggregate import Aggregate, RowAccumulator
 from .device import device_name, resolve_device
-from .inference import merge_phases, predict_sequences, split_phases
-from .predictions import save_predictions
+from .inference import lift_sequences
+from .predictions import PredictionWriter
 from .protocol import EvalOptions, ResolvedProtocol, align_for_scoring, resolve_protocol
 
 if TYPE_CHECKING:
@@ -39,13 +41,31 @@ def evaluate(
     protocol = resolve_protocol(lifter, options)
     device = resolve_device(options.device)
     sequences, subjects, actions = _select_sequences(dataset, options)
+    keypoints = [_checked_sequence(dataset, s, dataset.layout_2d) for s in sequences]
+    if input_index is not None:  # a model built at a layout inside the dataset's sees its own joints
+        keypoints = [kp[:, input_index] for kp in keypoints]
     lifter = lifter.to(device)
-    preds = _predict(lifter, dataset, sequences, protocol, options, device, progress, input_index)
-    pred_list, gt_list = _scored_pairs(lifter, dataset, sequences, preds, protocol)
-    if options.save_predictions is not None:
-        save_predictions(options.save_predictions, sequences, pred_list, gt_list, protocol)
-    rows = aggregate(sequences, pred_list, gt_list, subjects, actions, precision=protocol.precision)
-    return _record(lifter, dataset, options, protocol, rows, len(sequences), weights, device, started)
+    rows = RowAccumulator(sequences, subjects, actions, protocol.precision)
+    writer = PredictionWriter(options.save_predictions, sequences, protocol) if options.save_predictions else None
+    predictions = lift_sequences(
+        lifter,
+        keypoints,
+        protocol.train_stride,
+        protocol.score_stride,
+        batch_size=options.batch_size,
+        frames_per_forward=options.frames_per_forward,
+        flip=protocol.flip,
+        device=device,
+        progress=progress,
+    )
+    # One sequence at a time: scored, written if asked, then dropped (memory does not grow with the test set).
+    with writer if writer is not None else contextlib.nullcontext():
+        for seq, pred in zip(sequences, predictions):
+            pred, gt = _scored_pair(lifter, dataset, seq, pred, protocol)
+            rows.add(pred, gt)
+            if writer is not None:
+                writer.add(seq, pred, gt)
+    return _record(lifter, dataset, options, protocol, rows.result(), len(sequences), weights, device, started)
 
 
 def _select_sequences(dataset: "PoseDataset", options: EvalOptions) -> tuple[list["Sequence"], list[str], list[str]]:
@@ -86,69 +106,39 @@ def incomplete_sequences(dataset: "PoseDataset", options: EvalOptions) -> list[s
     return [why for split, subject, why in dataset.incomplete if split == options.split and subject in subjects]
 
 
-def _checked_keypoints(dataset: "PoseDataset", seq: "Sequence", layout: Skeleton) -> np.ndarray:
-    """A sequence's 2D keypoints as float32 ``(T>=1, J, 2)``, else a ShapeError naming the sequence."""
+def _checked_sequence(dataset: "PoseDataset", seq: "Sequence", layout: Skeleton) -> np.ndarray:
+    """A sequence's 2D keypoints as float32 ``(T>=1, J, 2)`` (no copy for the data layer's float32);
+    a ShapeError naming the sequence, before any lifting, when they or its 3D positions are malformed."""
     kp = np.asarray(seq.keypoints_2d, dtype=np.float32)
     if kp.ndim != 3 or kp.shape[1:] != (layout.num_joints, 2) or kp.shape[0] < 1:
         raise ShapeError(
             f"{dataset.name} {seq.subject}/{seq.name}/{seq.camera}: expected 2D keypoints "
             f"(T>=1, {layout.num_joints}, 2) for layout {layout.name!r}, got {tuple(kp.shape)}"
         )
+    gt = seq.positions_3d
+    if gt.ndim != 3 or gt.shape[1:] != (dataset.layout_3d.num_joints, 3) or gt.shape[0] != kp.shape[0]:
+        raise ShapeError(
+            f"{dataset.name} {seq.subject}/{seq.name}/{seq.camera}: 3D positions {tuple(gt.shape)} "
+            f"do not match 2D keypoints {tuple(seq.keypoints_2d.shape)} and layout {dataset.layout_3d.name!r}"
+        )
     return kp
 
 
-def _predict(
+def _scored_pair(
     lifter: Lifter,
     dataset: "PoseDataset",
-    sequences: list["Sequence"],
+    seq: "Sequence",
+    pred: np.ndarray,
     protocol: ResolvedProtocol,
-    options: EvalOptions,
-    device: torch.device,
-    progress: bool,
-    input_index: list[int] | None = None,
-) -> list[np.ndarray]:
-    """The predictions of the scored frames of every sequence, each lifted at the training stride."""
-    keypoints = [_checked_keypoints(dataset, s, dataset.layout_2d) for s in sequences]
-    if input_index is not None:
-        keypoints = [kp[:, input_index] for kp in keypoints]
-    stride, score = protocol.train_stride, protocol.score_stride
-    phases, plan = split_phases(keypoints, stride, score)
-    phase_preds = predict_sequences(
-        lifter,
-        phases,
-        batch_size=options.batch_size,
-        frames_per_forward=options.frames_per_forward,
-        flip=protocol.flip,
-        device=device,
-        progress=progress,
-    )
-    return merge_phases([kp.shape[0] for kp in keypoints], phase_preds, plan, stride, score)
+) -> tuple[np.ndarray, np.ndarray]:
+    """One sequence's predictions and ground truth of the scored frames and joints, aligned per the protocol.
 
-
-def _scored_pairs(
-    lifter: Lifter,
-    dataset: "PoseDataset",
-    sequences: list["Sequence"],
-    preds: list[np.ndarray],
-    protocol: ResolvedProtocol,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Predictions and ground truth of the scored frames and joints, root-aligned per the protocol."""
+    ``pred`` holds the scored frames only (every ``score_stride``-th), in the model's output layout.
+    """
+    gt = np.asarray(seq.positions_3d[:: protocol.score_stride], dtype=np.float32)
+    gt = gt - gt[:, dataset.layout_3d.root : dataset.layout_3d.root + 1]  # a no-op for well-formed data
     gt_index = list(lifter.output_layout.indices_in(dataset.layout_3d))
-    root_3d = dataset.layout_3d.root
-    pred_list: list[np.ndarray] = []
-    gt_list: list[np.ndarray] = []
-    for seq, pred in zip(sequences, preds):
-        gt = np.asarray(seq.positions_3d[:: protocol.score_stride], dtype=np.float32)
-        if gt.ndim != 3 or gt.shape[1:] != (dataset.layout_3d.num_joints, 3) or gt.shape[0] != pred.shape[0]:
-            raise ShapeError(
-                f"{dataset.name} {seq.subject}/{seq.name}/{seq.camera}: 3D positions {tuple(seq.positions_3d.shape)} "
-                f"do not match 2D keypoints {tuple(seq.keypoints_2d.shape)} and layout {dataset.layout_3d.name!r}"
-            )
-        gt = gt - gt[:, root_3d : root_3d + 1]  # a no-op for well-formed data: the protocol puts the root at 0
-        pred, gt = align_for_scoring(pred, gt[:, gt_index], protocol)
-        pred_list.append(pred)
-        gt_list.append(gt)
-    return pred_list, gt_list
+    return align_for_scoring(pred, gt[:, gt_index], protocol)
 
 
 def _record(
@@ -205,6 +195,7 @@ def _record(
         wall_time_s=round(wall, 4),
         frames_per_s=round(float(rows.frames) / wall, 1) if wall > 0 else None,
         gastbench_version=__version__,
+        code_revision=code_revision(),
         torch_version=torch.__version__,
         timestamp=now_iso(),
     )

@@ -1,0 +1,138 @@
+"""Streaming evaluation: one sequence at a time, with the numbers of an all-at-once evaluation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest_eval import TinyLifter, fake_dataset  # noqa: E402
+
+from gastbench.data import load_dataset  # noqa: E402
+from gastbench.evaluation import EvalOptions, evaluate  # noqa: E402
+from gastbench.evaluation.aggregate import RowAccumulator  # noqa: E402
+from gastbench.evaluation.inference import _StreamLayout, iter_predictions  # noqa: E402
+from gastbench.metrics import mpjpe, n_mpjpe, p_mpjpe  # noqa: E402
+from gastbench.results import MetricRow  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def _reference_rows(seqs, preds, gts, group_of):  # type: ignore[no-untyped-def]
+    """All frames at once: per-frame errors of the concatenation, then one bincount per group."""
+    pred, gt = torch.from_numpy(np.concatenate(preds)), torch.from_numpy(np.concatenate(gts))
+    seq_of_frame = np.repeat(np.arange(len(seqs)), [p.shape[0] for p in preds])
+    errors = {
+        "mpjpe_mm": mpjpe(pred, gt).numpy() * 1000.0,
+        "p_mpjpe_mm": p_mpjpe(pred, gt).numpy() * 1000.0,
+        "n_mpjpe_mm": n_mpjpe(pred, gt).numpy() * 1000.0,
+    }
+    pairs = np.nonzero(seq_of_frame[1:] == seq_of_frame[:-1])[0]
+    dp = torch.from_numpy(pred.numpy()[pairs + 1].astype(np.float64) - pred.numpy()[pairs])
+    dt = torch.from_numpy(gt.numpy()[pairs + 1].astype(np.float64) - gt.numpy()[pairs])
+    velocity = mpjpe(dp, dt).numpy() * 1000.0
+    groups = np.array([group_of(s) for s in seqs])[seq_of_frame]
+    n = int(groups.max()) + 1
+    frames = np.bincount(groups, minlength=n)
+    pair_frames = np.bincount(groups[pairs], minlength=n)
+    means = {k: np.bincount(groups, weights=v, minlength=n) / frames for k, v in errors.items()}
+    vel = np.bincount(groups[pairs], weights=velocity, minlength=n)
+    return [
+        MetricRow(
+            mpjpe_mm=float(means["mpjpe_mm"][g]),
+            p_mpjpe_mm=float(means["p_mpjpe_mm"][g]),
+            n_mpjpe_mm=float(means["n_mpjpe_mm"][g]),
+            mpjve_mm=float(vel[g] / pair_frames[g]) if pair_frames[g] else None,
+            frames=int(frames[g]),
+            velocity_frames=int(pair_frames[g]),
+        )
+        for g in range(n)
+    ]
+
+
+def test_streaming_rows_equal_all_at_once_aggregation() -> None:
+    ds = load_dataset("synthetic")
+    seqs = ds.sequences("test")
+    rng = np.random.default_rng(0)
+    gts = [np.array(s.positions_3d, dtype=np.float32) for s in seqs]
+    preds = [(g + rng.normal(0, 0.05, g.shape)).astype(np.float32) for g in gts]
+    accumulator = RowAccumulator(seqs, ds.subjects("test"), ds.actions("test"))
+    for pred, gt in zip(preds, gts):
+        accumulator.add(pred, gt)
+    rows = accumulator.result()
+    actions, subjects = rows.actions, rows.subjects
+    by_action = _reference_rows(seqs, preds, gts, lambda s: actions.index(s.action))
+    assert rows.per_action == dict(zip(actions, by_action))  # to the last bit, not approximately
+    by_cell = _reference_rows(seqs, preds, gts, lambda s: subjects.index(s.subject) * len(actions) + actions.index(s.action))
+    cells = {s: {a: by_cell[i * len(actions) + j] for j, a in enumerate(actions)} for i, s in enumerate(subjects)}
+    assert rows.per_cell == {s: {a: r for a, r in row.items() if r.frames} for s, row in cells.items()}
+    assert rows.average_over_frames == _reference_rows(seqs, preds, gts, lambda s: 0)[0]
+    assert rows.frames == sum(p.shape[0] for p in preds)
+    # Velocity pairs never straddle two sequences.
+    assert rows.average_over_frames.velocity_frames == sum(p.shape[0] - 1 for p in preds)
+
+
+def test_evaluate_equals_reference_aggregation_of_its_saved_predictions(tmp_path: Path) -> None:
+    ds = load_dataset("synthetic")
+    path = tmp_path / "p.npz"
+    result = evaluate(TinyLifter(rf=9), ds, EvalOptions(batch_size=64, save_predictions=path), progress=False)
+    seqs = ds.sequences("test")
+    with np.load(path) as npz:
+        preds = [npz[f"pred/{s.subject}/{s.name}/{s.camera}"] for s in seqs]
+        gts = [npz[f"gt/{s.subject}/{s.name}/{s.camera}"] for s in seqs]
+    actions = result.protocol.actions
+    assert result.per_action == dict(zip(actions, _reference_rows(seqs, preds, gts, lambda s: actions.index(s.action))))
+    assert result.average_over_frames == _reference_rows(seqs, preds, gts, lambda s: 0)[0]
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_stream_stretches_are_the_edge_padded_concatenation() -> None:
+    rng = np.random.default_rng(1)
+    kps = [rng.normal(size=(t, 17, 2)).astype(np.float32) for t in (1, 5, 30, 2)]
+    for left, right in ((4, 4), (8, 0)):
+        layout = _StreamLayout(kps, left, right)
+        whole = np.concatenate([np.pad(kp, ((left, right), (0, 0), (0, 0)), mode="edge") for kp in kps])
+        assert layout.length == whole.shape[0]
+        tail = np.repeat(whole[-1:], 7, axis=0)
+        np.testing.assert_array_equal(layout.stretch(0, layout.length + 7), np.concatenate([whole, tail]))
+        for lo, hi in ((0, 1), (3, 20), (9, 50), (40, layout.length + 3)):
+            np.testing.assert_array_equal(layout.stretch(lo, hi), np.concatenate([whole, tail])[lo:hi])
+
+
+class _CountingLifter(TinyLifter):
+    def __init__(self) -> None:
+        super().__init__(rf=9)
+        self.forwards = 0
+
+    def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
+        self.forwards += 1
+        return super().forward_dilated(x)
+
+
+def test_sequences_are_handed_over_as_soon_as_lifted() -> None:
+    lifter = _CountingLifter()
+    kps = [np.asarray(s.keypoints_2d) for s in fake_dataset().sequences("test")]
+    stream = iter_predictions(lifter, kps, batch_size=16, frames_per_forward=24, flip=False)
+    first = next(stream)
+    assert first.shape == (kps[0].shape[0], 17, 3)
+    assert lifter.forwards <= kps[0].shape[0] // 16 + 2  # not the whole stream's forwards
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()  # nothing leaks at a yield
+    rest = list(stream)
+    assert len(rest) == len(kps) - 1 and [r.shape[0] for r in rest] == [k.shape[0] for k in kps[1:]]
+
+
+def test_failed_run_leaves_an_existing_predictions_file_alone(tmp_path: Path) -> None:
+    class Failing(TinyLifter):
+        def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
+            raise RuntimeError("boom")
+
+    path = tmp_path / "p.npz"
+    path.write_bytes(b"earlier")
+    with pytest.raises(RuntimeError, match="boom"):
+        evaluate(Failing(), fake_dataset(), EvalOptions(save_predictions=path), progress=False)
+    assert path.read_bytes() == b"earlier"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.npz"]
