@@ -51,7 +51,7 @@ def test_committed_record_reproduces_from_its_weights(path: Path, real_data_dir:
     card = find_card(record.weights["card"], require_weights=False)
     if not (_weights_dir() / card.filename).is_file():
         pytest.skip(f"{card.filename} is not in GASTBENCH_WEIGHTS_DIR; {path.name} cannot be re-computed here")
-    lifter, info = resolve_lifter(card.lifter, dataset=record.dataset, input=record.input)
+    lifter, info = resolve_lifter(card.lifter, dataset=record.dataset, input=record.input, layout=card.layout)
     assert info.sha256 == record.weights["sha256"]
     dataset = load_dataset(record.dataset, input=record.input, data_dir=real_data_dir)
     options = EvalOptions.for_weights(info, device="cpu", convention=record.protocol.convention, flip=record.protocol.flip)

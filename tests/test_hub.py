@@ -205,6 +205,8 @@ def test_cli_check_with_cached_card_weights(zoo: dict, monkeypatch: pytest.Monke
     report = json.loads(out)
     status = {c["name"]: c["status"] for c in report["checks"]}
     assert status["weights"] == "pass" and status["params"] == "pass"
-    # The fixture's "card weights" are random: with weights loaded, check expects mirror equivariance and says no.
-    assert status["flip"] == "fail" and code == 1 and not report["passed"]
-    assert all(v != "fail" for k, v in status.items() if k != "flip")
+    # The fixture's "card weights" are random: the output hardly follows a mirrored input, so the
+    # flip check says it cannot judge equivariance rather than passing or failing the model.
+    flip = next(c for c in report["checks"] if c["name"] == "flip")
+    assert flip["status"] == "skip" and "cannot be judged" in flip["detail"]
+    assert code == 0 and report["passed"] and "fail" not in status.values()
