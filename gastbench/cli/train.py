@@ -83,7 +83,8 @@ def register(app: typer.Typer) -> None:
         lr_decay: Optional[float] = typer.Option(None, "--lr-decay", help="Decay factor per epoch/step block."),
         batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Global batch size."),
         dropout: Optional[float] = typer.Option(None, "--dropout", help="Dropout probability."),
-        optimizer: Optional[str] = typer.Option(None, "--optimizer", help="amsgrad or adam."),
+        optimizer: Optional[str] = typer.Option(None, "--optimizer", help="amsgrad, adam or adamw."),
+        weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="AdamW decay (Adam: L2 penalty)."),
         loss: Optional[str] = typer.Option(None, "--loss", help="mpjpe or mse."),
         grad_clip: Optional[float] = typer.Option(None, "--grad-clip", help="Clip the gradient norm to this."),
         train_stride: Optional[int] = typer.Option(
@@ -133,6 +134,7 @@ def register(app: typer.Typer) -> None:
             "batch_size": batch_size,
             "dropout": dropout,
             "optimizer": optimizer,
+            "weight_decay": weight_decay,
             "loss": loss,
             "grad_clip_norm": grad_clip,
             "train_stride": train_stride,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from types import UnionType
@@ -12,7 +13,7 @@ from ..errors import ConfigError, not_a_file
 
 __all__ = ["TrainConfig", "OptimizerName", "LossName", "LrSchedule"]
 
-OptimizerName = Literal["adam", "amsgrad"]
+OptimizerName = Literal["adam", "amsgrad", "adamw"]
 LossName = Literal["mpjpe", "mse"]
 LrSchedule = Literal["epoch", "step"]
 
@@ -34,7 +35,10 @@ class TrainConfig:
         lr_schedule: ``"epoch"``: ``lr * decay**epoch`` (VideoPose3D, GAST-Net);
             ``"step"``: ``lr * decay**floor(step / lr_decay_steps)`` (Martinez, SemGCN).
         lr_decay_steps: optimizer steps per decay for the ``"step"`` schedule.
-        optimizer: ``"amsgrad"`` (Adam with AMSGrad) or ``"adam"``.
+        optimizer: ``"amsgrad"`` (Adam with AMSGrad), ``"adam"`` or ``"adamw"`` (Adam with decoupled
+            weight decay, PoseFormer).
+        weight_decay: ``"adamw"``: the decoupled decay (PoseFormer: 0.1); ``"adam"``/``"amsgrad"``:
+            torch's L2 penalty added to the gradient. 0.0 (every other recipe): none.
         loss: ``"mpjpe"`` (mean joint distance) or ``"mse"`` (mean squared coordinate error).
         grad_clip_norm: clip the gradient norm to this (the "max-norm" of Martinez/SemGCN); None: off.
         dropout: passed to the model factory; None keeps the factory's default.
@@ -68,6 +72,7 @@ class TrainConfig:
     lr_schedule: LrSchedule = "epoch"
     lr_decay_steps: int = 100_000
     optimizer: OptimizerName = "amsgrad"
+    weight_decay: float = 0.0
     loss: LossName = "mpjpe"
     grad_clip_norm: float | None = None
     dropout: float | None = None
@@ -108,7 +113,14 @@ class TrainConfig:
             (0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay!r}"),
             (self.lr_schedule in ("epoch", "step"), f"lr_schedule must be 'epoch' or 'step', got {self.lr_schedule!r}"),
             (self.lr_decay_steps >= 1, f"lr_decay_steps must be >= 1, got {self.lr_decay_steps!r}"),
-            (self.optimizer in ("adam", "amsgrad"), f"optimizer must be 'adam' or 'amsgrad', got {self.optimizer!r}"),
+            (
+                self.optimizer in ("adam", "amsgrad", "adamw"),
+                f"optimizer must be 'adam', 'amsgrad' or 'adamw', got {self.optimizer!r}",
+            ),
+            (
+                math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+                f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}",
+            ),
             (self.loss in ("mpjpe", "mse"), f"loss must be 'mpjpe' or 'mse', got {self.loss!r}"),
             (
                 self.grad_clip_norm is None or self.grad_clip_norm > 0,

@@ -35,7 +35,10 @@ def _recipe_for_card(config: TrainConfig) -> dict[str, Any]:
         "recipe", "epochs", "batch_size", "lr", "lr_decay", "lr_schedule", "lr_decay_steps", "optimizer", "loss",
         "grad_clip_norm", "dropout", "bn_momentum", "flip_augment", "train_stride", "actions", "seed", "amp",
     )  # fmt: skip
-    return {k: v for k, v in config.to_dict().items() if k in keep and v is not None}
+    recipe = {k: v for k, v in config.to_dict().items() if k in keep and v is not None}
+    if config.weight_decay:  # said only when used, so the cards of runs without it stay as they were
+        recipe["weight_decay"] = config.weight_decay
+    return recipe
 
 
 def _card_description(config: TrainConfig) -> str:

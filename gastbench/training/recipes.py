@@ -12,6 +12,10 @@ Sources (facts only):
   200 epochs, dropout 0.5, gradient norm clipped to 1 ("max-norm"), MSE loss.
 - SemGCN (``main_gcn.py``, README): Adam, lr 1e-3 times 0.96 every 100k steps, batch 64, 50 epochs
   (30 with non-local blocks), gradient norm clipped to 1, MSE loss, no dropout.
+- PoseFormer (zczcwh/PoseFormer ``run_poseformer.py`` and ``common/arguments.py``): AdamW with
+  weight decay 0.1, lr 1e-4 times 0.99 per epoch, batch 512, 200 epochs, MPJPE loss, flip at
+  train and test time, no dropout (stochastic depth 0.1 is the model factory's default); the
+  README's 27-frame CPN command sets lr 4e-5. Human3.6M only.
 
 HumanEva-I trains and tests on Walk, Jog and Box only (VideoPose3D's ``-a Walk,Jog,Box``). The
 ``synthetic`` dataset takes the HumanEva-I preset with 2 epochs (a pipeline check, not a recipe).
@@ -43,6 +47,10 @@ __all__ = [
 _HUMANEVA_ACTIONS = ["Walk", "Jog", "Box"]
 
 _STEP_DECAY = {"optimizer": "adam", "lr": 1e-3, "lr_decay": 0.96, "lr_schedule": "step", "lr_decay_steps": 100_000}
+
+_POSEFORMER = {"optimizer": "adamw", "weight_decay": 0.1, "lr": 1e-4, "lr_decay": 0.99, "lr_schedule": "epoch",
+               "loss": "mpjpe", "flip_augment": True, "eval_flip": True, "dropout": 0.0}  # fmt: skip
+_POSEFORMER_H36M = {"epochs": 200, "batch_size": 512}
 
 #: family -> dataset -> settings; a recipe is the family's common part updated by the dataset part.
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
@@ -77,6 +85,8 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
         "h36m": {},
         "humaneva": {"actions": _HUMANEVA_ACTIONS},
     },
+    "poseformer": {"common": _POSEFORMER, "h36m": _POSEFORMER_H36M},
+    "poseformer-t27": {"common": _POSEFORMER, "h36m": {**_POSEFORMER_H36M, "lr": 4e-5}},
 }  # fmt: skip
 
 #: The recipe of a registered family that declares none: VideoPose3D's optimiser and schedule at

@@ -77,4 +77,9 @@ def set_bn_momentum(model: nn.Module, momentum: float) -> None:
 
 
 def make_optimizer(config: TrainConfig, lifter: Lifter) -> torch.optim.Optimizer:
-    return torch.optim.Adam(lifter.parameters(), lr=config.lr, amsgrad=config.optimizer == "amsgrad")
+    """Adam (``"adam"``, ``"amsgrad"``) or AdamW (``"adamw"``) over every parameter, with the config's weight decay."""
+    if config.optimizer == "adamw":  # torch's AdamW default decay is 0.01: always pass the recipe's
+        return torch.optim.AdamW(lifter.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.Adam(
+        lifter.parameters(), lr=config.lr, amsgrad=config.optimizer == "amsgrad", weight_decay=config.weight_decay
+    )
