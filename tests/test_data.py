@@ -19,6 +19,7 @@ from gastbench.data.layouts2d import MPII_TO_H36M16, resolve_file_layout
 from gastbench.data.safe_npz import load_npz
 from gastbench.data.synthetic import _generate, generate_world_motion
 from gastbench.data.validate import check_positions
+from gastbench.keypoints import coco_to_layout
 from gastbench.skeleton import H36M_16, H36M_17, HUMANEVA_15
 
 RNG = np.random.default_rng(0)
@@ -173,22 +174,33 @@ def test_validation_errors_name_file_subject_action_camera() -> None:
         assert "f.npz: subject S9, action 'Walking 1', camera 54138969" in str(err.value)
 
 
-def _tiny_humaneva(folder: Path, nan_at: tuple[str, str, int] | None = None, short: int = 0) -> None:
-    """Minimal HumanEva files (both splits, 3 subjects, one chunk each) in VideoPose3D's layout."""
+HUMANEVA_META = {"layout_name": "humaneva15", "num_joints": 15, "keypoints_symmetry": [[2, 3, 4, 8, 9, 10], [5, 6, 7, 11, 12, 13]]}
+COCO_META = {"layout_name": "coco", "num_joints": 17, "keypoints_symmetry": [[1, 3, 5, 7, 9, 11, 13, 15], [2, 4, 6, 8, 10, 12, 14, 16]]}
+
+
+def _tiny_humaneva(
+    folder: Path,
+    nan_at: tuple[str, str, int] | None = None,
+    short: int = 0,
+    input: str = "gt",
+    meta: dict = HUMANEVA_META,
+    joints_2d: int = 15,
+) -> dict:
+    """Minimal HumanEva files (both splits, 3 subjects, one chunk each) in VideoPose3D's layout; returns the 2D."""
     pos3d: dict = {}
     pos2d: dict = {}
     for prefix in ("Train", "Validate"):
         for subject in ("S1", "S2", "S3"):
             key = f"{prefix}/{subject}"
             world = RNG.normal(scale=0.3, size=(6, 15, 3)).astype(np.float32)
-            views = [RNG.uniform(0, 480, size=(6 - (short if i == 1 else 0), 15, 2)).astype(np.float32) for i in range(3)]
+            views = [RNG.uniform(0, 480, size=(6 - (short if i == 1 else 0), joints_2d, 2)).astype(np.float32) for i in range(3)]
             if nan_at and nan_at[0] == key:
                 views[nan_at[2]][2, 4, 0] = np.inf
             pos3d[key] = {"Walking 1 chunk0": world, "Box 1 chunk0": world[:4]}
             pos2d[key] = {"Walking 1 chunk0": views, "Box 1 chunk0": [v[:4] for v in views]}
-    meta = {"layout_name": "humaneva15", "num_joints": 15, "keypoints_symmetry": [[2, 3, 4, 8, 9, 10], [5, 6, 7, 11, 12, 13]]}
     np.savez_compressed(folder / "data_3d_humaneva15.npz", positions_3d=pos3d)
-    np.savez_compressed(folder / "data_2d_humaneva15_gt.npz", positions_2d=pos2d, metadata=meta)
+    np.savez_compressed(folder / f"data_2d_humaneva15_{input}.npz", positions_2d=pos2d, metadata=meta)
+    return pos2d
 
 
 def test_reader_errors_name_file_subject_action_camera(tmp_path: Path) -> None:
@@ -211,6 +223,31 @@ def test_humaneva_reader_trims_and_folds(tmp_path: Path) -> None:
     # camera C2's 2D is one frame short: every view of that chunk is trimmed to 5 frames
     assert all(s.frames == 5 and s.keypoints_2d.shape == (5, 15, 2) for s in seqs)
     assert any("Train/S1/Walking 1 chunk0/C2: 2D has 5 frames, 3D has 6" in n for n in ds.notes)
+
+
+def test_humaneva_reads_detectron_coco_through_the_coco_mapping(tmp_path: Path) -> None:
+    pos2d = _tiny_humaneva(tmp_path, input="detectron_pt_coco", meta=COCO_META, joints_2d=17)
+    for typed in ("detectron", "detectron_pt_coco"):
+        ds = load_dataset("humaneva", typed, data_dir=tmp_path)
+        assert ds.layout_2d is HUMANEVA_15 and ds.input == "detectron_pt_coco"
+        assert ds.source_2d == "data_2d_humaneva15_detectron_pt_coco.npz"
+    seq = next(s for s in ds.sequences("test", subjects=["S2"]) if s.name == "Box 1 chunk0" and s.camera == "C2")
+    cam = load_cameras("humaneva").camera("S2", "C2")
+    expected, _ = coco_to_layout(pos2d["Validate/S2"]["Box 1 chunk0"][1], HUMANEVA_15)
+    assert seq.keypoints_2d.shape == (4, 15, 2)
+    np.testing.assert_allclose(seq.keypoints_2d, cam.normalize(expected), atol=1e-5)
+    # pelvis is computed (mid-hips), not a reordered COCO joint
+    assert not any(np.allclose(expected[:, HUMANEVA_15.index("pelvis")], pos2d["Validate/S2"]["Box 1 chunk0"][1][:, j]) for j in range(17))
+
+
+def test_detectron_coco_with_wrong_joint_count_is_one_line_error(tmp_path: Path) -> None:
+    _tiny_humaneva(tmp_path, input="detectron_pt_coco", meta=COCO_META, joints_2d=15)
+    ds = load_dataset("humaneva", "detectron", data_dir=tmp_path)
+    with pytest.raises(DataError) as err:
+        ds.sequences("train", subjects=["S1"])
+    message = str(err.value)
+    assert "\n" not in message and "data_2d_humaneva15_detectron_pt_coco.npz: subject Train/S1, action" in message
+    assert "expected shape (T, 17, 2), found (6, 15, 2)" in message
 
 
 def _tiny_h36m(folder: Path) -> dict:
@@ -266,13 +303,18 @@ def test_sh_layout_metadata_is_validated() -> None:
     for meta, pattern in [
         (swapped, "keypoints_symmetry"),
         (dict(good, num_joints=17), "num_joints"),
-        (dict(good, layout_name="coco"), "unsupported 2D joint order"),
+        (dict(good, layout_name="openpose25"), "unsupported 2D joint order"),
+        (dict(good, layout_name="coco"), "coco.*17 joints.*num_joints=16"),
         ([1, 2], "must be a dict"),
     ]:
         with pytest.raises(DataError, match=pattern):
             resolve_file_layout(meta, "x.npz", allowed=(H36M_17, H36M_16))
     with pytest.raises(DataError, match="cannot use"):
         resolve_file_layout(good, "x.npz", allowed=(HUMANEVA_15,))
+    coco = resolve_file_layout(COCO_META, "x.npz", allowed=(HUMANEVA_15,))
+    assert coco.layout is HUMANEVA_15 and coco.coco and coco.file_joints == 17
+    with pytest.raises(DataError, match="keypoints_symmetry"):
+        resolve_file_layout(dict(COCO_META, keypoints_symmetry=[[1, 2], [3, 4]]), "x.npz", allowed=(HUMANEVA_15,))
 
 
 # ---------------------------------------------------------------- paths

@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
         lifter, info = resolve_lifter(
             model,
             dataset=dataset,
-            input=input,
+            input=data.input,  # the dataset's own name for the input ("detectron" -> "detectron_pt_coco")
             layout=data.layout_2d,
             weights=weights,
             random_init=random_init,

@@ -150,7 +150,7 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None, allow_trim:
                 n = pos.shape[0]
                 if keypoints is not None:
                     raw = keypoints[subject][name][index]
-                    raw = check_positions(raw, 2, layout.layout.num_joints, file_2d, subject, name, cam.id)
+                    raw = check_positions(raw, 2, layout.file_joints, file_2d, subject, name, cam.id)
                     n = min(n, raw.shape[0])  # 2D files can run a few frames past the mocap
                     kp = cam.normalize(layout.apply(raw[:n]))
                 seqs.append(make_sequence(subject, fold_action(name, "h36m"), name, cam, pos[:n], kp))

@@ -17,7 +17,7 @@ from .safe_npz import load_npz
 from .types import PoseDataset, Sequence
 from .validate import check_mapping, check_positions
 
-__all__ = ["FILE_3D", "SPLITS", "file_2d_name", "load_humaneva"]
+__all__ = ["FILE_3D", "INPUT_ALIASES", "SPLITS", "file_2d_name", "load_humaneva"]
 
 FILE_3D = "data_3d_humaneva15.npz"
 #: split -> file prefix; the usual protocol trains on Train/S1-S3 and tests on Validate/S1-S3.
@@ -26,15 +26,23 @@ SUBJECTS = ["S1", "S2", "S3"]
 FPS = 60.0
 
 
+#: Short names of 2D inputs -> their file's input name (Detectron files hold COCO-17 keypoints).
+INPUT_ALIASES = {"detectron": "detectron_pt_coco"}
+
+
 def file_2d_name(input: str) -> str:
-    return f"data_2d_humaneva15_{input}.npz"
+    """File name of a 2D input (``"detectron"`` -> ``data_2d_humaneva15_detectron_pt_coco.npz``)."""
+    return f"data_2d_humaneva15_{INPUT_ALIASES.get(input, input)}.npz"
 
 
 def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_trim: bool = False) -> PoseDataset:
     """HumanEva-I (15 joints) with 2D input ``input`` (``"gt"`` -> ``data_2d_humaneva15_gt.npz``).
 
+    ``"detectron"`` (or ``"detectron_pt_coco"``) reads COCO-17 detections, mapped onto the 15 joints.
+
     ``allow_trim``: accept 2D/3D frame counts differing beyond the tolerance (see :func:`check_trim`).
     """
+    input = INPUT_ALIASES.get(input, input)  # results name the file's input, whichever name was typed
     path_3d = require_file(FILE_3D, "humaneva", data_dir)
     file_2d = file_2d_name(input)
     path_2d = require_file(file_2d, "humaneva", data_dir)
@@ -85,7 +93,7 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_t
         for name, frames in plan[(split, subject)]:
             pos = check_positions(world[key][name], 3, HUMANEVA_15.num_joints, FILE_3D, key, name)[:frames]
             for index, cam in enumerate(cams):
-                raw = check_positions(keypoints[key][name][index], 2, layout.layout.num_joints, file_2d, key, name, cam.id)
+                raw = check_positions(keypoints[key][name][index], 2, layout.file_joints, file_2d, key, name, cam.id)
                 kp = cam.normalize(layout.apply(raw[:frames]))
                 seqs.append(make_sequence(subject, fold_action(name, "humaneva"), name, cam, pos, kp))
         return seqs

@@ -1,7 +1,9 @@
 """Joint orders found in 2D keypoint files, and how each maps onto a gastbench layout.
 
 A file's ``metadata`` member names its joint order (VideoPose3D's ``layout_name``), joint count
-and left/right symmetry; all three are checked before any keypoint is used.
+and left/right symmetry; all three are checked before any keypoint is used. Most orders are a
+permutation of a layout's joints; COCO-17 (Detectron files, ``layout_name='coco'``) lacks the
+pelvis, spine, thorax and head, which :func:`gastbench.keypoints.coco.coco_to_layout` computes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..keypoints.coco import COCO_17_NAMES, COCO_LEFT_RIGHT, coco_to_layout
 from ..skeleton import H36M_16, H36M_17, HUMANEVA_15, Skeleton
 
 __all__ = ["FileLayout", "MPII_TO_H36M16", "resolve_file_layout"]
@@ -22,6 +25,9 @@ __all__ = ["FileLayout", "MPII_TO_H36M16", "resolve_file_layout"]
 #: As in Martinez et al., MPII thorax stands for the H36M spine, MPII upper neck for the H36M thorax.
 MPII_TO_H36M16 = (6, 2, 1, 0, 3, 4, 5, 7, 8, 9, 13, 14, 15, 12, 11, 10)
 _MPII_SYMMETRY = ((3, 4, 5, 13, 14, 15), (0, 1, 2, 10, 11, 12))
+_COCO_SYMMETRY = (tuple(left for left, _ in COCO_LEFT_RIGHT), tuple(right for _, right in COCO_LEFT_RIGHT))
+#: Layouts the COCO-17 mapping can produce (every joint exists in H36M-17), in order of preference.
+_COCO_TARGETS = (H36M_17, HUMANEVA_15)
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,18 @@ class FileLayout:
     file_layout: str
     layout: Skeleton
     permutation: tuple[int, ...] | None  # None: already in ``layout`` order
+    coco: bool = False  # True: COCO-17 in the file, mapped by ``coco_to_layout`` (not a permutation)
+
+    @property
+    def file_joints(self) -> int:
+        """Joint count of one frame in the file (before mapping)."""
+        if self.coco:
+            return len(COCO_17_NAMES)
+        return self.layout.num_joints if self.permutation is None else len(self.permutation)
 
     def apply(self, keypoints: np.ndarray) -> np.ndarray:
+        if self.coco:
+            return coco_to_layout(keypoints, self.layout)[0].astype(keypoints.dtype, copy=False)
         return keypoints if self.permutation is None else keypoints[:, list(self.permutation)]
 
 
@@ -74,11 +90,16 @@ def resolve_file_layout(metadata: Any, file: str, allowed: tuple[Skeleton, ...])
     if not isinstance(metadata, dict):
         raise DataError(f"{file}: key 'metadata' must be a dict with layout_name, num_joints, keypoints_symmetry")
     name = metadata.get("layout_name")
-    if name not in _KNOWN:
+    if name == "coco":
+        # COCO-17 becomes whichever layout the dataset uses, as long as the mapping can build it.
+        target = next((s for s in _COCO_TARGETS if s in allowed), _COCO_TARGETS[0])
+        joints, symmetry, layout, perm = len(COCO_17_NAMES), _COCO_SYMMETRY, target, None
+    elif name in _KNOWN:
+        joints, symmetry, layout, perm = _KNOWN[name]
+    else:
         raise DataError(
-            f"{file}: unsupported 2D joint order layout_name={name!r}; supported: {sorted(_KNOWN)}"
+            f"{file}: unsupported 2D joint order layout_name={name!r}; supported: {sorted([*_KNOWN, 'coco'])}"
         )
-    joints, symmetry, layout, perm = _KNOWN[name]
     if layout not in allowed:
         raise DataError(
             f"{file}: joint order {name!r} maps to layout {layout.name!r}, which this dataset cannot use "
@@ -94,4 +115,4 @@ def resolve_file_layout(metadata: Any, file: str, allowed: tuple[Skeleton, ...])
         )
     if perm is not None and not _check_permutation_symmetry(perm, symmetry, layout):
         raise DataError(f"internal: joint map for {name!r} does not preserve left/right")  # guards the table above
-    return FileLayout(file_layout=name, layout=layout, permutation=perm)
+    return FileLayout(file_layout=name, layout=layout, permutation=perm, coco=name == "coco")
