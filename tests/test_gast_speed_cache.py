@@ -18,29 +18,18 @@ from torch import nn
 from gastbench.models.gastnet import GASTNet
 from gastbench.registry import create_lifter
 
+from gast_helpers import randomize_gastnet
+
 torch.set_num_threads(1)
 
 TOL = 1e-5
 
 
-def _randomize(model: GASTNet, seed: int) -> GASTNet:
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith((".e", ".C_k")):
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.copy_(1 + 0.1 * torch.randn(m.weight.shape, generator=gen))
-                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=gen))
-                m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=gen))
-                m.running_var.copy_(1 + torch.rand(m.running_var.shape, generator=gen))
-    return model.eval()
 
 
 def _model(name: str = "gast-t9", seed: int = 0) -> GASTNet:
     torch.manual_seed(seed)
-    return _randomize(create_lifter(name), seed)
+    return randomize_gastnet(create_lifter(name), seed)
 
 
 def _fast(model: GASTNet, x: torch.Tensor) -> torch.Tensor:

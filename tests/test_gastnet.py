@@ -13,31 +13,19 @@ from gastbench.models.graph import connection_mask, symmetry_mask
 from gastbench.registry import create_lifter, list_lifters
 from gastbench.skeleton import H36M_16, H36M_17, HUMANEVA_15, get_layout
 
+from gast_helpers import randomize_gastnet
+
 torch.set_num_threads(1)
 
 VARIANTS = ["gast-t9", "gast-t27", "gast-t81", "gast-t243"]
 ALL_NAMES = VARIANTS + [f"{n}-causal" for n in VARIANTS]
 
 
-def _randomize(model: GASTNet, seed: int = 0) -> GASTNet:
-    """Non-trivial graph logits, C_k and BN statistics, so that folding and caching are really exercised."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith((".e", ".C_k")):
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.copy_(1 + 0.1 * torch.randn(m.weight.shape, generator=gen))
-                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=gen))
-                m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=gen))
-                m.running_var.copy_(1 + torch.rand(m.running_var.shape, generator=gen))
-    return model.eval()
 
 
 def _build(name: str, layout: str = "h36m", seed: int = 0) -> GASTNet:
     torch.manual_seed(seed)
-    return _randomize(create_lifter(name, layout), seed)
+    return randomize_gastnet(create_lifter(name, layout), seed)
 
 
 @pytest.fixture(scope="module")
