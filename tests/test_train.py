@@ -345,3 +345,17 @@ def test_humaneva_training_windows_and_one_step(real_data_dir: Path, tmp_path: P
                                       validate_every=0),
                 dataset=dataset, progress=False, final_eval=False, write_card=False)  # fmt: skip
     assert np.isfinite(run.history[0]["loss"])
+
+
+def test_max_minutes_stops_after_the_last_epoch_that_fits_and_records_it(tmp_path: Path) -> None:
+    # A budget far below one epoch's time: epoch 1 runs (a run always trains at least one), then it stops.
+    result = train(_tiny_config(tmp_path, epochs=3), progress=False, final_eval=False, write_card=True,
+                   max_minutes=1e-4, log=lambda line: None)  # fmt: skip
+    assert result.completed and [row["epoch"] for row in result.history] == [1]
+    run = tmp_path / "run"
+    assert TrainConfig.load(run / "config.json").epochs == 1 == result.config.epochs
+    assert load_checkpoint(run / "checkpoint.pt")["epoch"] == 1 and (run / "weights.safetensors").is_file()
+    card = next(run.glob("*.toml")).read_text()
+    assert "epochs 1 instead of" in card  # the shortened run says so on its card
+    with pytest.raises(ConfigError, match="max_seconds must be a positive number"):
+        train(_tiny_config(tmp_path, name="bad"), progress=False, max_minutes=-1.0)

@@ -115,6 +115,9 @@ def register(app: typer.Typer) -> None:
         no_final_eval: bool = typer.Option(False, "--no-final-eval", help="Skip the evaluation of the final weights."),
         no_card: bool = typer.Option(False, "--no-card", help="Do not write a zoo card."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
+        max_minutes: Optional[float] = typer.Option(
+            None, "--max-minutes", help="Wall-clock budget: stop after the last epoch that fits (recorded as the epochs run)."
+        ),
         no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
     ) -> None:
@@ -169,6 +172,7 @@ def register(app: typer.Typer) -> None:
             command=command,
             stop_after_epoch=stop_after,
             overwrite=overwrite,
+            max_minutes=max_minutes,
         )
         summary = {
             "run_dir": str(result.run_dir),

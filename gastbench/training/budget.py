@@ -21,12 +21,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from .config import TrainConfig
 
-__all__ = ["BudgetPlan", "EpochBudget", "compress_schedule", "epochs_that_fit", "plan_budget"]
+if TYPE_CHECKING:
+    from .distributed import DistContext
+
+__all__ = ["BudgetPlan", "EpochBudget", "compress_schedule", "epochs_that_fit", "out_of_budget", "plan_budget"]
 
 #: Marker appended to a compressed recipe's name (``"gast-net/h36m@budget-6ep"``).
 BUDGET_TAG = "@budget-"
@@ -162,3 +165,15 @@ def plan_budget(
         recipe=short.recipe,
     )
     return short, plan
+
+
+def out_of_budget(budget: EpochBudget, epoch_seconds: float, ctx: "DistContext") -> bool:
+    """Whether another epoch of ``epoch_seconds`` would overrun ``budget``; under DDP every rank
+    takes the same decision (any rank out of time stops them all), so none waits for the others."""
+    import torch
+
+    from .distributed import all_reduce_sum
+
+    over = torch.tensor([0.0 if budget.fits_another(epoch_seconds) else 1.0], device=ctx.device)
+    return bool(all_reduce_sum(over, ctx).item() > 0)
+

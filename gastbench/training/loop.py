@@ -23,6 +23,7 @@ from ..errors import ConfigError, WeightsError
 from ..lifter import Lifter
 from ..outputs import prepare_run_dir
 from ..progress import progress_bar
+from .budget import EpochBudget, out_of_budget
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistContext, all_reduce_sum, barrier, init_distributed
@@ -295,6 +296,7 @@ def train(
     log: Callable[[str], None] | None = None,
     stop_after_epoch: int | None = None,
     overwrite: bool = False,
+    max_minutes: float | None = None,
 ) -> TrainResult:
     """Train ``config.model`` with ``config``'s recipe; write the run folder; return what it produced.
 
@@ -310,8 +312,12 @@ def train(
         stop_after_epoch: stop once this epoch is checkpointed, as if killed (time-boxed sessions and
             the resume test); no weights are written until a later ``resume=True`` call finishes.
         overwrite: replace an existing run folder (else a non-empty one is refused).
+        max_minutes: wall-clock budget: after an epoch, stop when another one (at that epoch's
+            time, plus 10%) would not end inside it; the run then finishes normally with the epochs
+            done, and its config and card say how many (a deviation from the recipe).
     """
     started = time.perf_counter()
+    budget = EpochBudget.minutes(max_minutes) if max_minutes is not None else None
     log = log or _default_log
     if config.num_threads is not None:
         torch.set_num_threads(config.num_threads)
@@ -368,6 +374,12 @@ def train(
                 trainer.log_epoch(row)
                 trainer.save(rng_states)
             barrier(ctx)
+            if budget is not None and trainer.epoch < config.epochs and out_of_budget(budget, float(row["time_s"]), ctx):
+                trainer.log(f"budget: stopping after epoch {trainer.epoch} of {config.epochs} (--max-minutes {max_minutes:g})")
+                config = trainer.config = config.with_overrides(epochs=trainer.epoch)
+                if ctx.is_main:
+                    config.save(config_path)
+                break
             if stop_after_epoch is not None and trainer.epoch >= stop_after_epoch < config.epochs:
                 trainer.log(f"stopped after epoch {trainer.epoch}; continue with --resume")
                 return TrainResult(config=config, run_dir=run_dir, history=list(trainer.history),
@@ -381,5 +393,4 @@ def train(
         return result
     finally:
         ctx.close()
-
 
