@@ -8,7 +8,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import time
 import warnings
 from pathlib import Path
 from typing import Any
