@@ -59,7 +59,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..lifter import Lifter, LifterMetadata, PaperConvention
 from ..skeleton import Skeleton
-from ._fast import use_fast_path
+from ._fast import Workspace, use_fast_path
 from .global_attention import GlobalFolded, MultiGlobalGraph
 from .graph import connection_mask, symmetry_mask
 from .layers import (
@@ -145,11 +145,14 @@ class GraphAttentionBlock(nn.Module):
         )
 
     @staticmethod
-    def fused(f: BlockFolded, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    def fused(
+        f: BlockFolded, x: torch.Tensor, out: torch.Tensor | None = None, ws: Workspace | None = None
+    ) -> torch.Tensor:
         """Eval forward ``(N, J, C) -> (N, J, 2C)``; ``out`` (``(N*J, 2C)``, contiguous) receives the result."""
+        ws = ws if ws is not None else Workspace(x)
         n, j, c = x.shape
-        local = LocalGraph.fused(f.local, x)
-        glob = MultiGlobalGraph.fused(f.glob, x)
+        local = LocalGraph.fused(f.local, x, ws)
+        glob = MultiGlobalGraph.fused(f.glob, x, ws)
         # concat + 1x1 conv as three accumulated GEMMs: no (N, J, 3C) copy
         y = torch.addmm(f.shift, x.reshape(n * j, c), f.w_x, out=out)
         y.addmm_(local.view(n * j, c), f.w_l).addmm_(glob.view(n * j, c), f.w_g)
@@ -260,41 +263,59 @@ class GASTNet(Lifter):
     def _run_fused(self, x: torch.Tensor, *, strided: bool) -> torch.Tensor:
         """Eval forward from tensors folded afresh on this call, one level at a time in cache-sized chunks."""
         taps = self._folded_taps()
+        ws = Workspace(x)
         h = x.permute(1, 0, 2, 3).contiguous()
+        shrink = self.shrink.weight[:, :, 0, 0].t()
+        last = len(self.layers_graph_conv) - 1
         for i, block in enumerate(self.layers_graph_conv):
-            h = self._fused_level(i, h, taps, block.fold(), strided)
-        t, b, j, c = h.shape
-        out = torch.mm(h.view(-1, c), self.shrink.weight[:, :, 0, 0].t()).view(t, b, j, 3)
-        return out.permute(1, 0, 2, 3)
+            h = self._fused_level(i, h, taps, block.fold(), strided, ws, shrink if i == last else None)
+        return h.permute(1, 0, 2, 3)
 
     def _fused_level(
-        self, i: int, h: torch.Tensor, taps: list[tuple[torch.Tensor, torch.Tensor]], block: BlockFolded, strided: bool
+        self,
+        i: int,
+        h: torch.Tensor,
+        taps: list[tuple[torch.Tensor, torch.Tensor]],
+        block: BlockFolded,
+        strided: bool,
+        ws: Workspace,
+        shrink: torch.Tensor | None,
     ) -> torch.Tensor:
         """Level ``i`` (temporal block, then graph block) of ``h (T, B, J, C)``, computed in chunks of output frames.
 
         Every op of a level is local in time, so a chunk's intermediates (up to ``4C`` wide
-        inside the local attention) stay in cache between ops; only the level's output is
-        written to memory. Chunks change which rows a GEMM sees, not any sum's order.
+        inside the local attention) stay in cache between ops, in scratch buffers reused
+        from chunk to chunk; only the level's output is written to memory. Given
+        ``shrink`` (the final 1x1 conv, ``(C_out, 3)``), the last level applies it per
+        chunk and returns ``(T, B, J, 3)`` without ever holding its wide output. Chunks
+        change which rows a GEMM sees, not any sum's order.
         """
         fw, dilation = self.filter_widths[i], self._dilations[i]
         frames, batch, joints, _ = h.shape
         w1, b1 = taps[2 * i - 1] if i else taps[0]
+        c = w1.shape[-1]
         out_frames = frames // fw if strided else frames - (fw - 1) * dilation
         c_out = block.shift.shape[0]
-        out = h.new_empty(out_frames, batch, joints, c_out)
+        out = h.new_empty(out_frames, batch, joints, c_out if shrink is None else shrink.shape[1])
         res = self._residual(h, i, strided) if i else None
         step = out_frames if strided else _chunk_frames(batch * joints, c_out)
         for a in range(0, out_frames, step):
             e = min(a + step, out_frames)
+            rows = (e - a) * batch * joints
             if strided:
-                y = temporal_conv_strided(h[a * fw : e * fw], w1, b1).relu_()
+                y = temporal_conv_strided(h[a * fw : e * fw], w1, b1)
             else:
-                y = temporal_conv_dilated(h[a : e + (fw - 1) * dilation], w1, dilation, b1).relu_()
-            c = y.shape[-1]
+                y = temporal_conv_dilated(h[a : e + (fw - 1) * dilation], w1, dilation, b1, ws.take("level.conv", rows, c))
+            y = y.relu_().view(-1, c)
             if res is not None:
                 w2, b2 = taps[2 * i]
-                y = torch.addmm(b2, y.view(-1, c), w2[0]).relu_().view_as(y).add_(res[a:e])
-            GraphAttentionBlock.fused(block, y.view(-1, joints, c), out=out[a:e].view(-1, c_out))
+                y = torch.addmm(b2, y, w2[0], out=ws.take("level.pointwise", rows, c)).relu_()
+                y.view(e - a, batch, joints, c).add_(res[a:e])
+            if shrink is None:
+                GraphAttentionBlock.fused(block, y.view(-1, joints, c), out=out[a:e].view(-1, c_out), ws=ws)
+            else:
+                wide = GraphAttentionBlock.fused(block, y.view(-1, joints, c), out=ws.take("level.block", rows, c_out), ws=ws)
+                torch.mm(wide.view(rows, c_out), shrink, out=out[a:e].view(rows, -1))
         return out
 
     # --- eval-time folding -----------------------------------------------------------

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._fast import use_fast_path
+from ._fast import Workspace, use_fast_path
 from .layers import BatchNormCL, bn_scale_shift
 
 __all__ = ["GlobalGraph", "MultiGlobalGraph", "GlobalFolded"]
@@ -115,19 +115,22 @@ class MultiGlobalGraph(nn.Module):
         )
 
     @staticmethod
-    def fused(f: GlobalFolded, x: torch.Tensor) -> torch.Tensor:
-        """Eval forward ``(N, J, C) -> (N, J, C)`` from folded tensors."""
+    def fused(f: GlobalFolded, x: torch.Tensor, ws: Workspace | None = None) -> torch.Tensor:
+        """Eval forward ``(N, J, C) -> (N, J, C)`` from folded tensors (scratch from ``ws``)."""
+        ws = ws if ws is not None else Workspace(x)
         n, j, ch = x.shape
         k = f.c_k.shape[0]
-        flat = x.reshape(n * j, ch)
-        g = torch.addmm(f.b_g, flat, f.w_g).view(n, j, k, -1)
-        ab = torch.addmm(f.c, flat, f.u).view(n, j, 2 * k).transpose(1, 2)  # (N, 2K, J)
-        logits = F.leaky_relu(ab[:, :k, :, None] + ab[:, k:, None, :], _SLOPE)  # (N, K, J, J)
-        attention = torch.softmax(logits, dim=-1).add_(f.c_k)
+        rows = n * j
+        flat = x.reshape(rows, ch)
+        g = torch.addmm(f.b_g, flat, f.w_g, out=ws.take("global.g", rows, f.w_g.shape[1])).view(n, j, k, -1)
+        ab = torch.addmm(f.c, flat, f.u, out=ws.take("global.ab", rows, 2 * k)).view(n, j, 2 * k).transpose(1, 2)
+        logits = torch.add(ab[:, :k, :, None], ab[:, k:, None, :], out=ws.take("global.logits", n, k, j, j))
+        F.leaky_relu_(logits, _SLOPE)  # (N, K, J, J)
+        attention = torch.softmax(logits, dim=-1, out=ws.take("global.attention", n, k, j, j)).add_(f.c_k)
         width = g.shape[-1]
-        out = None
+        out = ws.take("global.out", rows, ch)
         for head in range(k):  # K = 4 heads; each head's output feeds its rows of the fusing conv
-            y = torch.bmm(attention[:, head], g[:, :, head]).view(n * j, width)
+            y = torch.bmm(attention[:, head], g[:, :, head], out=ws.take("global.head", n, j, width)).view(rows, width)
             w = f.w_cat[head * width : (head + 1) * width]
-            out = torch.addmm(f.shift, y, w) if out is None else out.addmm_(y, w)
+            out = torch.addmm(f.shift, y, w, out=out) if head == 0 else out.addmm_(y, w)
         return out.relu_().view(n, j, ch)

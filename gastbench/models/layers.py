@@ -40,12 +40,17 @@ def conv_taps(weight: torch.Tensor) -> torch.Tensor:
 
 
 def temporal_conv_dilated(
-    x: torch.Tensor, taps: torch.Tensor, dilation: int, bias: torch.Tensor | None = None
+    x: torch.Tensor,
+    taps: torch.Tensor,
+    dilation: int,
+    bias: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Valid dilated temporal convolution of ``x (T, B, J, C_in)`` with ``taps (k, C_in, C_out)``.
 
     Time is the outermost axis, so each tap's input is a contiguous row block and the
-    convolution is ``k`` accumulated GEMMs without any unfold copy.
+    convolution is ``k`` accumulated GEMMs without any unfold copy. ``out`` (contiguous,
+    ``(T_out * B * J, C_out)``) receives the result when given (not under autocast).
     """
     frames, batch, joints, c_in = x.shape
     k = taps.shape[0]
@@ -54,9 +59,9 @@ def temporal_conv_dilated(
     step = dilation * batch * joints
     flat = x.reshape(frames * batch * joints, c_in)
     if bias is None:
-        out = flat[:rows] @ taps[0]
+        out = torch.mm(flat[:rows], taps[0], out=out)
     else:
-        out = torch.addmm(bias, flat[:rows], taps[0])
+        out = torch.addmm(bias, flat[:rows], taps[0], out=out)
     # In-place accumulation saves a buffer per tap; autocast does not cast in-place ops, so
     # under autocast each tap is added out of place (autocast casts addmm's operands).
     in_place = not autocast_enabled(x.device.type)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._fast import use_fast_path
+from ._fast import Workspace, use_fast_path
 from .layers import BatchNormCL, bn_scale_shift
 
 __all__ = ["SemCHGraphConv", "LocalGraph", "LocalFolded"]
@@ -133,11 +133,16 @@ class LocalGraph(nn.Module):
         )
 
     @staticmethod
-    def fused(f: LocalFolded, x: torch.Tensor) -> torch.Tensor:
-        """Eval forward ``(N, J, C_in) -> (N, J, C_out)`` from folded tensors."""
+    def fused(f: LocalFolded, x: torch.Tensor, ws: Workspace | None = None) -> torch.Tensor:
+        """Eval forward ``(N, J, C_in) -> (N, J, C_out)`` from folded tensors (scratch from ``ws``)."""
+        ws = ws if ws is not None else Workspace(x)
         n, j, _ = x.shape
         c2 = f.diag.shape[0]
-        h = torch.mm(f.weight.t(), x.reshape(n * j, -1).t())  # (4C, N*J), channels first
-        z = torch.bmm(h[c2:].view(c2, n, j), f.off_t)  # neighbours: per channel (N, J) @ (J, J)
+        rows = n * j
+        # (4C, N*J), channels first
+        h = torch.mm(f.weight.t(), x.reshape(rows, -1).t(), out=ws.take("local.h", 2 * c2, rows))
+        # neighbours: per channel (N, J) @ (J, J)
+        z = torch.bmm(h[c2:].view(c2, n, j), f.off_t, out=ws.take("local.z", c2, n, j))
         z = z.addcmul_(h[:c2].view(c2, n, j), f.diag).add_(f.shift).relu_()
-        return torch.addmm(f.shift_cat, z.view(c2, n * j).t(), f.w_cat).relu_().view(n, j, -1)
+        out = ws.take("local.out", rows, f.w_cat.shape[1])
+        return torch.addmm(f.shift_cat, z.view(c2, rows).t(), f.w_cat, out=out).relu_().view(n, j, -1)
