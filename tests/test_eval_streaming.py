@@ -15,7 +15,7 @@ from conftest_eval import TinyLifter, fake_dataset  # noqa: E402
 from gastbench.data import load_dataset  # noqa: E402
 from gastbench.evaluation import EvalOptions, evaluate  # noqa: E402
 from gastbench.evaluation.aggregate import RowAccumulator  # noqa: E402
-from gastbench.evaluation.inference import _StreamLayout, iter_predictions  # noqa: E402
+from gastbench.evaluation.inference import iter_predictions, sequence_chunks  # noqa: E402
 from gastbench.metrics import mpjpe, n_mpjpe, p_mpjpe  # noqa: E402
 from gastbench.results import MetricRow  # noqa: E402
 
@@ -90,17 +90,43 @@ def test_evaluate_equals_reference_aggregation_of_its_saved_predictions(tmp_path
     assert not list(tmp_path.glob(".*partial"))
 
 
-def test_stream_stretches_are_the_edge_padded_concatenation() -> None:
-    rng = np.random.default_rng(1)
-    kps = [rng.normal(size=(t, 17, 2)).astype(np.float32) for t in (1, 5, 30, 2)]
-    for left, right in ((4, 4), (8, 0)):
-        layout = _StreamLayout(kps, left, right)
-        whole = np.concatenate([np.pad(kp, ((left, right), (0, 0), (0, 0)), mode="edge") for kp in kps])
-        assert layout.length == whole.shape[0]
-        tail = np.repeat(whole[-1:], 7, axis=0)
-        np.testing.assert_array_equal(layout.stretch(0, layout.length + 7), np.concatenate([whole, tail]))
-        for lo, hi in ((0, 1), (3, 20), (9, 50), (40, layout.length + 3)):
-            np.testing.assert_array_equal(layout.stretch(lo, hi), np.concatenate([whole, tail])[lo:hi])
+@pytest.mark.parametrize("length", [1, 2, 15, 16, 17, 31, 100, 2356])
+@pytest.mark.parametrize("batch_size", [1, 16, 416])
+def test_sequence_chunks_cover_each_frame_with_equal_chunks(length: int, batch_size: int) -> None:
+    chunk, starts = sequence_chunks(length, batch_size)
+    assert len(starts) == -(-length // batch_size) and chunk <= batch_size
+    covered = np.zeros(length, dtype=int)
+    for start in starts:
+        assert 0 <= start <= length - chunk
+        covered[start : start + chunk] += 1
+    assert covered.min() == 1
+    assert covered.sum() - length < len(starts)  # the overlap is fewer frames than there are chunks
+    with pytest.raises(ValueError):
+        sequence_chunks(0, batch_size)
+
+
+class _StartRecordingLifter(TinyLifter):
+    """Records every forward's batch so a test can see that no window crosses two sequences."""
+
+    def __init__(self) -> None:
+        super().__init__(rf=9)
+        self.inputs: list[torch.Tensor] = []
+
+    def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
+        self.inputs.append(x.clone())
+        return super().forward_dilated(x)
+
+
+def test_no_forward_window_spans_two_sequences() -> None:
+    # each sequence is a constant pose, distinct per sequence: a window mixing two would hold two values
+    kps = [np.full((t, 17, 2), float(k), dtype=np.float32) for k, t in enumerate((5, 40, 1, 23))]
+    lifter = _StartRecordingLifter()
+    outs = list(iter_predictions(lifter, kps, batch_size=16, frames_per_forward=100, flip=False))
+    assert [o.shape[0] for o in outs] == [5, 40, 1, 23]
+    for x in lifter.inputs:
+        for window in x:
+            assert torch.unique(window).numel() == 1
+    assert sum(x.shape[0] for x in lifter.inputs) == sum(len(sequence_chunks(k.shape[0], 16)[1]) for k in kps)
 
 
 class _CountingLifter(TinyLifter):
