@@ -45,7 +45,8 @@ def auto_chunking(receptive_field: int, device: torch.device) -> tuple[int, int]
     cache-sized (measured on a 2-core Xeon: gast-t27 runs ~10% faster per frame on ~300-frame
     chunks than on 2,400-frame ones, videopose3d-t243 is flat from ~1,300 frames on). A chunk
     is 16x the overlap within [256, 4096] frames, one chunk (and its flipped copy) per forward
-    on CPU; a GPU takes large groups of chunks instead.
+    on CPU; a GPU takes up to 64 of a sequence's chunks per forward instead (chunks never
+    group across sequences).
     """
     chunk = min(4096, max(256, 16 * (receptive_field - 1)))
     if device.type == "cuda":
@@ -103,7 +104,8 @@ def iter_predictions(
     try:
         with bar:  # grad mode and determinism are set per forward: they must not leak to the consumer at a yield
             for kp, (chunk, starts) in zip(keypoints, plans):
-                padded = torch.from_numpy(np.pad(kp, ((left, right), (0, 0), (0, 0)), mode="edge").astype(np.float32))
+                edge_padded = np.pad(kp, ((left, right), (0, 0), (0, 0)), mode="edge")
+                padded = torch.from_numpy(edge_padded.astype(np.float32, copy=False))
                 windows = padded.unfold(0, chunk + rf - 1, 1)  # (T - chunk + 1, J, 2, window): views, no copy
                 per_forward = max(1, frames_per_forward // ((chunk + rf - 1) * (2 if flip else 1)))
                 out = np.empty((kp.shape[0], lifter.output_layout.num_joints, 3), dtype=np.float32)

@@ -53,8 +53,8 @@ class EvalOptions:
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``/``"cuda:N"``.
         batch_size: output frames per chunk (memory vs. ``RF-1`` overlap per chunk); None picks
             :func:`~gastbench.evaluation.inference.auto_chunking`'s size for the model and device.
-        frames_per_forward: input frames per forward pass; chunks are grouped up to it (None:
-            one chunk and its flipped copy per pass on CPU, large groups on CUDA).
+        frames_per_forward: input frames per forward pass; a sequence's chunks are grouped up to
+            it (None: one chunk and its flipped copy per pass on CPU, up to 64 chunks on CUDA).
         flip: test-time flip augmentation (average of the prediction and the un-flipped
             prediction of the mirrored input); None: the protocol's (standard: on; paper: the
             convention's). An explicit value overrides the paper convention and is recorded.

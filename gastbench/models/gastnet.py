@@ -305,17 +305,17 @@ class GASTNet(Lifter):
             if strided:
                 y = temporal_conv_strided(h[a * fw : e * fw], w1, b1)
             else:
-                y = temporal_conv_dilated(h[a : e + (fw - 1) * dilation], w1, dilation, b1, ws.take("level.conv", rows, c))
+                window = h[a : e + (fw - 1) * dilation]
+                y = temporal_conv_dilated(window, w1, dilation, b1, out=ws.take("level.conv", rows, c))
             y = y.relu_().view(-1, c)
             if res is not None:
                 w2, b2 = taps[2 * i]
                 y = torch.addmm(b2, y, w2[0], out=ws.take("level.pointwise", rows, c)).relu_()
                 y.view(e - a, batch, joints, c).add_(res[a:e])
-            if shrink is None:
-                GraphAttentionBlock.fused(block, y.view(-1, joints, c), out=out[a:e].view(-1, c_out), ws=ws)
-            else:
-                wide = GraphAttentionBlock.fused(block, y.view(-1, joints, c), out=ws.take("level.block", rows, c_out), ws=ws)
-                torch.mm(wide.view(rows, c_out), shrink, out=out[a:e].view(rows, -1))
+            wide = out[a:e].view(rows, c_out) if shrink is None else ws.take("level.block", rows, c_out)
+            GraphAttentionBlock.fused(block, y.view(-1, joints, c), out=wide, ws=ws)
+            if shrink is not None:
+                torch.mm(wide, shrink, out=out[a:e].view(rows, -1))
         return out
 
     # --- eval-time folding -----------------------------------------------------------
