@@ -16,6 +16,11 @@ if [ ! -s .device/h36m_3d_pack.npz ]; then
   "$PYTHON" "$SHARED/device/pack_h36m.py" "$SHARED/data/data_3d_h36m.npz" .device/h36m_3d_pack.npz
 fi
 cp "$SHARED/device/unpack_h36m.py" .device/
+# The device image lacks tomli_w (gastbench writes cards with it) and has no network: carry the
+# pure-Python package; the device command puts .device/pylib on PYTHONPATH.
+rm -rf .device/pylib && mkdir -p .device/pylib
+cp -r "$("$PYTHON" -c 'import os, tomli_w; print(os.path.dirname(tomli_w.__file__))')" .device/pylib/
+rm -rf .device/pylib/tomli_w/__pycache__
 cp "$SHARED/data/cameras.json" .device/ 2>/dev/null || true
 if git status --porcelain --ignored=no | grep -q '\.device'; then
   echo "error: .device/ is not ignored; it would travel with every call" >&2

@@ -190,9 +190,21 @@ def split_file(path: Path, out: Path, part_bytes: int = WEIGHTS_PART_BYTES) -> l
 
 
 def run_train(args: argparse.Namespace, dataset: PoseDataset, device: torch.device, rep: Reporter) -> dict:
+    """The budget run in deterministic mode; the process's settings come back after it (parts run after it)."""
+    cudnn = torch.backends.cudnn
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+              cudnn.deterministic, cudnn.benchmark)  # fmt: skip
+    _deterministic()
+    try:
+        return _budget_run(args, dataset, device, rep)
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        cudnn.deterministic, cudnn.benchmark = before[2], before[3]
+
+
+def _budget_run(args: argparse.Namespace, dataset: PoseDataset, device: torch.device, rep: Reporter) -> dict:
     budget = EpochBudget(args.train_minutes * 60 if args.train_minutes else args.caps["train"], safety=1.15)
     cuda = device.type == "cuda"
-    _deterministic()
     runs_dir = Path(tempfile.mkdtemp(prefix="gastbench-device-train-"))
     base = _config(args.train_model, dataset, device, args.tiny, amp=cuda, validate_every=0, seed=0,
                    runs_dir=str(runs_dir), run_name="device-budget", epochs=20 if args.tiny else None)  # fmt: skip
@@ -209,6 +221,15 @@ def run_train(args: argparse.Namespace, dataset: PoseDataset, device: torch.devi
         reserve_s = 2.0 if args.tiny else 25.0
         seconds_per_epoch = probe["windows"] / probe["windows_per_s"] * 1.05
         left_s = max(0.0, budget.remaining() - reserve_s)
+        if seconds_per_epoch * budget.safety > left_s:
+            # The library trains at least one epoch whatever the budget; here an overrun would run
+            # past the device call's timeout and lose every file, so the part stops with the reason.
+            record["skipped"] = (f"one epoch needs ~{seconds_per_epoch:.0f} s (x{budget.safety} safety) at "
+                                 f"{probe['windows_per_s']:,.0f} windows/s; {left_s:.0f} s of the budget are left: "
+                                 f"raise --cap-train or --train-minutes")  # fmt: skip
+            rep.log(f"train: skipped: {record['skipped']}")
+            rep.write("train", record)
+            return record
         config, plan = plan_budget(base, left_s, seconds_per_epoch, safety=budget.safety,
                                    steps_per_epoch=probe["steps_per_epoch"])  # fmt: skip
         record["plan"] = plan.to_dict()

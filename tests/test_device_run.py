@@ -68,6 +68,32 @@ def test_eval_throughput_has_rates_flops_and_shares(tiny_run: Path) -> None:
         if "block_shares" in row:
             assert sum(row["block_shares"]["result"]["share"].values()) == pytest.approx(1.0, abs=1e-6)
     assert "eager-fp32" in record["models"]["gast-t27"]["runs"]  # the first measurement always runs
+    gast = record["models"]["gast-t27"]
+    # the fused eval path calls no module hook: its graph blocks are timed through the static method
+    assert gast["block_shares"]["result"]["share"]["GraphAttentionBlock (fused)"] > 0
+    assert "error" not in gast["top_ops"]["result"]
+
+
+def test_flops_are_counted_on_every_gemm() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from device_run import flops_per_frame
+
+    import gastbench
+
+    lifter = gastbench.create_lifter("gast-t27").eval()
+    # 188 MFLOP/frame (README): the fused path's out= GEMMs, invisible to FlopCounterMode, counted too
+    assert flops_per_frame(lifter) == pytest.approx(188e6, rel=0.01)
+
+
+def test_a_budget_shorter_than_one_epoch_skips_training_with_the_reason(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run([sys.executable, str(SCRIPT), "--tiny", "--out", str(tmp_path), "--parts", "train",
+                           "--cap-train", "0.01"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record = _json(tmp_path, "train.json")
+    assert record["skipped"].startswith("one epoch needs") and "--cap-train" in record["skipped"]
+    assert not list(tmp_path.glob("weights.safetensors.part-*"))
 
 
 def test_train_throughput_measures_the_recipes(tiny_run: Path) -> None:

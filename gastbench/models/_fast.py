@@ -28,18 +28,28 @@ def autocast_enabled(device_type: str | None = None) -> bool:
     """Whether autocast is on for ``device_type`` (any of cpu/cuda when None)."""
     kinds = (device_type,) if device_type else ("cpu", "cuda")
     try:
-        return any(torch.is_autocast_enabled(kind) for kind in kinds)
+        return any(_autocast_on(kind) for kind in kinds)
     except TypeError:  # torch < 2.4 takes no device type
         return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
 
 
+def _autocast_on(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:  # a device type autocast does not know (e.g. meta): never autocast
+        return False
+
+
 def use_fast_path(module: nn.Module) -> bool:
-    """True when ``module`` may take the fused path: eval mode, no autograd recording, no autocast.
+    """True when ``module`` may take the fused path: eval mode, no autograd recording, no autocast,
+    not being traced by ``torch.compile``.
 
     Under autocast the plain path runs instead: the fused path accumulates GEMMs in place into
     a float32 buffer (``addmm_``), which autocast does not cast, so bf16 operands would not fit.
+    Under ``torch.compile`` the compiler fuses the plain path itself; the fused path's ``out=``
+    views into scratch buffers are what Inductor cannot lower (it failed on CUDA, DEVICE.md).
     """
-    if module.training or torch.is_grad_enabled():
+    if module.training or torch.is_grad_enabled() or torch.compiler.is_compiling():
         return False
     return not autocast_enabled()
 

@@ -73,15 +73,20 @@ from .local_attention import LocalFolded, LocalGraph
 
 __all__ = ["GraphAttentionBlock", "GASTNet", "GASTNET_METADATA"]
 
-#: Rows (frames x batch x joints) per chunk of the fused path, scaled by width so that a
-#: chunk's widest intermediate (4C floats per row in the local attention) is ~8 MiB (a share of L3).
-_CHUNK_BYTES = 1 << 23
+#: Bytes of a fused level's widest intermediate (4C floats per row, inside the local attention)
+#: per chunk. On a CPU a chunk is sized to stay in cache (~8 MiB, a share of L3). On a GPU chunks
+#: only bound memory: cache-sized ones multiply kernel launches (an H100 ran gast-t27 at 6.1k
+#: frames/s with them, launch-bound, see benchmarks/DEVICE.md), so a chunk there is 512 MiB.
+_CHUNK_BYTES = {"cpu": 1 << 23}
+_CHUNK_BYTES_ACCELERATOR = 1 << 29
 
 
-def _chunk_frames(rows_per_frame: int, width: int) -> int:
+def _chunk_frames(rows_per_frame: int, width: int, device: torch.device) -> int:
     """Output frames per chunk of a fused level whose graph block emits ``width`` channels."""
-    rows = max(256, _CHUNK_BYTES // (4 * 2 * width))
+    budget = _CHUNK_BYTES.get(device.type, _CHUNK_BYTES_ACCELERATOR)
+    rows = max(256, budget // (4 * 2 * width))
     return max(1, rows // rows_per_frame)
+
 
 GASTNET_METADATA = LifterMetadata(
     family="gast-net",
@@ -298,7 +303,7 @@ class GASTNet(Lifter):
         c_out = block.shift.shape[0]
         out = h.new_empty(out_frames, batch, joints, c_out if shrink is None else shrink.shape[1])
         res = self._residual(h, i, strided) if i else None
-        step = out_frames if strided else _chunk_frames(batch * joints, c_out)
+        step = out_frames if strided else _chunk_frames(batch * joints, c_out, h.device)
         for a in range(0, out_frames, step):
             e = min(a + step, out_frames)
             rows = (e - a) * batch * joints

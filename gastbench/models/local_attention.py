@@ -36,6 +36,9 @@ class SemCHGraphConv(nn.Module):
         joints = mask.shape[0]
         self.register_buffer("mask", mask.to(torch.bool).clone(), persistent=False)
         self.register_buffer("eye", torch.eye(joints, dtype=torch.bool), persistent=False)
+        # Flat positions of the mask's nonzeros, found once: a per-forward ``nonzero`` would make
+        # the host wait for the device (a sync per layer on CUDA) and break torch.compile graphs.
+        self.register_buffer("edge_index", torch.nonzero(self.mask.reshape(-1)).flatten(), persistent=False)
         self.W = nn.Parameter(torch.empty(2, in_features, out_features))
         self.e = nn.Parameter(torch.ones(out_features, int(self.mask.sum())))
         nn.init.xavier_uniform_(self.W, gain=1.414)
@@ -43,9 +46,9 @@ class SemCHGraphConv(nn.Module):
     def kernel(self) -> torch.Tensor:
         """Softmaxed adjacency ``(C_out, J, J)``; masked entries are exactly zero."""
         joints = self.mask.shape[0]
-        logits = self.e.new_full((self.out_features, joints, joints), _MASKED_LOGIT)
-        logits = _scatter_rows(logits, self.mask, self.e)
-        return F.softmax(logits, dim=2)
+        flat = self.e.new_full((self.out_features, joints * joints), _MASKED_LOGIT)
+        logits = flat.scatter(1, self.edge_index.expand(self.out_features, -1), self.e)
+        return F.softmax(logits.view(self.out_features, joints, joints), dim=2)
 
     def split_kernel(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(diag (J, C_out), off (C_out, J, J))``: the self weights and the neighbour weights."""
@@ -64,13 +67,6 @@ class SemCHGraphConv(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.in_features} -> {self.out_features}, edges={int(self.mask.sum())}"
-
-
-def _scatter_rows(logits: torch.Tensor, mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """``logits[:, mask] = values`` out of place (row-major order of the mask's nonzeros)."""
-    flat = logits.reshape(logits.shape[0], -1)
-    index = torch.nonzero(mask.reshape(-1)).flatten().expand(values.shape[0], -1)
-    return flat.scatter(1, index, values).view_as(logits)
 
 
 class LocalFolded(NamedTuple):
