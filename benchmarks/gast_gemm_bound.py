@@ -8,6 +8,10 @@ shapes and memory layouts, with nothing else in between. Both are timed in alter
 runs at the rate this machine's BLAS reaches on those GEMM shapes: the remaining time is
 the GEMMs themselves, and only fewer FLOPs or larger GEMM shapes can make it faster.
 
+The dispatcher sees torch's GEMMs only, so both sides run with torch's BLAS
+(``gastbench.models._blas.torch_blas``); by default the fused path sends its GEMMs to
+OpenBLAS where numpy bundles it (``benchmarks/gast_layers.py`` times both).
+
     python benchmarks/gast_gemm_bound.py                      # gast-t27, 600 frames + flip
     python benchmarks/gast_gemm_bound.py --model gast-t81 --frames 300
 """
@@ -26,6 +30,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import alternate, machine_line  # noqa: E402
 
+from gastbench.models._blas import torch_blas  # noqa: E402
 from gastbench.models._fast import Workspace  # noqa: E402
 from gastbench.models.gastnet import GASTNet  # noqa: E402
 from gastbench.registry import create_lifter  # noqa: E402
@@ -120,9 +125,10 @@ def main() -> None:
         def run_level(h: torch.Tensor = h, level: int = level, folded=folded) -> object:  # type: ignore[no-untyped-def]
             return model._fused_level(level, h, taps, folded, False, Workspace(h), None)
 
-        calls = record_gemms(run_level)
-        with torch.no_grad():
-            timings, _ = alternate({"level": run_level, "gemms": replay(calls)}, args.repeats)
+        with torch_blas():
+            calls = record_gemms(run_level)
+            with torch.no_grad():
+                timings, _ = alternate({"level": run_level, "gemms": replay(calls)}, args.repeats)
         flops = sum(c.flops for c in calls)
         lvl, gemm = timings["level"].best_s, timings["gemms"].best_s
         total_level, total_gemm = total_level + lvl, total_gemm + gemm

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import alternate, flops_per_frame, machine_line  # noqa: E402
 
+from gastbench.models._blas import blas_name, openblas_available, torch_blas  # noqa: E402
 from gastbench.models.gastnet import GASTNet, GraphAttentionBlock  # noqa: E402
 from gastbench.registry import create_lifter  # noqa: E402
 
@@ -171,6 +172,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reference-repo", type=Path, default=None, help="a GAST-Net-3DPoseEstimation checkout")
     parser.add_argument("--yardstick", default="videopose3d-t243", help="'' to skip")
+    parser.add_argument("--blas", choices=("auto", "both"), default="both",
+                        help="both: also time gastbench with torch's BLAS for its fused GEMMs")  # fmt: skip
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -184,17 +187,25 @@ def main() -> None:
     else:
         other, other_name = (lambda: naive_forward(model, batch)), "reference computation (naive_forward)"
     sides = {"gastbench": lambda: model(batch, mode="dilated"), other_name: other}
+    if args.blas == "both" and openblas_available():
+
+        def with_torch_blas() -> torch.Tensor:
+            with torch_blas():
+                return model(batch, mode="dilated")
+
+        sides["gastbench, torch BLAS"] = with_torch_blas
     if args.yardstick:
         yard = create_lifter(args.yardstick).eval()
         yard_batch = _pair(yard, args.frames)
         sides[args.yardstick] = lambda: yard(yard_batch, mode="dilated")
     flops = {"gastbench": flops_per_frame(model, model.input_layout.num_joints)}
     flops[other_name] = flops["gastbench"]
+    flops["gastbench, torch BLAS"] = flops["gastbench"]
     if args.yardstick:
         flops[args.yardstick] = flops_per_frame(yard, yard.input_layout.num_joints)
 
     print(f"{args.model}: one {args.frames}-frame sequence + its flipped copy, input {tuple(batch.shape)}")
-    print(machine_line())
+    print(f"{machine_line()}; gastbench's fused GEMMs: {blas_name()}")
     with torch.no_grad():
         timings, outputs = alternate(sides, args.repeats)
     diff = (outputs["gastbench"] - outputs[other_name]).abs().max().item()
@@ -206,6 +217,11 @@ def main() -> None:
         print(f"{name:>38} | {args.frames / t.best_s:8.1f} | {t.best_s:7.3f} | {t.spread:6.1%} | {t.cpu_s:7.3f} | "
               f"{flops[name] / 1e6:11.1f} | {rates[name]:7.1f}")  # fmt: skip
     print(f"speed-up vs {other_name}: {timings[other_name].best_s / timings['gastbench'].best_s:.2f}x")
+    if "gastbench, torch BLAS" in timings:
+        torch_side = timings["gastbench, torch BLAS"].best_s
+        diff_torch = (outputs["gastbench, torch BLAS"] - outputs[other_name]).abs().max().item()
+        print(f"with torch's BLAS: {timings[other_name].best_s / torch_side:.2f}x (max |diff| {diff_torch:.2e}); "
+              f"OpenBLAS vs torch's BLAS: {torch_side / timings['gastbench'].best_s:.2f}x")  # fmt: skip
     if args.yardstick:
         print(f"gastbench {args.model} FLOP rate / {args.yardstick}'s: {rates['gastbench'] / rates[args.yardstick]:.0%}")
     if diff >= 1e-5:

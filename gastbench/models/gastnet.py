@@ -59,6 +59,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..lifter import Lifter, LifterMetadata, PaperConvention
 from ..skeleton import Skeleton
+from ._blas import cpu_streams, gemm, gemm_threads, run_streams
 from ._fast import Workspace, use_fast_path
 from .global_attention import GlobalFolded, MultiGlobalGraph
 from .graph import connection_mask, symmetry_mask
@@ -86,6 +87,38 @@ def _chunk_frames(rows_per_frame: int, width: int, device: torch.device) -> int:
     budget = _CHUNK_BYTES.get(device.type, _CHUNK_BYTES_ACCELERATOR)
     rows = max(256, budget // (4 * 2 * width))
     return max(1, rows // rows_per_frame)
+
+
+#: A stretch of time is split off into its own stream only if it has this many times the
+#: receptive field's overlap (RF-1 frames computed twice) in output frames.
+_MIN_PART_OVERLAPS = 4
+
+
+def _stream_parts(
+    batch: int, frames: int, receptive_field: int, strided: bool, streams: int
+) -> list[tuple[slice, slice, slice]]:
+    """``(batch slice, input time slice, output time slice)`` of each independent part of a forward.
+
+    Sequences are split first; when there are fewer sequences than streams, each sequence's
+    output frames are split too (dilated graph only), each part reading ``RF-1`` more input
+    frames than it outputs, so every output frame is computed exactly as in one forward.
+    """
+    if streams < 2:
+        return [(slice(None), slice(None), slice(None))]
+    groups = min(batch, streams)
+    bounds = [round(k * batch / groups) for k in range(groups + 1)]
+    if strided:
+        return [(slice(bounds[g], bounds[g + 1]), slice(None), slice(None)) for g in range(groups)]
+    out_frames = frames - receptive_field + 1
+    longest = out_frames // (_MIN_PART_OVERLAPS * max(1, receptive_field - 1))
+    pieces = max(1, min(streams // groups, longest))
+    cuts = [round(k * out_frames / pieces) for k in range(pieces + 1)]
+    margin = receptive_field - 1
+    return [
+        (slice(bounds[g], bounds[g + 1]), slice(cuts[p], cuts[p + 1] + margin), slice(cuts[p], cuts[p + 1]))
+        for g in range(groups)
+        for p in range(pieces)
+    ]
 
 
 GASTNET_METADATA = LifterMetadata(
@@ -135,7 +168,8 @@ class GraphAttentionBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, J, C) -> (N, J, 2C)``."""
         if use_fast_path(self):
-            return self.fused(self.fold(), x)
+            with gemm_threads(x.device):
+                return self.fused(self.fold(), x)
         local = self.local_graph_layer(x)
         glob = self.global_graph_layer(x)
         y = torch.cat((x, local, glob), dim=-1) @ self.cat_conv.weight[:, :, 0, 0].t()
@@ -159,9 +193,12 @@ class GraphAttentionBlock(nn.Module):
         local = LocalGraph.fused(f.local, x, ws)
         glob = MultiGlobalGraph.fused(f.glob, x, ws)
         # concat + 1x1 conv as three accumulated GEMMs: no (N, J, 3C) copy
-        y = torch.addmm(f.shift, x.reshape(n * j, c), f.w_x, out=out)
-        y.addmm_(local.view(n * j, c), f.w_l).addmm_(glob.view(n * j, c), f.w_g)
-        return y.relu_().view(n, j, 2 * c)
+        if out is None:
+            out = x.new_empty(n * j, 2 * c)
+        gemm(x.reshape(n * j, c), f.w_x, out, bias=f.shift)
+        gemm(local.view(n * j, c), f.w_l, out, accumulate=True)
+        gemm(glob.view(n * j, c), f.w_g, out, accumulate=True)
+        return out.relu_().view(n, j, 2 * c)
 
 
 class GASTNet(Lifter):
@@ -266,14 +303,35 @@ class GASTNet(Lifter):
 
     # --- the fused eval path -----------------------------------------------------------
     def _run_fused(self, x: torch.Tensor, *, strided: bool) -> torch.Tensor:
-        """Eval forward from tensors folded afresh on this call, one level at a time in cache-sized chunks."""
+        """Eval forward from tensors folded afresh on this call, one level at a time in cache-sized chunks.
+
+        On a CPU whose GEMMs run through OpenBLAS the input is cut into independent parts (its
+        sequences, or overlapping stretches of time), one single-threaded stream per core.
+        """
         taps = self._folded_taps()
+        blocks = [block.fold() for block in self.layers_graph_conv]
+        parts = _stream_parts(x.shape[0], x.shape[1], self.receptive_field, strided, cpu_streams(x.device))
+        if len(parts) == 1:
+            with gemm_threads(x.device):
+                return self._run_folded(x, taps, blocks, strided)
+        outs = run_streams([lambda b=b, t=t: self._run_folded(x[b, t], taps, blocks, strided) for b, t, _ in parts])
+        # dilated parts split time too: the output spans every part's frames
+        out_frames = outs[0].shape[1] if strided else x.shape[1] - self.receptive_field + 1
+        out = x.new_empty(x.shape[0], out_frames, *outs[0].shape[2:])
+        for (b, _, t_out), y in zip(parts, outs):
+            out[b, t_out] = y
+        return out
+
+    def _run_folded(
+        self, x: torch.Tensor, taps: list[tuple[torch.Tensor, torch.Tensor]], blocks: list[BlockFolded], strided: bool
+    ) -> torch.Tensor:
+        """The fused forward of ``x (B, T, J, 2)`` from folded tensors, with its own scratch buffers."""
         ws = Workspace(x)
         h = x.permute(1, 0, 2, 3).contiguous()
         shrink = self.shrink.weight[:, :, 0, 0].t()
-        last = len(self.layers_graph_conv) - 1
-        for i, block in enumerate(self.layers_graph_conv):
-            h = self._fused_level(i, h, taps, block.fold(), strided, ws, shrink if i == last else None)
+        last = len(blocks) - 1
+        for i, block in enumerate(blocks):
+            h = self._fused_level(i, h, taps, block, strided, ws, shrink if i == last else None)
         return h.permute(1, 0, 2, 3)
 
     def _fused_level(
@@ -315,12 +373,12 @@ class GASTNet(Lifter):
             y = y.relu_().view(-1, c)
             if res is not None:
                 w2, b2 = taps[2 * i]
-                y = torch.addmm(b2, y, w2[0], out=ws.take("level.pointwise", rows, c)).relu_()
+                y = gemm(y, w2[0], ws.take("level.pointwise", rows, c), bias=b2).relu_()
                 y.view(e - a, batch, joints, c).add_(res[a:e])
             wide = out[a:e].view(rows, c_out) if shrink is None else ws.take("level.block", rows, c_out)
             GraphAttentionBlock.fused(block, y.view(-1, joints, c), out=wide, ws=ws)
             if shrink is not None:
-                torch.mm(wide, shrink, out=out[a:e].view(rows, -1))
+                gemm(wide, shrink, out[a:e].view(rows, -1))
         return out
 
     # --- eval-time folding -----------------------------------------------------------

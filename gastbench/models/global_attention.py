@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._blas import gemm, gemm_threads
 from ._fast import Workspace, use_fast_path
 from .layers import BatchNormCL, bn_scale_shift
 
@@ -95,7 +96,8 @@ class MultiGlobalGraph(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, J, C) -> (N, J, C)``, every head in one batched op (a head loop costs 4x the kernels)."""
         if use_fast_path(self):
-            return self.fused(self.fold(), x)
+            with gemm_threads(x.device):
+                return self.fused(self.fold(), x)
         n, j, _ = x.shape
         w_g, b_g, u, c, c_k = self.stacked()
         k = c_k.shape[0]
@@ -152,8 +154,8 @@ class MultiGlobalGraph(nn.Module):
         k = f.c_k.shape[0]
         rows = n * j
         flat = x.reshape(rows, ch)
-        g = torch.addmm(f.b_g, flat, f.w_g, out=ws.take("global.g", rows, f.w_g.shape[1])).view(n, j, k, -1)
-        ab = torch.addmm(f.c, flat, f.u, out=ws.take("global.ab", rows, 2 * k)).view(n, j, 2 * k).transpose(1, 2)
+        g = gemm(flat, f.w_g, ws.take("global.g", rows, f.w_g.shape[1]), bias=f.b_g).view(n, j, k, -1)
+        ab = gemm(flat, f.u, ws.take("global.ab", rows, 2 * k), bias=f.c).view(n, j, 2 * k).transpose(1, 2)
         logits = torch.add(ab[:, :k, :, None], ab[:, k:, None, :], out=ws.take("global.logits", n, k, j, j))
         F.leaky_relu_(logits, _SLOPE)  # (N, K, J, J)
         attention = torch.softmax(logits, dim=-1, out=ws.take("global.attention", n, k, j, j)).add_(f.c_k)
@@ -162,5 +164,5 @@ class MultiGlobalGraph(nn.Module):
         for head in range(k):  # K = 4 heads; each head's output feeds its rows of the fusing conv
             y = torch.bmm(attention[:, head], g[:, :, head], out=ws.take("global.head", n, j, width)).view(rows, width)
             w = f.w_cat[head * width : (head + 1) * width]
-            out = torch.addmm(f.shift, y, w, out=out) if head == 0 else out.addmm_(y, w)
+            gemm(y, w, out, bias=f.shift if head == 0 else None, accumulate=head > 0)
         return out.relu_().view(n, j, ch)

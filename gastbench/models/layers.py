@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from ._blas import gemm
 from ._fast import autocast_enabled
 from torch import nn
 
@@ -58,13 +59,18 @@ def temporal_conv_dilated(
     rows = out_frames * batch * joints
     step = dilation * batch * joints
     flat = x.reshape(frames * batch * joints, c_in)
+    # In-place accumulation saves a buffer per tap; autocast does not cast in-place ops, so
+    # under autocast each tap is added out of place (autocast casts addmm's operands).
+    in_place = not autocast_enabled(x.device.type)
+    if out is not None and in_place:  # the fused eval path: its GEMMs go through gemm()
+        gemm(flat[:rows], taps[0], out, bias=bias)
+        for tap in range(1, k):
+            gemm(flat[tap * step : tap * step + rows], taps[tap], out, accumulate=True)
+        return out.view(out_frames, batch, joints, -1)
     if bias is None:
         out = torch.mm(flat[:rows], taps[0], out=out)
     else:
         out = torch.addmm(bias, flat[:rows], taps[0], out=out)
-    # In-place accumulation saves a buffer per tap; autocast does not cast in-place ops, so
-    # under autocast each tap is added out of place (autocast casts addmm's operands).
-    in_place = not autocast_enabled(x.device.type)
     for tap in range(1, k):
         block = flat[tap * step : tap * step + rows]
         out = out.addmm_(block, taps[tap]) if in_place else torch.addmm(out, block, taps[tap])

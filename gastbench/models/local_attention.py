@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._blas import gemm, gemm_threads
 from ._fast import Workspace, use_fast_path
 from .layers import BatchNormCL, bn_scale_shift
 
@@ -99,7 +100,8 @@ class LocalGraph(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, J, C_in) -> (N, J, C_out)``."""
         if use_fast_path(self):
-            return self.fused(self.fold(), x)
+            with gemm_threads(x.device):
+                return self.fused(self.fold(), x)
         a = F.relu(self.bn_1(self.gcn_sym(x)))
         b = F.relu(self.bn_2(self.gcn_con(x)))
         out = F.relu(self.cat_bn(torch.cat((a, b), dim=-1) @ self.cat_conv.weight[:, :, 0, 0].t()))
@@ -136,9 +138,9 @@ class LocalGraph(nn.Module):
         c2 = f.diag.shape[0]
         rows = n * j
         # (4C, N*J), channels first
-        h = torch.mm(f.weight.t(), x.reshape(rows, -1).t(), out=ws.take("local.h", 2 * c2, rows))
+        h = gemm(f.weight.t(), x.reshape(rows, -1).t(), ws.take("local.h", 2 * c2, rows))
         # neighbours: per channel (N, J) @ (J, J)
         z = torch.bmm(h[c2:].view(c2, n, j), f.off_t, out=ws.take("local.z", c2, n, j))
         z = z.addcmul_(h[:c2].view(c2, n, j), f.diag).add_(f.shift).relu_()
         out = ws.take("local.out", rows, f.w_cat.shape[1])
-        return torch.addmm(f.shift_cat, z.view(c2, rows).t(), f.w_cat, out=out).relu_().view(n, j, -1)
+        return gemm(z.view(c2, rows).t(), f.w_cat, out, bias=f.shift_cat).relu_().view(n, j, -1)

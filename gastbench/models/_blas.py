@@ -1,0 +1,246 @@
+"""float32 GEMMs of GAST-Net's fused CPU path through numpy's bundled OpenBLAS, when it is there.
+
+Why: on the 2-core AMD EPYC machines this project runs on, torch's CPU BLAS (MKL) reached 50-80
+GFLOP/s on GAST-Net's GEMM shapes (8,160 rows, K = 128-256, 2 threads) where the OpenBLAS that
+numpy wheels bundle reached 90-110, and 110-120 vs 145-155 on the widest (K = 512). The fused path is GEMM-bound
+(``benchmarks/gast_gemm_bound.py``), so its GEMMs go there; ``benchmarks/gast_layers.py --blas
+both`` times the model with either.
+
+Only the float32 CPU GEMMs of the fused eval path (no autograd, no autocast) are routed; anything
+else, or a machine whose numpy has no bundled OpenBLAS (numpy built against MKL or a system
+library), uses torch. ``GASTBENCH_BLAS=torch`` turns the routing off for the process,
+:func:`torch_blas` for a block of code. OpenBLAS runs with torch's
+thread count, so ``torch.set_num_threads`` governs both. Results differ from torch's by float
+rounding only (a different summation blocking); for one thread count they are deterministic.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Sequence, TypeVar
+
+import torch
+
+__all__ = ["blas_name", "cpu_streams", "gemm", "gemm_threads", "openblas_available", "run_streams", "torch_blas"]
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _OpenBLAS:
+    path: str
+    sgemm: Callable[..., None]
+    set_threads: Callable[[int], None]
+
+
+def _bind(path: str) -> _OpenBLAS | None:
+    """The library's ``cblas_sgemm`` and thread setter, whatever the wheel's symbol suffix (ILP64 or not)."""
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return None
+    # numpy >= 2 wheels: scipy-openblas, ``scipy_`` prefix; numpy 1.22-1.26 wheels: no prefix. Both
+    # are ILP64 builds whose symbols carry the ``64_`` suffix: 64-bit integers, known for certain.
+    # An unsuffixed library is left alone (its integer width cannot be told from outside).
+    for prefix in ("scipy_", ""):
+        sgemm = getattr(lib, f"{prefix}cblas_sgemm64_", None)
+        setter = getattr(lib, f"{prefix}openblas_set_num_threads64_", None)
+        if sgemm is None or setter is None:  # without the thread setter, two pools would fight
+            continue
+        i, f, p, e = ctypes.c_int64, ctypes.c_float, ctypes.c_void_p, ctypes.c_int
+        sgemm.argtypes = [e, e, e, i, i, i, f, p, i, p, i, f, p, i]
+        sgemm.restype = None
+        setter.argtypes, setter.restype = [e], None
+        return _OpenBLAS(path, sgemm, setter)
+    return None
+
+
+def _find() -> _OpenBLAS | None:
+    if os.environ.get("GASTBENCH_BLAS", "").lower() == "torch":
+        return None
+    try:
+        import numpy
+    except ImportError:
+        return None
+    libs = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs, "lib*openblas*.so*"))):
+        bound = _bind(path)
+        if bound is not None:
+            return bound
+    return None
+
+
+_LOCK = threading.Lock()
+_STATE: dict[str, object] = {}
+_LOCAL = threading.local()  # per thread: gemm_threads' depth, torch_blas' switch
+
+
+def _openblas() -> _OpenBLAS | None:
+    if getattr(_LOCAL, "torch_only", False):
+        return None
+    with _LOCK:
+        if "lib" not in _STATE:
+            _STATE["lib"] = _find()
+        return _STATE["lib"]  # type: ignore[return-value]
+
+
+_POOL: dict[tuple[int, int], ThreadPoolExecutor] = {}  # by (process, size): a forked child starts its own
+
+
+def _set_threads(lib: _OpenBLAS, threads: int) -> None:
+    if _STATE.get("threads") != threads:
+        lib.set_threads(threads)
+        _STATE["threads"] = threads
+
+
+def cpu_streams(device: torch.device) -> int:
+    """How many single-threaded streams a fused CPU forward may split into: torch's thread count
+    when OpenBLAS runs the GEMMs (1 off CPU, without OpenBLAS, or inside a stream already)."""
+    if device.type != "cpu" or _openblas() is None or getattr(_LOCAL, "depth", 0):
+        return 1
+    return torch.get_num_threads()
+
+
+def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
+    """Run ``tasks`` at once, one thread each, torch and OpenBLAS single-threaded meanwhile.
+
+    Independent single-threaded streams need no barrier between ops and keep each core's caches
+    to one stream: on 2 cores they beat one stream of 2-thread GEMMs and 1-thread torch ops
+    (README, ``benchmarks/gast_layers.py``). Results come back in task order; torch's thread
+    count is restored afterwards.
+    """
+    lib = _openblas()
+    threads = torch.get_num_threads()
+    if lib is None or len(tasks) < 2:
+        return [task() for task in tasks]
+
+    # autograd and inference modes are per thread: the streams run under the caller's
+    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+
+    def in_stream(task: Callable[[], _T]) -> _T:
+        _LOCAL.depth = 1  # gemm() keeps OpenBLAS at one thread; nested forwards do not split again
+        try:
+            with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+                return task()
+        finally:
+            _LOCAL.depth = 0
+
+    with _LOCK:
+        key = (os.getpid(), len(tasks))
+        if key not in _POOL:
+            _POOL[key] = ThreadPoolExecutor(len(tasks), thread_name_prefix="gastbench-gemm")
+        pool = _POOL[key]
+    _set_threads(lib, 1)
+    torch.set_num_threads(1)
+    try:
+        return [f.result() for f in [pool.submit(in_stream, task) for task in tasks]]
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextmanager
+def torch_blas() -> Iterator[None]:
+    """Within it (this thread only), every fused-path GEMM runs through torch: for comparisons."""
+    before = getattr(_LOCAL, "torch_only", False)
+    _LOCAL.torch_only = True
+    try:
+        yield
+    finally:
+        _LOCAL.torch_only = before
+
+
+def openblas_available() -> bool:
+    """Whether the fused path's GEMMs go through numpy's bundled OpenBLAS."""
+    return _openblas() is not None
+
+
+def blas_name() -> str:
+    """What runs the fused path's CPU GEMMs (for benchmark headers)."""
+    lib = _openblas()
+    return f"OpenBLAS ({os.path.basename(lib.path)})" if lib is not None else "torch"
+
+
+def _operand(x: torch.Tensor) -> tuple[int, int] | None:
+    """``(transpose flag, leading dimension)`` of a row-major view of ``x``, or None when BLAS cannot read it."""
+    rows, cols = x.shape
+    if x.stride(1) == 1 and (rows == 1 or x.stride(0) >= cols):
+        return _NO_TRANS, max(x.stride(0), cols, 1)
+    if x.stride(0) == 1 and (cols == 1 or x.stride(1) >= rows):
+        return _TRANS, max(x.stride(1), rows, 1)
+    return None
+
+
+def _routable(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> bool:
+    tensors = (a, b, out)
+    return (
+        all(t.device.type == "cpu" and t.dtype == torch.float32 and t.dim() == 2 for t in tensors)
+        and not any(t.requires_grad for t in tensors)
+        and out.stride(1) == 1
+        and (out.shape[0] == 1 or out.stride(0) >= out.shape[1])
+        and min(a.shape[0], a.shape[1], b.shape[1]) > 0
+    )
+
+
+@contextmanager
+def gemm_threads(device: torch.device) -> Iterator[None]:
+    """One thread pool at a time for a fused CPU forward: OpenBLAS's GEMMs get torch's thread count,
+    torch's own ops (element-wise, ``bmm``, softmax) run on the calling thread meanwhile.
+
+    Both pools' workers spin a while after each call, so two pools of two threads on two cores
+    fight (a gast-t27 forward ran 2.4x slower than with torch alone); one pool at a time does not.
+    Used where a forward is not split into streams (:func:`run_streams`). Re-entrant; restores
+    torch's thread count on exit. A no-op off CPU or without OpenBLAS.
+    """
+    lib = _openblas()
+    if lib is None or device.type != "cpu" or getattr(_LOCAL, "depth", 0):
+        yield
+        return
+    threads = torch.get_num_threads()
+    _LOCAL.depth = 1
+    _set_threads(lib, threads)
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        _LOCAL.depth = 0
+
+
+def gemm(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    out: torch.Tensor,
+    *,
+    bias: torch.Tensor | None = None,
+    accumulate: bool = False,
+) -> torch.Tensor:
+    """``out = a @ b`` (``+ bias`` broadcast over rows; ``+= a @ b`` with ``accumulate``); returns ``out``.
+
+    ``out`` is written in place either way, so callers hand it scratch views (``Workspace``).
+    """
+    lib = _openblas()
+    if lib is not None and _routable(a, b, out):
+        ops_a, ops_b = _operand(a), _operand(b)
+        if ops_a is not None and ops_b is not None:
+            if bias is not None:
+                out.copy_(bias.expand_as(out))
+            if not getattr(_LOCAL, "depth", 0):
+                _set_threads(lib, torch.get_num_threads())  # a call outside gemm_threads: torch's count
+            beta = 1.0 if (accumulate or bias is not None) else 0.0
+            m, k = a.shape
+            lib.sgemm(_ROW_MAJOR, ops_a[0], ops_b[0], m, b.shape[1], k, 1.0, a.data_ptr(), ops_a[1],
+                      b.data_ptr(), ops_b[1], beta, out.data_ptr(), max(out.stride(0), out.shape[1], 1))  # fmt: skip
+            return out
+    if accumulate:
+        return out.addmm_(a, b)
+    if bias is not None:
+        return torch.addmm(bias, a, b, out=out)
+    return torch.mm(a, b, out=out)
