@@ -1,17 +1,17 @@
 """float32 GEMMs of GAST-Net's fused CPU path through numpy's bundled OpenBLAS, when it is there.
 
-Why: on the 2-core AMD EPYC machines this project runs on, torch's CPU BLAS (MKL) reached 50-80
-GFLOP/s on GAST-Net's GEMM shapes (8,160 rows, K = 128-256, 2 threads) where the OpenBLAS that
-numpy wheels bundle reached 90-110, and 110-120 vs 145-155 on the widest (K = 512). The fused path is GEMM-bound
-(``benchmarks/gast_gemm_bound.py``), so its GEMMs go there; ``benchmarks/gast_layers.py --blas
-both`` times the model with either.
+Why: on the 2-core AMD EPYC machines this project runs on, the OpenBLAS that numpy wheels bundle
+runs GAST-Net's GEMM shapes (thousands of rows, K = 128-512) faster than torch's CPU BLAS (MKL),
+and the fused path is GEMM-bound (``benchmarks/gast_gemm_bound.py``). ``benchmarks/gast_layers.py``
+times the whole model with either (the README's rows).
 
 Only the float32 CPU GEMMs of the fused eval path (no autograd, no autocast) are routed; anything
 else, or a machine whose numpy has no bundled OpenBLAS (numpy built against MKL or a system
 library), uses torch. ``GASTBENCH_BLAS=torch`` turns the routing off for the process,
-:func:`torch_blas` for a block of code. OpenBLAS runs with torch's
-thread count, so ``torch.set_num_threads`` governs both. Results differ from torch's by float
-rounding only (a different summation blocking); for one thread count they are deterministic.
+:func:`torch_blas` for a block of code. A fused forward runs as single-threaded streams
+(:func:`run_streams`) or, unsplit, with OpenBLAS given torch's thread count (:func:`gemm_threads`).
+Results differ from torch's by float rounding only (a different summation blocking); for one
+split and thread count they repeat bit for bit.
 """
 
 from __future__ import annotations
