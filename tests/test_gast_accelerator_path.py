@@ -56,9 +56,9 @@ def _one_sequence_forward(device: str) -> OpCounter:
         return _count(lambda: model(x))
 
 
-def test_accelerator_levels_are_not_cut_into_cache_sized_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(_blas._STATE, "lib", None)  # torch's GEMMs, which the op counter sees
-    cpu, accelerator = _one_sequence_forward("cpu"), _one_sequence_forward("meta")
+def test_accelerator_levels_are_not_cut_into_cache_sized_chunks() -> None:
+    with _blas.torch_blas():  # torch's GEMMs, which the op counter sees
+        cpu, accelerator = _one_sequence_forward("cpu"), _one_sequence_forward("meta")
     # CPU: each level in L3-sized chunks (thousands of GEMMs); elsewhere a handful per level.
     assert cpu.gemms() > 1000
     assert accelerator.gemms() < 150
@@ -72,7 +72,7 @@ def test_accelerator_chunking_gives_the_cpu_numbers(monkeypatch: pytest.MonkeyPa
     x = torch.randn(3, 300, 17, 2, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         cache_sized = model(x)
-        monkeypatch.setitem(gastnet._CHUNK_BYTES, "cpu", gastnet._CHUNK_BYTES_ACCELERATOR)
+        monkeypatch.setattr(gastnet, "_CHUNK_BYTES_CPU", gastnet._CHUNK_BYTES_ACCELERATOR)
         whole_levels = model(x)
     torch.testing.assert_close(whole_levels, cache_sized, rtol=0, atol=1e-5)
 

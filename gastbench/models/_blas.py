@@ -17,6 +17,7 @@ split and thread count they repeat bit for bit.
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import os
 import threading
@@ -63,6 +64,7 @@ def _bind(path: str) -> _OpenBLAS | None:
     return None
 
 
+@functools.cache  # found once per process: every fused GEMM asks
 def _find() -> _OpenBLAS | None:
     if os.environ.get("GASTBENCH_BLAS", "").lower() == "torch":
         return None
@@ -78,18 +80,13 @@ def _find() -> _OpenBLAS | None:
     return None
 
 
-_LOCK = threading.Lock()
-_STATE: dict[str, object] = {}
+_LOCK = threading.Lock()  # guards the stream pools
+_STATE: dict[str, object] = {}  # "threads": OpenBLAS's thread count as last set here
 _LOCAL = threading.local()  # per thread: gemm_threads' depth, torch_blas' switch
 
 
 def _openblas() -> _OpenBLAS | None:
-    if getattr(_LOCAL, "torch_only", False):
-        return None
-    with _LOCK:
-        if "lib" not in _STATE:
-            _STATE["lib"] = _find()
-        return _STATE["lib"]  # type: ignore[return-value]
+    return None if getattr(_LOCAL, "torch_only", False) else _find()
 
 
 _POOL: dict[tuple[int, int], ThreadPoolExecutor] = {}  # by (process, size): a forked child starts its own

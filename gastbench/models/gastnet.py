@@ -78,13 +78,13 @@ __all__ = ["GraphAttentionBlock", "GASTNet", "GASTNET_METADATA"]
 #: per chunk. On a CPU a chunk is sized to stay in cache (~8 MiB, a share of L3). On a GPU chunks
 #: only bound memory: cache-sized ones multiply kernel launches (an H100 ran gast-t27 at 6.1k
 #: frames/s with them, launch-bound, see benchmarks/DEVICE.md), so a chunk there is 512 MiB.
-_CHUNK_BYTES = {"cpu": 1 << 23}
+_CHUNK_BYTES_CPU = 1 << 23
 _CHUNK_BYTES_ACCELERATOR = 1 << 29
 
 
 def _chunk_frames(rows_per_frame: int, width: int, device: torch.device) -> int:
     """Output frames per chunk of a fused level whose graph block emits ``width`` channels."""
-    budget = _CHUNK_BYTES.get(device.type, _CHUNK_BYTES_ACCELERATOR)
+    budget = _CHUNK_BYTES_CPU if device.type == "cpu" else _CHUNK_BYTES_ACCELERATOR
     rows = max(256, budget // (4 * 2 * width))
     return max(1, rows // rows_per_frame)
 

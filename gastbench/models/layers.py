@@ -51,7 +51,8 @@ def temporal_conv_dilated(
 
     Time is the outermost axis, so each tap's input is a contiguous row block and the
     convolution is ``k`` accumulated GEMMs without any unfold copy. ``out`` (contiguous,
-    ``(T_out * B * J, C_out)``) receives the result when given (not under autocast).
+    ``(T_out * B * J, C_out)``) receives the result when given; under autocast it is not used
+    and a new tensor comes back.
     """
     frames, batch, joints, c_in = x.shape
     k = taps.shape[0]
@@ -67,10 +68,7 @@ def temporal_conv_dilated(
         for tap in range(1, k):
             gemm(flat[tap * step : tap * step + rows], taps[tap], out, accumulate=True)
         return out.view(out_frames, batch, joints, -1)
-    if bias is None:
-        out = torch.mm(flat[:rows], taps[0], out=out)
-    else:
-        out = torch.addmm(bias, flat[:rows], taps[0], out=out)
+    out = flat[:rows] @ taps[0] if bias is None else torch.addmm(bias, flat[:rows], taps[0])
     for tap in range(1, k):
         block = flat[tap * step : tap * step + rows]
         out = out.addmm_(block, taps[tap]) if in_place else torch.addmm(out, block, taps[tap])
