@@ -16,7 +16,7 @@ MAX_LINES = 400
 
 #: Lowest first; a module may import its own layer and the ones below, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "hashing", "model_id", "progress", "outputs", "revision"},
+    {"errors", "hashing", "model_id", "progress", "outputs", "revision", "safe_pickle"},
     {"skeleton", "metrics", "results"},
     {"data", "keypoints"},
     {"lifter"},

@@ -17,6 +17,12 @@ how a value is printed, not how a frame is scored):
   its values may differ from the per-frame float32 value by one float32 spacing of the value in
   metres (7.5e-6 mm at 60-125 mm). Averaging the same two copies the same way reproduces it to
   the bit (checked below), so that one spacing is the fixture's batch, not the convention.
+
+P2 of the float32 families also goes through LAPACK's float32 SVD, and numpy's OpenBLAS picks
+its kernels by CPU (AVX2, AVX-512...): on another CPU than the one that made the fixtures the
+result moves by a rounding step or two (SemGCN's two-copy batches add theirs). Their P2 may
+therefore differ by up to four float32 spacings of the value in metres (1.5e-5 mm at 40 mm,
+3e-5 mm at 100 mm; tables print 0.01 mm); P1 has no SVD and keeps 1e-6 mm.
 """
 
 from __future__ import annotations
@@ -85,7 +91,8 @@ def test_paper_convention_reproduces_the_authors_per_frame_errors(family: str) -
     tol1 = tol2 = np.full(ref1.shape, TOLERANCE_MM)
     if family == "semgcn":  # the fixture's two-copy batches, see the module docstring
         tol1 = np.maximum(tol1, np.spacing(np.float32(ref1 / 1000.0)).astype(np.float64) * 1000.0)
-        tol2 = np.maximum(tol2, np.spacing(np.float32(ref2 / 1000.0)).astype(np.float64) * 1000.0)
+    if protocol.precision == "float32":  # LAPACK's float32 SVD differs by a rounding step across CPUs, see the module docstring
+        tol2 = np.maximum(tol2, 4 * np.spacing(np.float32(ref2 / 1000.0)).astype(np.float64) * 1000.0)
     assert np.all(np.abs(p1 - ref1) <= tol1), f"{family} P1: max |gastbench - authors| = {np.abs(p1 - ref1).max():.3g} mm"
     assert np.all(np.abs(p2 - ref2) <= tol2), f"{family} P2: max |gastbench - authors| = {np.abs(p2 - ref2).max():.3g} mm"
 

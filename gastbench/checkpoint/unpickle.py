@@ -11,10 +11,13 @@ Two containers exist in the wild:
   each key an int64 element count followed by the storage's raw bytes.
 
 Both are read by :class:`RestrictedUnpickler`, whose ``find_class`` hands out gastbench's own
-rebuild functions for an allow-list of names (tensors, storages, ``OrderedDict``, torch dtypes,
-plain numpy values) and refuses every other global. Python 2 pickles (protocol 2 with ``INT``,
-``LONG1``, ``BINSTRING``...) load too: their ``str`` is decoded as latin1, the only decoding
-that lets numpy rebuild arrays from Python 2 bytes (ASCII key names read the same either way).
+stand-ins (:mod:`gastbench.safe_pickle`) for an allow-list of names (tensors, storages,
+``OrderedDict``, torch dtypes, plain numpy values) and refuses every other global. A stand-in
+accepts only the state its real class would be given by torch or numpy itself, so neither
+numpy's ``__setstate__`` nor ``Tensor.set_`` ever runs on the file's values. Python 2 pickles
+(protocol 2 with ``INT``, ``LONG1``, ``BINSTRING``...) load too: their ``str`` is decoded as
+latin1, the only decoding that lets numpy rebuild arrays from Python 2 bytes (ASCII key names
+read the same either way).
 
 Every pickle is first walked opcode by opcode with :mod:`pickletools` (nothing executed), so a
 truncated file, an oversized length or a runaway memo index is a parse error before the C
@@ -23,13 +26,10 @@ unpickler allocates anything for it.
 
 from __future__ import annotations
 
-import collections
 import io
 import pickle
-import pickletools
 import struct
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,6 +37,16 @@ import numpy as np
 import torch
 
 from ..errors import WeightsError, not_a_file
+from ..safe_pickle import (
+    Constructor,
+    MalformedPickleError,
+    StandIn,
+    UnsafePickleError,
+    builtin_globals,
+    numpy_globals,
+    pickle_end,
+    resolve,
+)
 
 __all__ = ["load_torch_checkpoint", "RestrictedUnpickler", "LEGACY_MAGIC_NUMBER", "LEGACY_PROTOCOL_VERSION"]
 
@@ -69,19 +79,43 @@ class _ParseError(Exception):
     """Malformed content; turned into one "cannot parse" message by the caller."""
 
 
-@dataclass(frozen=True)
-class _StorageType:
+class _StorageType(StandIn):
     """Stand-in for ``torch.FloatStorage`` & co.: only its element type is ever used."""
 
-    name: str
-    dtype: torch.dtype
+    __slots__ = ("name", "dtype")
+
+    def __init__(self, name: str, dtype: torch.dtype) -> None:
+        self.name, self.dtype = name, dtype
+
+    def describe(self) -> str:
+        return f"torch.{self.name}"
 
 
-@dataclass
-class _Storage:
+class _Storage(StandIn):
     """A storage's elements as a flat tensor (possibly a slice of a legacy root storage)."""
 
-    flat: torch.Tensor
+    __slots__ = ("flat",)
+
+    def __init__(self, flat: torch.Tensor) -> None:
+        self.flat = flat
+
+    def describe(self) -> str:
+        return "a storage outside any tensor"
+
+
+class _TensorStandIn(StandIn):
+    """A rebuilt tensor; unlike ``torch.Tensor`` it takes no state (``Tensor.__setstate__`` calls ``set_``)."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        self.tensor = tensor
+
+    def describe(self) -> str:
+        return f"a tensor of shape {tuple(self.tensor.shape)}"
+
+    def resolve(self) -> torch.Tensor:
+        return self.tensor
 
 
 def _as_int_tuple(value: Any, what: str) -> tuple[int, ...]:
@@ -92,7 +126,7 @@ def _as_int_tuple(value: Any, what: str) -> tuple[int, ...]:
     return value
 
 
-def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any, *_ignored: Any) -> torch.Tensor:
+def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any, *_ignored: Any) -> _TensorStandIn:
     """The tensor ``torch._utils._rebuild_tensor[_v2]`` would build, checked against its storage."""
     if not isinstance(storage, _Storage):
         raise _ParseError(f"a tensor is built on {type(storage).__name__}, not on a storage")
@@ -109,12 +143,12 @@ def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any, *
                 f"tensor of size {size_t}, stride {stride_t} at offset {storage_offset} reaches element {last} "
                 f"of a storage holding {available}"
             )
-    return storage.flat.as_strided(size_t, stride_t, storage.flat.storage_offset() + storage_offset)
+    return _TensorStandIn(storage.flat.as_strided(size_t, stride_t, storage.flat.storage_offset() + storage_offset))
 
 
 def _rebuild_tensor_v3(
     storage: Any, storage_offset: Any, size: Any, stride: Any, requires_grad: Any, hooks: Any, dtype: Any, *_: Any
-) -> torch.Tensor:
+) -> _TensorStandIn:
     if not isinstance(storage, _Storage) or not isinstance(dtype, torch.dtype):
         raise _ParseError("a tensor (v3) is built on something that is not a storage and a dtype")
     if storage.flat.dtype != dtype:
@@ -124,9 +158,9 @@ def _rebuild_tensor_v3(
     return _rebuild_tensor(storage, storage_offset, size, stride)
 
 
-def _rebuild_parameter(data: Any, *_ignored: Any) -> torch.Tensor:
+def _rebuild_parameter(data: Any, *_ignored: Any) -> _TensorStandIn:
     """Parameters come back as plain tensors: conversion needs the values, not autograd state."""
-    if not isinstance(data, torch.Tensor):
+    if not isinstance(data, _TensorStandIn):
         raise _ParseError(f"a parameter wraps {type(data).__name__}, not a tensor")
     return data
 
@@ -142,26 +176,8 @@ def _latin1_bytes(text: Any, encoding: Any = "utf-8", *_: Any) -> bytes:
     return text.encode("latin1")
 
 
-def _numpy_globals() -> dict[tuple[str, str], Any]:
-    """Exactly what numpy's own pickles name, under numpy 1.x and 2.x module paths."""
-    try:
-        from numpy._core import multiarray as ma
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core import multiarray as ma  # type: ignore[no-redef]
-    allowed: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed[(module, "_reconstruct")] = ma._reconstruct
-        allowed[(module, "scalar")] = ma.scalar
-    dtypes = getattr(np, "dtypes", None)
-    for name in dir(dtypes) if dtypes is not None else ():
-        if name.endswith("DType") and name not in ("StringDType", "ObjectDType", "VoidDType"):
-            allowed[("numpy.dtypes", name)] = getattr(dtypes, name)
-    return allowed
-
-
 def _allowed_globals() -> dict[tuple[str, str], Any]:
-    allowed: dict[tuple[str, str], Any] = {
-        ("collections", "OrderedDict"): collections.OrderedDict,
+    calls: dict[tuple[str, str], Callable[..., Any]] = {
         ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
         ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
@@ -171,12 +187,14 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
         ("torch", "Size"): _torch_size,
         ("_codecs", "encode"): _latin1_bytes,
     }
+    allowed: dict[tuple[str, str], Any] = {key: Constructor(".".join(key), call) for key, call in calls.items()}
+    allowed[("collections", "OrderedDict")] = builtin_globals()[("collections", "OrderedDict")]
     for name, dtype in _STORAGE_DTYPES.items():
         for module in ("torch", "torch.cuda", "torch.storage"):
             allowed[(module, name)] = _StorageType(name, dtype)
     for name, dtype in _TORCH_DTYPES.items():
-        allowed[("torch", name)] = dtype
-    allowed.update(_numpy_globals())
+        allowed[("torch", name)] = dtype  # immutable: no __setstate__, no __dict__
+    allowed.update(numpy_globals())
     return allowed
 
 
@@ -208,32 +226,17 @@ class RestrictedUnpickler(pickle.Unpickler):
         return self._load_storage(pid)
 
 
-def _pickle_end(data: bytes, start: int) -> int:
-    """Offset just after the pickle starting at ``start``; checks every opcode without running one."""
-    stream = io.BytesIO(data)
-    stream.seek(start)
-    ops = 0
-    try:
-        for opcode, arg, pos in pickletools.genops(stream):
-            ops += 1
-            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"):
-                if not isinstance(arg, int) or not 0 <= arg <= ops:
-                    raise _ParseError(f"memo index {arg!r} at byte {pos} is out of range")
-            elif opcode.name in ("EXT1", "EXT2", "EXT4"):
-                raise _ParseError(f"opcode {opcode.name} at byte {pos} uses the copyreg extension registry")
-            elif opcode.name == "STOP":
-                return stream.tell()
-    except ValueError as exc:  # pickletools' wording: truncation, oversized lengths, unknown opcodes
-        raise _ParseError(str(exc)) from None
-    raise _ParseError(f"the pickle starting at byte {start} has no STOP opcode (truncated file?)")
-
-
 def _unpickle(data: bytes, start: int, origin: str, load_storage: Callable[[tuple[Any, ...]], _Storage] | None = None) -> tuple[Any, int]:
-    end = _pickle_end(data, start)
     try:
-        value = RestrictedUnpickler(data[start:end], origin, load_storage).load()
+        end = pickle_end(data, start)
+    except MalformedPickleError as exc:
+        raise _ParseError(str(exc)) from None
+    try:
+        value = resolve(RestrictedUnpickler(data[start:end], origin, load_storage).load(), leaves=(torch.dtype,))
     except (WeightsError, _ParseError):
         raise
+    except UnsafePickleError as exc:
+        raise WeightsError(f"refused: the file {origin} is unsafe and was not loaded: {exc}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
             UnicodeError, OverflowError, MemoryError, RecursionError, RuntimeError, struct.error) as exc:  # fmt: skip
         raise _ParseError(f"{type(exc).__name__}: {exc}") from None
