@@ -1,7 +1,9 @@
-"""The per-epoch checkpoint: model, optimizer, schedule, every RNG state; loadable with ``weights_only=True``.
+"""The per-epoch checkpoint: model, optimizer, schedule, every RNG state, read back by the restricted loader.
 
 RNG states are stored as tensors (numpy's and Python's tuples are flattened), so the file holds
-only tensors, numbers, strings, lists and dicts and never needs a full unpickle.
+only tensors, numbers, strings, lists and dicts and never needs a full unpickle: it is read by
+:func:`gastbench.checkpoint.unpickle.load_torch_checkpoint`, the same allow-list reader as any
+released checkpoint (a run folder may come from someone else).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checkpoint.unpickle import load_torch_checkpoint
 from ..errors import WeightsError, not_a_file
 
 __all__ = ["capture_rng", "restore_rng", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
@@ -58,14 +61,11 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``; :class:`WeightsError` if missing or foreign."""
+    """Read a checkpoint through the restricted loader; :class:`WeightsError` if missing, unsafe or foreign."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"checkpoint {path} {not_a_file(path)}; nothing to resume (run without --resume)")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a corrupt or foreign file must become one clear error
-        raise WeightsError(f"checkpoint {path} could not be read safely: {type(exc).__name__}: {exc}") from None
+    data = load_torch_checkpoint(path)
     if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
         raise WeightsError(
             f"checkpoint {path}: expected a gastbench training checkpoint version {CHECKPOINT_VERSION}, "
