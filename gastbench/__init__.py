@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .results import EvalResult, load_result, save_result
     from .skeleton import Skeleton, get_layout, list_layouts
     from .tables import render_results
-    from .training import register_recipe
+    from .recipes import register_recipe
 
 # Torch-backed names load on first use, so `gastbench --help` and tab completion stay fast.
 _LAZY = {
@@ -32,7 +32,7 @@ _LAZY = {
     "find_card": "cards", "load_cards": "cards", "PoseDataset": "data", "load_dataset": "data",
     "EvalOptions": "evaluation", "evaluate": "evaluation", "WeightsInfo": "pretrained",
     "load_pretrained": "pretrained", "resolve_lifter": "pretrained", "EvalResult": "results",
-    "load_result": "results", "save_result": "results", "render_results": "tables", "register_recipe": "training",
+    "load_result": "results", "save_result": "results", "render_results": "tables", "register_recipe": "recipes",
 }  # fmt: skip
 
 

@@ -60,7 +60,7 @@ class LiftedClip:
     inputs: PreparedKeypoints
     model: str
     weights: dict[str, Any] | None
-    input_stride: int
+    train_stride: int
     seconds: float
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -91,7 +91,7 @@ def lift_keypoints(
     lifter: "Lifter",
     keypoints: np.ndarray,
     *,
-    input_stride: int = 1,
+    train_stride: int = 1,
     flip: bool = True,
     device: str = "cpu",
     batch_size: int | None = None,
@@ -105,9 +105,9 @@ def lift_keypoints(
         raise ShapeError(f"expected keypoints (T>=1, {j_in}, 2) for layout {lifter.input_layout.name!r}, got {tuple(kp.shape)}")
     if not np.all(np.isfinite(kp)):
         raise DataError("keypoints hold NaN or inf after gap filling; fill or drop the missing joints first")
-    if isinstance(input_stride, bool) or input_stride < 1:
-        raise ConfigError(f"input_stride must be an integer >= 1, got {input_stride!r}")
-    stride = min(int(input_stride), kp.shape[0])
+    if isinstance(train_stride, bool) or train_stride < 1:
+        raise ConfigError(f"train_stride must be an integer >= 1, got {train_stride!r}")
+    stride = min(int(train_stride), kp.shape[0])
     phases = [kp[p::stride] for p in range(stride)]
     preds = predict_sequences(lifter, phases, batch_size=batch_size, flip=flip, device=device)
     out = np.empty((kp.shape[0], lifter.output_layout.num_joints, 3), dtype=np.float32)
@@ -122,7 +122,7 @@ def lift_clip(
     clip: KeypointClip,
     *,
     weights: dict[str, Any] | None = None,
-    input_stride: int = 1,
+    train_stride: int = 1,
     min_score: float = DEFAULT_MIN_SCORE,
     flip: bool = True,
     device: str = "cpu",
@@ -130,7 +130,7 @@ def lift_clip(
     """Prepare ``clip`` for ``lifter`` and lift it (see the module doc)."""
     prepared = prepare_keypoints(clip, lifter.input_layout, min_score=min_score)
     started = time.perf_counter()
-    poses = lift_keypoints(lifter, prepared.normalized, input_stride=input_stride, flip=flip, device=device)
+    poses = lift_keypoints(lifter, prepared.normalized, train_stride=train_stride, flip=flip, device=device)
     seconds = time.perf_counter() - started
     return LiftedClip(
         poses=poses,
@@ -138,7 +138,7 @@ def lift_clip(
         inputs=prepared,
         model=lifter.name or type(lifter).__name__,
         weights=weights,
-        input_stride=input_stride,
+        train_stride=train_stride,
         seconds=seconds,
     )
 
@@ -173,7 +173,7 @@ def save_lifted(lifted: LiftedClip, out: str | Path, *, overwrite: bool = False)
         "format": "gastbench-infer/1",
         "model": lifted.model,
         "weights": lifted.weights,
-        "input_stride": lifted.input_stride,
+        "train_stride": lifted.train_stride,
         "source": lifted.inputs.source,
         "image_size": [lifted.inputs.width, lifted.inputs.height],
         "layout": layout.name,

@@ -72,20 +72,13 @@ class PaperConvention:
         if self.average not in ("actions", "frames"):
             raise ConfigError(f"PaperConvention.average must be 'actions' or 'frames', got {self.average!r}")
 
-    @property
-    def downsample(self) -> int:
-        """The scoring stride's former name (read-only; use :attr:`score_stride`)."""
-        return self.score_stride
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "PaperConvention":
-        """Read a serialised convention; older ones name the scoring stride ``downsample``."""
+        """Read a serialised convention; unknown keys are an error."""
         values = dict(data)
-        if "downsample" in values:
-            values.setdefault("score_stride", values.pop("downsample"))
         unknown = sorted(set(values) - {f.name for f in fields(cls)})
         if unknown:
             raise ConfigError(f"paper convention: unknown key(s) {unknown}; known: {[f.name for f in fields(cls)]}")

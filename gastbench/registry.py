@@ -15,13 +15,15 @@ import fnmatch
 import importlib
 import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import ConfigError
 from .lifter import Lifter
 from .model_id import parse_model_id
+from .recipes import recipes_restored
 from .skeleton import Skeleton, get_layout
 
 if TYPE_CHECKING:
@@ -40,14 +42,11 @@ __all__ = [
     "create_lifter",
     "load_plugins",
     "native_layout",
+    "registry_restored",
 ]
 
 ENTRY_POINT_GROUP = "gastbench.lifters"
 _BUILTIN_MODULES = ("gastbench.models",)
-
-
-class LifterFactory(Protocol):
-    def __call__(self, layout: Skeleton, **overrides: Any) -> Lifter: ...
 
 
 def _same_key(key: str) -> str:
@@ -185,6 +184,25 @@ def register_lifter(
         return factory
 
     return decorate
+
+
+@contextmanager
+def registry_restored() -> Iterator[None]:
+    """Undo, on exit, every lifter and recipe registered and every plugin loaded inside the block.
+
+    For code that experiments with registrations (tests, notebooks): the registry and the
+    recipe table are global, and this keeps one experiment from leaking into the next.
+    """
+    global _plugins_loaded
+    load_plugins()  # the snapshot holds the built-in models and the installed plugins
+    saved, loaded_before = dict(_REGISTRY), _plugins_loaded
+    with recipes_restored():
+        try:
+            yield
+        finally:
+            _REGISTRY.clear()
+            _REGISTRY.update(saved)
+            _plugins_loaded = loaded_before
 
 
 def load_plugins(force: bool = False) -> None:

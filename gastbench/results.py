@@ -67,12 +67,10 @@ class ProtocolInfo:
     Attributes:
         convention: ``"standard"`` (gastbench's leaderboard protocol) or ``"paper"``.
         split: dataset split evaluated (``"test"``).
-        score_stride: every n-th frame of each sequence is scored (older records: ``downsample``).
+        score_stride: every n-th frame of each sequence is scored.
         train_stride: frame stride of the video the model saw around each scored frame: its
             training rate (``EvalOptions.train_stride``), else ``score_stride`` (the papers'
-            practice). Older records call it ``input_stride``; records written before it existed
-            always fed the model the scored frames, so :meth:`EvalResult.from_dict` reads a
-            missing value as their scoring stride.
+            practice).
         flip: test-time horizontal flip augmentation.
         causal: the model predicts each window's last frame.
         joints: names of the joints averaged.
@@ -191,7 +189,6 @@ class EvalResult:
         try:
             values = dict(data)
             protocol = dict(data.get("protocol", {}))
-            protocol = _current_protocol_names(protocol)
             values["protocol"] = ProtocolInfo(**protocol)
             values["per_action"] = {a: MetricRow(**r) for a, r in data.get("per_action", {}).items()}
             values["per_cell"] = {
@@ -247,14 +244,3 @@ def load_result(path: str | Path) -> EvalResult:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"result file {path} is not valid JSON: {exc}") from None
     return EvalResult.from_dict(data, origin=str(path))
-
-
-def _current_protocol_names(protocol: dict[str, Any]) -> dict[str, Any]:
-    """Older records' stride names (``downsample``, ``input_stride``) read as today's; see :class:`ProtocolInfo`."""
-    out = dict(protocol)
-    if "downsample" in out:
-        out.setdefault("score_stride", out.pop("downsample"))
-    if "input_stride" in out:
-        out.setdefault("train_stride", out.pop("input_stride"))
-    out.setdefault("train_stride", out.get("score_stride", 1))
-    return out

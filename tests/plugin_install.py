@@ -43,20 +43,14 @@ def install_like_pip(project: Path, site: Path) -> list[str]:
 def installed_example(site: Path, project: Path = EXAMPLE) -> Iterator[Path]:
     """``project`` installed into ``site`` and its plugins loaded; registry and recipes restored afterwards."""
     from gastbench import registry
-    from gastbench.training import recipes
 
     packages = install_like_pip(project, site)
-    registry.load_plugins()  # the snapshot must hold the built-in models and baselines
-    saved_registry, saved_recipes = dict(registry._REGISTRY), {k: dict(v) for k, v in recipes.RECIPES.items()}
-    sys.path.insert(0, str(site))
-    try:
-        registry.load_plugins(force=True)
-        yield site
-    finally:
-        sys.path.remove(str(site))
-        for name in [m for m in sys.modules if m.split(".")[0] in packages]:
-            del sys.modules[name]
-        registry._REGISTRY.clear()
-        registry._REGISTRY.update(saved_registry)
-        recipes.RECIPES.clear()
-        recipes.RECIPES.update(saved_recipes)
+    with registry.registry_restored():
+        sys.path.insert(0, str(site))
+        try:
+            registry.load_plugins(force=True)
+            yield site
+        finally:
+            sys.path.remove(str(site))
+            for name in [m for m in sys.modules if m.split(".")[0] in packages]:
+                del sys.modules[name]

@@ -176,13 +176,15 @@ def test_paper_run_records_the_whole_convention() -> None:
     )  # fmt: skip
 
 
-def test_convention_reads_the_old_stride_name_and_refuses_nonsense() -> None:
+def test_convention_round_trips_and_refuses_nonsense() -> None:
     from gastbench.errors import ConfigError
     from gastbench.lifter import PaperConvention
 
-    old = PaperConvention.from_dict({"downsample": 5, "recenter": "target", "joints": None})
-    assert old.score_stride == 5 and old.downsample == 5
-    assert PaperConvention.from_dict(old.to_dict()) == old
+    conv = PaperConvention.from_dict({"score_stride": 5, "recenter": "target", "joints": None})
+    assert conv.score_stride == 5
+    assert PaperConvention.from_dict(conv.to_dict()) == conv
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['downsample'\]"):
+        PaperConvention.from_dict({"downsample": 5})
     with pytest.raises(ConfigError, match="recenter"):
         PaperConvention(recenter="root")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="unknown key"):

@@ -393,15 +393,13 @@ def test_train_stride_record_roundtrip(tmp_path: Path) -> None:
     r = evaluate(TinyLifter(), ds, EvalOptions(train_stride=3, max_sequences=4), progress=False)
     back = load_result(save_result(r, tmp_path))
     assert back == r and back.protocol.train_stride == 3
-    # Records written before the field existed: their model always saw the scored frames' rate.
+    # Schema version 1 has one name per field: a record spelling a stride otherwise is refused, by name.
     data = r.to_dict()
-    for downsample in (1, 5):
-        data["protocol"].pop("train_stride", None)
-        data["protocol"].pop("score_stride", None)
-        data["protocol"]["downsample"] = downsample
-        old = tmp_path / f"old{downsample}.json"
-        old.write_text(json.dumps(data))
-        assert load_result(old).protocol.train_stride == downsample
+    data["protocol"]["downsample"] = data["protocol"].pop("score_stride")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data))
+    with pytest.raises(DataError, match="downsample"):
+        load_result(old)
     data["protocol"] = "not a mapping"
     old.write_text(json.dumps(data))
     with pytest.raises(DataError, match="malformed"):
@@ -414,14 +412,14 @@ def test_cli_train_stride(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     from gastbench.cli import app
 
     ds = fake_dataset()
-    monkeypatch.setattr("gastbench.data.load_dataset", lambda name, input, data_dir: ds)
+    monkeypatch.setattr("gastbench.data.load_dataset", lambda name, input, data_dir, **options: ds)
     monkeypatch.setattr(
         "gastbench.pretrained.resolve_lifter", lambda name, **kw: (TinyLifter(), WeightsInfo(source="random-init", seed=0))
     )
     runner = CliRunner()
     runs = tmp_path / "runs"
     res = runner.invoke(app, ["eval", "tiny", "--dataset", "fake", "--random-init", "--no-progress", "--runs-dir",
-                              str(runs), "--format", "csv", "--input-stride", "4", "--max-sequences", "3"])  # fmt: skip
+                              str(runs), "--format", "csv", "--train-stride", "4", "--max-sequences", "3"])  # fmt: skip
     assert res.exit_code == 0, res.output
     (record,) = runs.glob("*.json")
     loaded = load_result(record)
@@ -429,7 +427,7 @@ def test_cli_train_stride(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert loaded.frames_evaluated == sum(s.frames for s in ds.sequences("test")[:3])
     res = runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "240"})
     assert "--train-stride" in res.output
-    res = runner.invoke(app, ["eval", "tiny", "--dataset", "fake", "--random-init", "--input-stride", "0"])
+    res = runner.invoke(app, ["eval", "tiny", "--dataset", "fake", "--random-init", "--train-stride", "0"])
     assert res.exit_code != 0
 
 

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from gastbench import registry
 from gastbench.cli import app
 from gastbench.errors import ConfigError
-from gastbench.training import recipes
+from gastbench import recipes as recipe_table
+from gastbench.training import presets as recipes
 
 sys.path.insert(0, str(Path(__file__).parent))
 from plugin_install import installed_example  # noqa: E402
@@ -102,7 +103,7 @@ def test_a_family_without_a_recipe_trains_with_the_named_default(plugin: Path) -
          "lr_decay": 0.98, "dropout": 0.1},
     )  # fmt: skip
     with pytest.raises(ConfigError, match="unknown setting"):
-        recipes.register_recipe("tmlp", "h36m", {"epoch": 3})
+        recipe_table.register_recipe("tmlp", "h36m", {"epoch": 3})
 
     dry = CliRunner().invoke(app, ["train", "norecipe-t27", "--dataset", "humaneva", "--dry-run"], catch_exceptions=False)
     assert dry.exit_code == 0 and '"recipe": "default/humaneva"' in dry.output

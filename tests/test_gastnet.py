@@ -44,7 +44,7 @@ def test_registered_names_and_metadata() -> None:
     model = create_lifter("gast-t27")
     assert model.metadata.family == "gast-net"
     assert model.metadata.paper == "Liu et al., GAST-Net, WACV 2021"
-    assert model.metadata.convention.downsample == 5
+    assert model.metadata.convention.score_stride == 5
     assert model.metadata.convention.recenter == "target"
     assert create_lifter("gast-t27-causal").causal and create_lifter("gast-t27", causal=True).causal
     assert not create_lifter("gast-t27").causal

@@ -99,7 +99,7 @@ def test_eval_path_loads_cached_weights_offline(zoo: dict) -> None:
 
 
 def test_card_recipe_gives_the_training_stride(zoo: dict) -> None:
-    write_card(replace(zoo["card"], recipe={"downsample": 5}), zoo["zoo_dir"])
+    write_card(replace(zoo["card"], recipe={"name": "semgcn/h36m", "train_stride": 5}), zoo["zoo_dir"])
     _, info = resolve_lifter("semgcn", dataset="h36m", input="gt", offline=True)
     assert info.train_stride == 5
 

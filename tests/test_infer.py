@@ -151,7 +151,7 @@ def test_lift_is_batched_and_interleaves_strides() -> None:
     torch.manual_seed(0)
     lifter = create_lifter("gast-t27", layout="h36m")
     kp = np.asarray(load_dataset("synthetic", "gt").sequences("test")[0].keypoints_2d[:50], dtype=np.float32)
-    out = lift_keypoints(lifter, kp, input_stride=2)
+    out = lift_keypoints(lifter, kp, train_stride=2)
     ref = predict_sequences(lifter, [kp[0::2], kp[1::2]])
     np.testing.assert_allclose(out[0::2], ref[0] - ref[0][:, :1], atol=1e-6)
     np.testing.assert_allclose(out[1::2], ref[1] - ref[1][:, :1], atol=1e-6)

@@ -98,8 +98,7 @@ def test_throwaway_entry_point_is_listed_and_created(tmp_path: Path, monkeypatch
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: throwaway-lifters\nVersion: 0.0.1\n")
     (dist_info / "entry_points.txt").write_text("[gastbench.lifters]\nthrowaway = throwaway_lifters\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    saved = dict(registry._REGISTRY)
-    try:
+    with registry.registry_restored():
         registry.load_plugins(force=True)
         assert "throwaway-flat" in list_lifters("throwaway-*")
         lifter = create_lifter("throwaway-flat", layout="humaneva")
@@ -109,10 +108,8 @@ def test_throwaway_entry_point_is_listed_and_created(tmp_path: Path, monkeypatch
 
         out = lifter(torch.zeros(2, 5, 15, 2))
         assert out.shape == (2, 5, 15, 3)
-    finally:
-        registry._REGISTRY.clear()
-        registry._REGISTRY.update(saved)
-        sys.modules.pop("throwaway_lifters", None)
+    sys.modules.pop("throwaway_lifters", None)
+    assert "throwaway-flat" not in list_lifters("throwaway-*")
 
 
 def test_baselines_join_through_the_entry_point() -> None:

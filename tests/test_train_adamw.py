@@ -84,7 +84,6 @@ def test_weight_decay_is_validated_and_recorded() -> None:
     assert json.loads(config.to_json())["weight_decay"] == 0.1
     assert TrainConfig.from_dict(json.loads(config.to_json())) == config
     assert _recipe_for_card(config)["weight_decay"] == 0.1
-    # configs written before the setting existed load with no decay, and their cards do not mention it
-    old = {k: v for k, v in TrainConfig(model="m").to_dict().items() if k != "weight_decay"}
-    assert TrainConfig.from_dict(old).weight_decay == 0.0
-    assert "weight_decay" not in _recipe_for_card(TrainConfig(model="m"))
+    # a card names its recipe and only the settings the run changed
+    assert _recipe_for_card(resolve_config("gast-t27", "humaneva")) == {"name": "gast-net/humaneva"}
+    assert _recipe_for_card(resolve_config("gast-t27", "humaneva", epochs=3)) == {"name": "gast-net/humaneva", "epochs": 3}

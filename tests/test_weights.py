@@ -32,7 +32,7 @@ def test_plain_file_has_no_training_stride(tmp_path: Path) -> None:
 
 def test_run_folder_config_gives_the_training_stride(tmp_path: Path) -> None:
     path = _write_weights(tmp_path / "run")
-    (tmp_path / "run" / "config.json").write_text(json.dumps({"downsample": 3}))
+    (tmp_path / "run" / "config.json").write_text(json.dumps({"train_stride": 3}))
     _, info = resolve_lifter("martinez", dataset="synthetic", input="gt", layout="h36m", weights=path)
     assert info.train_stride == 3
 
@@ -53,8 +53,8 @@ def test_eval_feeds_the_run_folders_stride_unless_told_otherwise(tmp_path: Path)
     path = _write_weights(tmp_path / "run")
     (tmp_path / "run" / "config.json").write_text(json.dumps({"train_stride": 3}))
     runner = CliRunner()
-    # Two sequences prove the wiring; the old spelling --input-stride still works.
-    for extra, expected in (([], 3), (["--input-stride", "1"], 1)):
+    # Two sequences prove the wiring; an explicit --train-stride wins over the run folder's.
+    for extra, expected in (([], 3), (["--train-stride", "1"], 1)):
         runs = tmp_path / f"records{expected}"
         args = ["eval", "martinez", "--dataset", "synthetic", "--weights", str(path), "--runs-dir", str(runs),
                 "--no-progress", "--format", "json", "--max-sequences", "2", *extra]  # fmt: skip

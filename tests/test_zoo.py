@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import tomli_w
 import torch
 
 from gastbench.data.actions import H36M_ACTIONS
@@ -64,7 +65,7 @@ def _card(**changes: object) -> Card:
         id="semgcn.h36m-gt", lifter="semgcn", layout="h36m16", dataset="h36m", input="gt", status="unpublished",
         repo_id="gastbench/semgcn.h36m-gt", filename="semgcn.h36m-gt.safetensors", license="mit",
         receptive_field=1, command="gastbench train semgcn --dataset h36m --input gt",
-        recipe={"epochs": 50, "lr": 0.001, "flip": True, "note": 'quote " and \\ backslash'},
+        recipe={"name": "semgcn/h36m", "epochs": 50, "lr": 0.001, "flip_augment": True, "actions": ['quote " and \\ backslash']},
         reported=Reported(source="x", actions=("A", "B"), p1=(1.0, 2.5), p1_avg=1.75, note="n"),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -140,3 +141,32 @@ def test_card_for_weights_hashes_and_counts(tmp_path: Path) -> None:
     save_file({"w": torch.zeros(1)}, str(bad))
     with pytest.raises(WeightsError, match="do not fit"):
         card_for_weights(lifter, bad, dataset="h36m", input="gt", recipe={}, command="")
+
+
+@pytest.mark.parametrize(
+    ("recipe", "phrase"),
+    [
+        ({"name": "semgcn/h36m", "downsample": 5}, "unknown setting(s) ['downsample']"),
+        ({"name": "semgcn/h36m", "flip_augmentation": True}, "unknown setting(s) ['flip_augmentation']"),
+        ({"name": "semgcn/h36m", "epochs": "50"}, "epochs must be int"),
+        ({"name": "semgcn/h36m", "lr": -1.0}, "lr must be > 0"),
+        ({"name": "semgcn"}, "name must be a recipe name '<family>/<dataset>'"),
+    ],
+)
+def test_card_recipes_use_the_one_vocabulary(tmp_path: Path, recipe: dict, phrase: str) -> None:
+    path = tmp_path / "semgcn.h36m-gt.toml"
+    path.write_text(dumps_card(_card(recipe={})) + "\n[recipe]\n" + tomli_w.dumps(recipe), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_card(path)
+    assert str(path) in str(info.value) and "[recipe]" in str(info.value) and phrase in str(info.value), info.value
+
+
+def test_every_committed_card_names_a_registered_recipe() -> None:
+    from gastbench.recipes import effective_recipe
+    from gastbench.registry import load_plugins
+
+    load_plugins()
+    for card in load_cards():
+        assert card.recipe.get("name"), f"{card.id}: [recipe] names no recipe"
+        settings = effective_recipe(card.recipe, card.id)  # raises for a name that is not registered
+        assert settings["epochs"] >= 1 and card.preset.train_stride == settings["train_stride"]

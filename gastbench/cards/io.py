@@ -11,6 +11,7 @@ from typing import Any
 import tomli_w
 
 from ..errors import ConfigError
+from ..recipes import check_settings
 from .schema import Card, Reported, validate_card
 
 __all__ = ["card_from_dict", "card_to_dict", "dumps_card", "load_card", "write_card"]
@@ -73,9 +74,7 @@ def card_from_dict(raw: dict[str, Any], path: Path | None) -> Card:
             raise ConfigError(f"{where}: key {key!r} must be >= 0, got {raw[key]}")
     reported = _reported_from_dict(raw["reported"], where) if "reported" in raw else None
     recipe = raw.get("recipe", {})
-    for key, value in recipe.items():
-        if isinstance(value, dict):
-            raise ConfigError(f"{where}: [recipe] key {key!r} is a table; recipes are flat key = value pairs")
+    _check_recipe_table(recipe, where)
     card = Card(
         id=raw["id"],
         lifter=raw["lifter"],
@@ -99,6 +98,14 @@ def card_from_dict(raw: dict[str, Any], path: Path | None) -> Card:
     )
     validate_card(card)
     return card
+
+
+def _check_recipe_table(recipe: dict[str, Any], where: str) -> None:
+    """``name`` (a recipe ``"<family>/<dataset>"``) and the settings the run changed, in the recipe vocabulary."""
+    name = recipe.get("name")
+    if name is not None and (not isinstance(name, str) or name.count("/") != 1):
+        raise ConfigError(f"{where}: [recipe] name must be a recipe name '<family>/<dataset>', got {name!r}")
+    check_settings({k: v for k, v in recipe.items() if k != "name"}, f"{where}: [recipe]")
 
 
 def _reported_from_dict(raw: Any, where: str) -> Reported:

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError
 from ..model_id import card_id
+from ..recipes import effective_recipe
 
 __all__ = ["STATUSES", "Card", "EvalPreset", "Reported", "validate_card"]
 
@@ -41,8 +42,8 @@ class EvalPreset:
 
     @classmethod
     def from_recipe(cls, recipe: Mapping[str, Any]) -> "EvalPreset":
-        """The preset of a training recipe or run config (``train_stride``; older ones say ``downsample``)."""
-        value = recipe.get("train_stride", recipe.get("downsample"))
+        """The preset of a training recipe or run config (its ``train_stride``)."""
+        value = recipe.get("train_stride")
         valid = isinstance(value, int) and not isinstance(value, bool) and value >= 1
         return cls(train_stride=value if valid else None)  # type: ignore[arg-type]
 
@@ -103,8 +104,11 @@ class Card:
 
     @property
     def preset(self) -> EvalPreset:
-        """What using these weights takes (their training frame stride), from the recipe."""
-        return EvalPreset.from_recipe(self.recipe)
+        """What using these weights takes (their training frame stride), from the recipe the card names."""
+        if not self.recipe:
+            return EvalPreset()
+        where = f"zoo card {self.path or self.id}"
+        return EvalPreset.from_recipe(effective_recipe(self.recipe, where))
 
     def unavailable_message(self) -> str:
         """What to do when this card's weights cannot be used yet."""

@@ -82,12 +82,11 @@ def register(app: typer.Typer) -> None:
             None, "--flip/--no-flip", help="Test-time flip augmentation (default: the protocol's; paper: the authors')."
         ),
         score_stride: Optional[int] = typer.Option(
-            None, "--downsample", "--score-stride", min=1, help="Score every n-th frame (default: the protocol's)."
+            None, "--score-stride", min=1, help="Score every n-th frame (default: the protocol's)."
         ),
         train_stride: Optional[int] = typer.Option(
             None,
             "--train-stride",
-            "--input-stride",
             min=1,
             help=(
                 "Frame stride the model was trained at, e.g. 5 for GAST-Net's 10 fps Human3.6M recipe: every frame "
@@ -128,8 +127,7 @@ def register(app: typer.Typer) -> None:
         if convention not in ("standard", "paper"):
             raise ConfigError(f"unknown --convention {convention!r}; use standard or paper")
         outputs = _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=())
-        # allow_trim only when asked: stand-ins for load_dataset with the three-argument signature keep working
-        data = load_dataset(dataset, input, data_dir, **({"allow_trim": True} if allow_trim else {}))
+        data = load_dataset(dataset, input, data_dir, allow_trim=allow_trim)
         overrides = {"causal": True} if causal else {}
         lifter, info = resolve_lifter(
             model,

@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         loss: Optional[str] = typer.Option(None, "--loss", help="mpjpe or mse."),
         grad_clip: Optional[float] = typer.Option(None, "--grad-clip", help="Clip the gradient norm to this."),
         train_stride: Optional[int] = typer.Option(
-            None, "--train-stride", "--downsample", help="Keep every n-th training frame (evaluation then feeds that stride)."
+            None, "--train-stride", help="Keep every n-th training frame (evaluation then feeds that stride)."
         ),
         no_flip: bool = typer.Option(False, "--no-flip", help="Disable train-time flip augmentation."),
         no_eval_flip: bool = typer.Option(False, "--no-eval-flip", help="Disable test-time flip in validation."),

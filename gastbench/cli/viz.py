@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed"),
         offline: bool = typer.Option(False, "--offline"),
         min_score: float = typer.Option(0.3, "--min-score", help="Joints scored below this are filled along time."),
-        input_stride: Optional[int] = typer.Option(None, "--input-stride", min=1, help="Frame stride the weights were trained at (default: theirs, else 1)."),
+        train_stride: Optional[int] = typer.Option(None, "--train-stride", min=1, help="Frame stride the weights were trained at (default: theirs, else 1)."),
         no_flip: bool = typer.Option(False, "--no-flip", help="Disable test-time flip augmentation."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
         animate: Optional[Path] = typer.Option(None, "--animate", help="Also write an animation (.gif/.mp4) or a frame (.png)."),
@@ -195,7 +195,7 @@ def register(app: typer.Typer) -> None:
         )
         dev = resolve_device(device)
         lifted = lift_clip(
-            lifter.to(dev), clip, weights=info.to_dict(), input_stride=input_stride or info.train_stride or 1,
+            lifter.to(dev), clip, weights=info.to_dict(), train_stride=train_stride or info.train_stride or 1,
             min_score=min_score, flip=not no_flip, device=str(dev),
         )
         base = out or keypoints.with_name(keypoints.stem + "_3d")

@@ -9,15 +9,12 @@ from __future__ import annotations
 from .config import TrainConfig
 from .loop import TrainResult, train
 from .setup import build_lifter, loss_fn, training_windows
-from .recipes import DEFAULT_RECIPE, RECIPES, default_recipe_note, list_recipes, recipe_for, register_recipe, resolve_config
+from .presets import default_recipe_note, recipe_for, resolve_config
 from .sampler import EpochPlan, WindowSampler
 from .windows import WindowSet, build_windows, flip_windows, naive_gather
 
 __all__ = [
-    "DEFAULT_RECIPE",
-    "RECIPES",
     "default_recipe_note",
-    "register_recipe",
     "EpochPlan",
     "TrainConfig",
     "TrainResult",
@@ -26,7 +23,6 @@ __all__ = [
     "build_lifter",
     "build_windows",
     "flip_windows",
-    "list_recipes",
     "loss_fn",
     "naive_gather",
     "recipe_for",

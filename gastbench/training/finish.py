@@ -30,34 +30,36 @@ def state_dict_cpu(lifter: Lifter) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in lifter.state_dict().items()}
 
 
+def recipe_changes(config: TrainConfig) -> dict[str, Any]:
+    """The recipe settings this run changed from its named recipe (every setting when it names none)."""
+    from ..recipes import recipe_settings
+
+    settings = config.recipe_settings()
+    if not config.recipe:
+        return {k: v for k, v in settings.items() if v is not None}
+    base = {**{k: getattr(TrainConfig(model=config.model), k) for k in settings}, **recipe_settings(config.recipe)}
+    return {k: v for k, v in settings.items() if v != base[k]}
+
+
 def _recipe_for_card(config: TrainConfig) -> dict[str, Any]:
-    keep = (
-        "recipe", "epochs", "batch_size", "lr", "lr_decay", "lr_schedule", "lr_decay_steps", "optimizer", "loss",
-        "grad_clip_norm", "dropout", "bn_momentum", "flip_augment", "train_stride", "actions", "seed", "amp",
-    )  # fmt: skip
-    recipe = {k: v for k, v in config.to_dict().items() if k in keep and v is not None}
-    if config.weight_decay:  # said only when used, so the cards of runs without it stay as they were
-        recipe["weight_decay"] = config.weight_decay
-    return recipe
+    """A card's ``[recipe]``: the recipe's name and the settings the run changed."""
+    return {**({"name": config.recipe} if config.recipe else {}), **recipe_changes(config)}
 
 
 def _card_description(config: TrainConfig) -> str:
     """Say how the run differs from its recipe: a shortened run must not pass for the paper's."""
-    from .recipes import recipe_for
-
     text = f"Trained by gastbench train ({config.recipe or 'custom'} recipe, {config.epochs} epochs"
     if config.model_overrides:  # card recipes are flat, so the model's own arguments are said here
         text += ", model arguments " + ", ".join(f"{k}={v!r}" for k, v in sorted(config.model_overrides.items()))
-    try:
-        _, preset = recipe_for(config.model, config.dataset)
-    except GastbenchError:
+    changed = recipe_changes(config) if config.recipe else {}
+    if not changed:
         return text + ")."
-    changed = [
-        f"{key} {config.to_dict()[key]!r} instead of {value!r}"
-        for key, value in preset.items()
-        if key in config.to_dict() and config.to_dict()[key] != value
-    ]
-    return text + (f"; differs from the recipe: {', '.join(changed)})." if changed else ").")
+    from ..recipes import recipe_settings
+
+    base = recipe_settings(config.recipe)
+    said = [f"{key} {value!r} instead of {base.get(key, getattr(TrainConfig(model=config.model), key))!r}"
+            for key, value in changed.items()]  # fmt: skip
+    return text + f"; differs from the recipe: {', '.join(said)})."
 
 
 #: Why a new card's licence is cc-by-nc-4.0 (card_for_weights' default), said on the card itself.

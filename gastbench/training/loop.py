@@ -28,7 +28,7 @@ from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoi
 from .config import TrainConfig
 from .distributed import DistContext, all_reduce_sum, barrier, init_distributed
 from .finish import finish_run, state_dict_cpu
-from .recipes import default_recipe_note
+from .presets import default_recipe_note
 from .setup import build_lifter, loss_fn, make_optimizer, set_bn_momentum, set_seed, training_windows
 from .sampler import WindowSampler
 from .schedule import LrScheduler, bn_momentum_at

@@ -94,7 +94,7 @@ def predict_tracks(
     *,
     random_init: bool = False,
     seed: int = 0,
-    input_stride: int | None = None,
+    train_stride: int | None = None,
     offline: bool = False,
 ) -> list[PoseTrack]:
     """Each model lifts the whole sequence (batched, at its training stride); one track per model."""
@@ -113,8 +113,8 @@ def predict_tracks(
             seed=seed,
             offline=offline,
         )
-        stride = input_stride or info.train_stride or 1
-        pred = lift_keypoints(lifter, np.asarray(seq.keypoints_2d), input_stride=stride)
+        stride = train_stride or info.train_stride or 1
+        pred = lift_keypoints(lifter, np.asarray(seq.keypoints_2d), train_stride=stride)
         error = frame_errors_mm(pred, lifter.output_layout, np.asarray(seq.positions_3d), dataset.layout_3d)
         label = spec.name + (" (untrained)" if info.source == "random-init" else "")
         tracks.append(PoseTrack(label, pred, lifter.output_layout, error))
@@ -138,7 +138,7 @@ def predictions_track(path: Path, dataset: "PoseDataset", seq: "Sequence") -> Po
     if layout is None:
         raise DataError(f"{path}: joint_names {list(names)} match no registered layout")
     if pred.shape[0] != seq.frames:
-        raise ShapeError(f"{path}: {key} has {pred.shape[0]} frames, the sequence {seq.frames} (saved with --downsample?)")
+        raise ShapeError(f"{path}: {key} has {pred.shape[0]} frames, the sequence {seq.frames} (saved with --score-stride?)")
     error = frame_errors_mm(pred, layout, np.asarray(seq.positions_3d), dataset.layout_3d)
     return PoseTrack(path.stem, pred, layout, error)
 

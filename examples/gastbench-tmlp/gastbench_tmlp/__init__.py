@@ -19,6 +19,6 @@ def tmlp_t27(layout: Skeleton, *, hidden: int = 256, dropout: float = 0.1) -> Te
     return TemporalMLP(layout, receptive_field=27, hidden=hidden, dropout=dropout)
 
 
-# Settings shared by every dataset, then the dataset's own; keys are gastbench.training.TrainConfig fields.
+# Settings shared by every dataset, then the dataset's own; keys are gastbench.recipes.Recipe fields.
 register_recipe("tmlp", "common", {"optimizer": "adam", "lr": 1e-3, "lr_schedule": "epoch", "loss": "mpjpe"})
 register_recipe("tmlp", "humaneva", {"epochs": 100, "batch_size": 256, "lr_decay": 0.98, "dropout": 0.1})
