@@ -26,6 +26,7 @@ from .conformance_behaviour import check_flip_equivariance, check_locality
 from .errors import GastbenchError, ShapeError
 from .model_id import parse_model_id
 from .lifter import Lifter
+from .process_state import seeded
 from .skeleton import Skeleton
 
 __all__ = ["CheckResult", "run_checks", "run_model_checks", "flip_2d", "flip_3d", "flip_averaged"]
@@ -153,8 +154,8 @@ def run_checks(
     from .registry import create_lifter
     from .checkpoint import load_safetensors_strict
 
-    torch.manual_seed(0)
-    lifter = create_lifter(name, layout=layout)
+    with seeded(0):  # the same random weights every time, the caller's generators untouched
+        lifter = create_lifter(name, layout=layout)
     card = _pick_card(name, lifter, dataset, input)
     results: list[CheckResult] = []
     if weights is not None:

@@ -97,7 +97,7 @@ def lift_keypoints(
     batch_size: int | None = None,
 ) -> np.ndarray:
     """Normalised ``(T, J, 2)`` -> root-relative ``(T, J_out, 3)`` float32, the whole clip in batched forwards."""
-    from .viz._api import predict_sequences
+    from .evaluation import predict_sequences
 
     kp = np.asarray(keypoints, dtype=np.float32)
     j_in = lifter.input_layout.num_joints

@@ -20,6 +20,7 @@ from .cards import Card, EvalPreset, Reported, card_id, find_card, validate_card
 from .checkpoint import load_safetensors_strict, state_dict_mismatches
 from .errors import GastbenchError, WeightsError
 from .lifter import Lifter
+from .process_state import seeded
 from .registry import create_lifter, native_layout
 from .skeleton import Skeleton, get_layout
 
@@ -85,9 +86,9 @@ def resolve_lifter(
         raise WeightsError("choose either --weights or --random-init, not both")
     if layout is not None:
         layout = _build_layout(name, layout, weights, random_init, dataset, input)
-    # Seeding before construction makes a random-init model (and dropout masks) reproducible.
-    torch.manual_seed(seed)
-    lifter = create_lifter(name, layout=layout, **overrides)
+    # Seeded construction makes a random-init model reproducible; the caller's generators are left as they were.
+    with seeded(seed):
+        lifter = create_lifter(name, layout=layout, **overrides)
     if random_init:
         return lifter, WeightsInfo(source="random-init", seed=seed)
     if weights is not None:

@@ -23,9 +23,10 @@ needs_openblas = pytest.mark.skipif(
 
 @contextmanager
 def backend(name: str) -> Iterator[None]:
+    """OpenBLAS runs GEMMs only inside a CPU session; torch's BLAS inside torch_blas()."""
     if name == "openblas" and not _blas.openblas_available():
         pytest.skip("this numpy bundles no OpenBLAS")
-    with _blas.torch_blas() if name == "torch" else nullcontext():
+    with _blas.torch_blas() if name == "torch" else _blas.gemm_threads(torch.device("cpu")):
         yield
 
 
@@ -56,10 +57,16 @@ def test_gemm_reads_offset_slices_of_transposed_views() -> None:
     weight = torch.randn(30, 12).t()  # (12, 30), column-major storage, as the folded fusing convs are
     x = torch.randn(9, 4)
     out = torch.empty(9, 30)
-    torch.testing.assert_close(_blas.gemm(x, weight[4:8], out), x @ weight[4:8], rtol=0, atol=1e-5)
+    with _blas.gemm_threads(torch.device("cpu")):
+        torch.testing.assert_close(_blas.gemm(x, weight[4:8], out), x @ weight[4:8], rtol=0, atol=1e-5)
 
 
 def test_what_blas_cannot_read_falls_back_to_torch() -> None:
+    with _blas.gemm_threads(torch.device("cpu")):
+        _what_blas_cannot_read()
+
+
+def _what_blas_cannot_read() -> None:
     a, b = torch.randn(8, 6, dtype=torch.float64), torch.randn(6, 5, dtype=torch.float64)
     torch.testing.assert_close(_blas.gemm(a, b, torch.empty(8, 5, dtype=torch.float64)), a @ b)
     strided = torch.randn(8, 12)[:, ::2]  # no unit stride in either dimension
@@ -116,3 +123,58 @@ def test_the_environment_turns_openblas_off() -> None:
     env = {**os.environ, "GASTBENCH_BLAS": "torch"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["False", "torch"], done.stderr
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+@needs_openblas
+def test_sessions_restore_both_thread_counts_and_leave_no_threads_behind() -> None:
+    import threading
+
+    model = randomize_gastnet(gastbench.create_lifter("gast-t27"))
+    x = torch.randn(2, 90, 17, 2, generator=torch.Generator().manual_seed(4))
+    before = (torch.get_num_threads(), _blas_threads(), threading.active_count())
+    with torch.inference_mode():
+        model(x)  # split into streams
+        with _blas.gemm_threads(torch.device("cpu")):
+            assert torch.get_num_threads() == 1 and _blas_threads() == [before[0]]  # one pool at a time
+        model(x[:1, :40])  # one stream
+    assert (torch.get_num_threads(), _blas_threads(), threading.active_count()) == before
+
+
+@needs_openblas
+def test_sessions_of_two_threads_queue_and_restore_what_each_found() -> None:
+    """Two threads forwarding at once: neither leaves the other's thread count behind."""
+    import threading
+
+    model = randomize_gastnet(gastbench.create_lifter("gast-t27"))
+    x = torch.randn(2, 90, 17, 2, generator=torch.Generator().manual_seed(5))
+    with torch.inference_mode():
+        want = model(x)
+    threads = torch.get_num_threads()
+    results: list[torch.Tensor] = []
+
+    def forward() -> None:
+        with torch.inference_mode():
+            results.append(model(x))
+
+    workers = [threading.Thread(target=forward) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert torch.get_num_threads() == threads and len(results) == 3
+    for got in results:
+        assert torch.equal(got, want)
+
+
+def test_outside_a_session_the_gemm_is_torchs() -> None:
+    """A bare gemm() call never touches OpenBLAS's thread count (no session, no global change)."""
+    a, b = torch.randn(40, 30), torch.randn(30, 20)
+    before = _blas_threads()
+    torch.testing.assert_close(_blas.gemm(a, b, torch.empty(40, 20)), a @ b, rtol=0, atol=0)
+    assert _blas_threads() == before

@@ -150,7 +150,7 @@ def test_cli_unmatched_keys_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(SystemExit) as info:
         main()
     err = " ".join(capsys.readouterr().err.split())
-    assert info.value.code == 2 and "1 unmatched checkpoint key(s): gconv_extra.weight" in err
+    assert info.value.code == 3 and "1 unmatched checkpoint key(s): gconv_extra.weight" in err
     assert err.startswith("error:") and "Traceback" not in err and not out.exists()
     del state["gconv_extra.weight"]
     torch.save({"state_dict": state, "epoch": np.int64(1)}, tmp_path / "ckpt.pth.tar")

@@ -263,7 +263,7 @@ def test_cli_eval_and_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     res = runner.invoke(app, ["table", str(records[0]), str(records[0]), "--protocol", "2", "--format", "csv"])
     assert res.exit_code == 0, res.output
     assert res.output.count("tiny (gt)") == 2 and "Avg" in res.output
-    # Errors propagate (main() turns them into one red line and exit code 2).
+    # Errors propagate (main() turns them into one red line and exit code 3).
     res = runner.invoke(app, ["eval", "tiny", "--dataset", "nope", "--random-init", "--runs-dir", str(runs)])
     assert isinstance(res.exception, GastbenchError)
     monkeypatch.setattr(sys, "argv", ["gastbench", "eval", "tiny", "--dataset", "nope", "--random-init"])
@@ -271,7 +271,7 @@ def test_cli_eval_and_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         from gastbench.cli import main
 
         main()
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 3
     assert cli_eval  # the module is what registered the commands
 
 

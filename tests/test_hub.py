@@ -186,7 +186,7 @@ def test_cli_errors_are_one_line(zoo: dict, tmp_path: Path, monkeypatch: pytest.
         monkeypatch.setenv("HF_HOME", str(tmp_path / "cold"))
         monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     code, _, err = _main(argv, monkeypatch, capsys)
-    assert code == 2
+    assert code == 3
     assert message in " ".join(err.split())
     assert err.strip().startswith("error:") and "Traceback" not in err
 

@@ -81,7 +81,7 @@ def test_cli_leaderboard(runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: py
     monkeypatch.setattr(sys, "argv", ["gastbench", "leaderboard", "--input", "nothing", "--runs-dir", str(runs)])
     with pytest.raises(SystemExit) as info:
         main()
-    assert info.value.code == 2 and capsys.readouterr().err.strip().startswith("error:")
+    assert info.value.code == 3 and capsys.readouterr().err.strip().startswith("error:")
 
 
 def test_cli_check_failure_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -236,7 +236,7 @@ def test_saved_weights_are_the_final_epochs(tmp_path: Path) -> None:
 def test_resume_after_a_kill_gives_bitwise_identical_weights(tmp_path: Path) -> None:
     train(_tiny_config(tmp_path, "straight", epochs=3), progress=False, final_eval=False, write_card=False)
     partial = train(_tiny_config(tmp_path, "killed", epochs=3), progress=False, final_eval=False, write_card=False,
-                    stop_after_epoch=2)  # fmt: skip
+                    on_epoch_end=lambda epoch: epoch >= 2)  # fmt: skip
     assert not partial.completed and not (tmp_path / "killed" / "weights.safetensors").exists()
     # The checkpoint is plain tensors and numbers: it loads with weights_only=True.
     assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)["epoch"] == 2

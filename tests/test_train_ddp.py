@@ -34,7 +34,7 @@ WORKER = textwrap.dedent(
             num_threads=1, device="cpu", runs_dir=out, run_name=name,
         )
         result = train(config, progress=False, final_eval=False, write_card=False, resume=mode == "resume",
-                       stop_after_epoch=int(stop_after) or None)
+                       on_epoch_end=(lambda epoch, n=int(stop_after): epoch >= n) if int(stop_after) else None)
         state = {k: v.detach().contiguous() for k, v in result.lifter.named_parameters()}
         save_file(state, os.path.join(out, f"{name}_params_rank{rank}.safetensors"))
         with open(os.path.join(out, f"{name}_history_rank{rank}.json"), "w") as fh:

@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
             final_eval=not no_final_eval,
             write_card=not no_card,
             command=command,
-            stop_after_epoch=stop_after,
+            on_epoch_end=(lambda epoch: epoch >= stop_after) if stop_after else None,
             overwrite=overwrite,
             max_minutes=max_minutes,
         )

@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
         import numpy as np
 
         from ..data import load_dataset
-        from ..viz._api import resolve_lifter
+        from ..pretrained import resolve_lifter
         from ..viz.attention import attention_maps, plot_attention
         from ..viz.sources import find_sequence
 
@@ -185,7 +185,7 @@ def register(app: typer.Typer) -> None:
         from ..evaluation import resolve_device
         from ..infer import lift_clip, save_lifted
         from ..keypoints import read_keypoints
-        from ..viz._api import resolve_lifter
+        from ..pretrained import resolve_lifter
 
         if dataset not in _MODEL_LAYOUT:
             raise ConfigError(f"unknown --dataset {dataset!r}; use {', '.join(_MODEL_LAYOUT)}")

@@ -1,31 +1,34 @@
 """float32 GEMMs of GAST-Net's fused CPU path through numpy's bundled OpenBLAS, when it is there.
 
-Why: on the 2-core AMD EPYC machines this project runs on, the OpenBLAS that numpy wheels bundle
-runs GAST-Net's GEMM shapes (thousands of rows, K = 128-512) faster than torch's CPU BLAS (MKL),
-and the fused path is GEMM-bound (``benchmarks/gast_gemm_bound.py``). ``benchmarks/gast_layers.py``
-times the whole model with either (the README's rows).
+Why: on the 2-core machines this project runs on, the OpenBLAS that numpy wheels bundle runs
+GAST-Net's GEMM shapes (thousands of rows, K = 128-512) faster than torch's CPU BLAS, and the
+fused path is GEMM-bound (``benchmarks/gast_gemm_bound.py``). ``benchmarks/gast_layers.py``
+times the whole model with either, side by side (the README's rows).
 
-Only the float32 CPU GEMMs of the fused eval path (no autograd, no autocast) are routed; anything
-else, or a machine whose numpy has no bundled OpenBLAS (numpy built against MKL or a system
-library), uses torch. ``GASTBENCH_BLAS=torch`` turns the routing off for the process,
-:func:`torch_blas` for a block of code. A fused forward runs as single-threaded streams
-(:func:`run_streams`) or, unsplit, with OpenBLAS given torch's thread count (:func:`gemm_threads`).
-Results differ from torch's by float rounding only (a different summation blocking); for one
-split and thread count they repeat bit for bit.
+The library is found with threadpoolctl (the ecosystem's registry of loaded BLAS and OpenMP
+runtimes), which also sets and restores its thread count; only the public ``cblas_sgemm`` entry
+point is bound through ctypes. OpenBLAS runs a GEMM only inside a *CPU session* --
+:func:`gemm_threads` (one stream: OpenBLAS gets torch's thread count, torch's own ops run on the
+calling thread meanwhile) or :func:`run_streams` (one single-threaded stream per core). A session
+takes a process-wide lock (sessions of several threads queue, each restoring exactly what it
+found), sets torch's and OpenBLAS's thread counts, runs, and restores both; its worker threads are
+shut down when it ends. Outside a session, and for anything not float32 on the CPU without
+autograd, the GEMM is torch's. ``GASTBENCH_BLAS=torch`` turns the routing off for the process,
+:func:`torch_blas` for a block of code. Results differ from torch's by float rounding only (a
+different summation blocking); for one split and thread count they repeat bit for bit.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import glob
 import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import torch
 
@@ -39,11 +42,11 @@ _T = TypeVar("_T")
 class _OpenBLAS:
     path: str
     sgemm: Callable[..., None]
-    set_threads: Callable[[int], None]
+    threads: Any  # threadpoolctl's controller of this one library: limit() sets and restores its threads
 
 
-def _bind(path: str) -> _OpenBLAS | None:
-    """The library's ``cblas_sgemm`` and thread setter, whatever the wheel's symbol suffix (ILP64 or not)."""
+def _bind_sgemm(path: str) -> Callable[..., None] | None:
+    """The library's ``cblas_sgemm``, if it is an ILP64 build whose symbol names say so."""
     try:
         lib = ctypes.CDLL(path)
     except OSError:
@@ -53,14 +56,12 @@ def _bind(path: str) -> _OpenBLAS | None:
     # An unsuffixed library is left alone (its integer width cannot be told from outside).
     for prefix in ("scipy_", ""):
         sgemm = getattr(lib, f"{prefix}cblas_sgemm64_", None)
-        setter = getattr(lib, f"{prefix}openblas_set_num_threads64_", None)
-        if sgemm is None or setter is None:  # without the thread setter, two pools would fight
+        if sgemm is None:
             continue
         i, f, p, e = ctypes.c_int64, ctypes.c_float, ctypes.c_void_p, ctypes.c_int
         sgemm.argtypes = [e, e, e, i, i, i, f, p, i, p, i, f, p, i]
         sgemm.restype = None
-        setter.argtypes, setter.restype = [e], None
-        return _OpenBLAS(path, sgemm, setter)
+        return sgemm
     return None
 
 
@@ -70,32 +71,26 @@ def _find() -> _OpenBLAS | None:
         return None
     try:
         import numpy
+        from threadpoolctl import ThreadpoolController
     except ImportError:
         return None
-    libs = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(libs, "lib*openblas*.so*"))):
-        bound = _bind(path)
-        if bound is not None:
-            return bound
+    bundled = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
+    controller = ThreadpoolController().select(internal_api="openblas")
+    for lib in controller.lib_controllers:
+        if os.path.dirname(lib.filepath) != bundled:
+            continue  # another package's OpenBLAS: not the one this numpy ships
+        sgemm = _bind_sgemm(lib.filepath)
+        if sgemm is not None:
+            return _OpenBLAS(lib.filepath, sgemm, controller.select(filepath=lib.filepath))
     return None
 
 
-_LOCK = threading.Lock()  # guards the stream pools
-_STATE: dict[str, object] = {}  # "threads": OpenBLAS's thread count as last set here
-_LOCAL = threading.local()  # per thread: gemm_threads' depth, torch_blas' switch
+_SESSION = threading.RLock()  # one CPU session at a time in the process (re-entrant for nested forwards)
+_LOCAL = threading.local()  # per thread: whether it runs inside a session, torch_blas' switch
 
 
 def _openblas() -> _OpenBLAS | None:
     return None if getattr(_LOCAL, "torch_only", False) else _find()
-
-
-_POOL: dict[tuple[int, int], ThreadPoolExecutor] = {}  # by (process, size): a forked child starts its own
-
-
-def _set_threads(lib: _OpenBLAS, threads: int) -> None:
-    if _STATE.get("threads") != threads:
-        lib.set_threads(threads)
-        _STATE["threads"] = threads
 
 
 def cpu_streams(device: torch.device) -> int:
@@ -107,15 +102,14 @@ def cpu_streams(device: torch.device) -> int:
 
 
 def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
-    """Run ``tasks`` at once, one thread each, torch and OpenBLAS single-threaded meanwhile.
+    """Run ``tasks`` at once, one thread each, with torch and OpenBLAS single-threaded meanwhile.
 
     Independent single-threaded streams need no barrier between ops and keep each core's caches
     to one stream: on 2 cores they beat one stream of 2-thread GEMMs and 1-thread torch ops
-    (README, ``benchmarks/gast_layers.py``). Results come back in task order; torch's thread
-    count is restored afterwards.
+    (README, ``benchmarks/gast_layers.py``). Results come back in task order; torch's and
+    OpenBLAS's thread counts are restored and the stream threads shut down afterwards.
     """
     lib = _openblas()
-    threads = torch.get_num_threads()
     if lib is None or len(tasks) < 2:
         return [task() for task in tasks]
 
@@ -123,24 +117,26 @@ def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
     grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
 
     def in_stream(task: Callable[[], _T]) -> _T:
-        _LOCAL.depth = 1  # gemm() keeps OpenBLAS at one thread; nested forwards do not split again
+        _LOCAL.depth = 1  # gemm() may use OpenBLAS; nested forwards do not split again
         try:
             with torch.inference_mode(inference), torch.set_grad_enabled(grad):
                 return task()
         finally:
             _LOCAL.depth = 0
 
-    with _LOCK:
-        key = (os.getpid(), len(tasks))
-        if key not in _POOL:
-            _POOL[key] = ThreadPoolExecutor(len(tasks), thread_name_prefix="gastbench-gemm")
-        pool = _POOL[key]
-    _set_threads(lib, 1)
-    torch.set_num_threads(1)
+    with _SESSION, lib.threads.limit(limits=1), _torch_threads(1):
+        with ThreadPoolExecutor(len(tasks), thread_name_prefix="gastbench-gemm") as pool:
+            return [f.result() for f in [pool.submit(in_stream, task) for task in tasks]]
+
+
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
     try:
-        return [f.result() for f in [pool.submit(in_stream, task) for task in tasks]]
+        yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
 @contextmanager
@@ -188,27 +184,24 @@ def _routable(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> bool:
 
 @contextmanager
 def gemm_threads(device: torch.device) -> Iterator[None]:
-    """One thread pool at a time for a fused CPU forward: OpenBLAS's GEMMs get torch's thread count,
-    torch's own ops (element-wise, ``bmm``, softmax) run on the calling thread meanwhile.
+    """A one-stream CPU session: OpenBLAS's GEMMs get torch's thread count, torch's own ops
+    (element-wise, ``bmm``, softmax) run on the calling thread meanwhile.
 
     Both pools' workers spin a while after each call, so two pools of two threads on two cores
     fight (a gast-t27 forward ran 2.4x slower than with torch alone); one pool at a time does not.
     Used where a forward is not split into streams (:func:`run_streams`). Re-entrant; restores
-    torch's thread count on exit. A no-op off CPU or without OpenBLAS.
+    both thread counts on exit. A no-op off CPU or without OpenBLAS.
     """
     lib = _openblas()
     if lib is None or device.type != "cpu" or getattr(_LOCAL, "depth", 0):
         yield
         return
-    threads = torch.get_num_threads()
-    _LOCAL.depth = 1
-    _set_threads(lib, threads)
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-        _LOCAL.depth = 0
+    with _SESSION, lib.threads.limit(limits=torch.get_num_threads()), _torch_threads(1):
+        _LOCAL.depth = 1
+        try:
+            yield
+        finally:
+            _LOCAL.depth = 0
 
 
 def gemm(
@@ -223,14 +216,12 @@ def gemm(
 
     ``out`` is written in place either way, so callers hand it scratch views (``Workspace``).
     """
-    lib = _openblas()
+    lib = _openblas() if getattr(_LOCAL, "depth", 0) else None  # OpenBLAS only inside a CPU session
     if lib is not None and _routable(a, b, out):
         ops_a, ops_b = _operand(a), _operand(b)
         if ops_a is not None and ops_b is not None:
             if bias is not None:
                 out.copy_(bias.expand_as(out))
-            if not getattr(_LOCAL, "depth", 0):
-                _set_threads(lib, torch.get_num_threads())  # a call outside gemm_threads: torch's count
             beta = 1.0 if (accumulate or bias is not None) else 0.0
             m, k = a.shape
             lib.sgemm(_ROW_MAJOR, ops_a[0], ops_b[0], m, b.shape[1], k, 1.0, a.data_ptr(), ops_a[1],

@@ -8,8 +8,8 @@ rest of the finished run folder come from :mod:`gastbench.training.finish`.
 from __future__ import annotations
 
 import json
+import logging
 import os
-import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -22,6 +22,7 @@ from torch import nn
 from ..errors import ConfigError, WeightsError
 from ..lifter import Lifter
 from ..outputs import prepare_run_dir
+from ..process_state import process_state_restored
 from ..progress import progress_bar
 from .budget import EpochBudget, out_of_budget
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
@@ -280,8 +281,7 @@ class _Trainer:
         self.log(line)
 
 
-def _default_log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+_LOG = logging.getLogger("gastbench.training")
 
 
 def train(
@@ -294,9 +294,9 @@ def train(
     write_card: bool = True,
     command: str | None = None,
     log: Callable[[str], None] | None = None,
-    stop_after_epoch: int | None = None,
     overwrite: bool = False,
     max_minutes: float | None = None,
+    on_epoch_end: Callable[[int], bool] | None = None,
 ) -> TrainResult:
     """Train ``config.model`` with ``config``'s recipe; write the run folder; return what it produced.
 
@@ -308,19 +308,37 @@ def train(
         final_eval: evaluate the final weights on the test split and save the result record.
         write_card: write a zoo card for the final weights into the run folder.
         command: the command line recorded in the card (default: this process's argv).
-        log: where the per-epoch lines go (default: stderr).
-        stop_after_epoch: stop once this epoch is checkpointed, as if killed (time-boxed sessions and
-            the resume test); no weights are written until a later ``resume=True`` call finishes.
+        log: where the per-epoch lines go (default: the ``gastbench.training`` logger, at INFO).
         overwrite: replace an existing run folder (else a non-empty one is refused).
         max_minutes: wall-clock budget: after an epoch, stop when another one (at that epoch's
             time, plus 10%) would not end inside it; the run then finishes normally with the epochs
             done, and its config and card say how many (a deviation from the recipe).
+        on_epoch_end: called with the epoch number once its checkpoint is written; returning True
+            stops the run there, as if killed (no weights until a later ``resume=True`` call ends it).
+
+    The run seeds the global generators and sets ``config.num_threads`` for itself; the caller's
+    generators and thread count are restored when it returns or fails.
     """
+    with process_state_restored(threads=config.num_threads):
+        return _train(config, dataset, resume, progress, final_eval, write_card, command, log or _LOG.info,
+                      overwrite, max_minutes, on_epoch_end)  # fmt: skip
+
+
+def _train(
+    config: TrainConfig,
+    dataset: "PoseDataset | None",
+    resume: bool,
+    progress: bool,
+    final_eval: bool,
+    write_card: bool,
+    command: str | None,
+    log: Callable[[str], None],
+    overwrite: bool,
+    max_minutes: float | None,
+    on_epoch_end: Callable[[int], bool] | None,
+) -> TrainResult:
     started = time.perf_counter()
     budget = EpochBudget.minutes(max_minutes) if max_minutes is not None else None
-    log = log or _default_log
-    if config.num_threads is not None:
-        torch.set_num_threads(config.num_threads)
     run_dir = config.run_dir
     config_path = run_dir / "config.json"
     if resume:
@@ -380,7 +398,7 @@ def train(
                 if ctx.is_main:
                     config.save(config_path)
                 break
-            if stop_after_epoch is not None and trainer.epoch >= stop_after_epoch < config.epochs:
+            if on_epoch_end is not None and trainer.epoch < config.epochs and on_epoch_end(trainer.epoch):
                 trainer.log(f"stopped after epoch {trainer.epoch}; continue with --resume")
                 return TrainResult(config=config, run_dir=run_dir, history=list(trainer.history),
                                    lifter=trainer.lifter, completed=False,

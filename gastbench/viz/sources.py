@@ -99,7 +99,7 @@ def predict_tracks(
 ) -> list[PoseTrack]:
     """Each model lifts the whole sequence (batched, at its training stride); one track per model."""
     from ..infer import lift_keypoints
-    from ._api import resolve_lifter
+    from ..pretrained import resolve_lifter
 
     tracks = []
     for spec in specs:
