@@ -29,7 +29,7 @@ from .lifter import Lifter
 from .process_state import seeded
 from .skeleton import Skeleton
 
-__all__ = ["CheckResult", "run_checks", "run_model_checks", "flip_2d", "flip_3d", "flip_averaged"]
+__all__ = ["CheckResult", "run_checks", "run_model_checks"]
 
 Status = Literal["pass", "fail", "skip"]
 
@@ -46,27 +46,6 @@ class CheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def flip_2d(x: torch.Tensor, layout: Skeleton) -> torch.Tensor:
-    """Mirror ``(..., J, 2)`` keypoints horizontally: swap left/right joints, negate x."""
-    y = x[..., list(layout.flip_permutation), :].clone()
-    y[..., 0] = -y[..., 0]
-    return y
-
-
-def flip_3d(y: torch.Tensor, layout: Skeleton) -> torch.Tensor:
-    """Mirror ``(..., J, 3)`` poses: swap left/right joints, negate x."""
-    out = y[..., list(layout.flip_permutation), :].clone()
-    out[..., 0] = -out[..., 0]
-    return out
-
-
-def flip_averaged(lifter: Lifter, x: torch.Tensor) -> torch.Tensor:
-    """Test-time flip augmentation: mean of the prediction and the un-flipped prediction of the flip."""
-    y = lifter(x, mode="dilated")
-    y_flip = flip_3d(lifter(flip_2d(x, lifter.input_layout), mode="dilated"), lifter.output_layout)
-    return 0.5 * (y + y_flip)
 
 
 def _input(lifter: Lifter, frames: int, batch: int = 2, seed: int = 0) -> torch.Tensor:

@@ -4,7 +4,9 @@
   ``t`` is lifted from the input window ``t .. t + RF - 1`` (for a causal model the window
   ends at the predicted frame, so that is "past frames only"); any other output that moves
   means the model reads outside its receptive field, e.g. a sequence mean, and every number
-  it produces depends on how the sequence was chunked.
+  it produces depends on how the sequence was chunked. The output whose own frame was moved
+  (the window's centre, or its last frame for a causal model) must move: a model that ignores
+  its input, or predicts the centre of its window while declaring itself causal, fails.
 - ``flip``: test-time flip averaging needs both layouts' mirror permutations to be
   involutions; with trained weights the model itself must be roughly mirror-equivariant on
   real poses (``|f(mirror x) - mirror f(x)|`` small against the pose's size), which fails when
@@ -27,8 +29,9 @@ __all__ = ["check_locality", "check_flip_equivariance", "FLIP_TOLERANCE"]
 FLIP_TOLERANCE = 0.25
 
 
-def _mirror(pose: torch.Tensor, layout: Skeleton, swap: bool = True) -> torch.Tensor:
-    out = (pose[..., list(layout.flip_permutation), :] if swap else pose).clone()
+def _negate_x(pose: torch.Tensor) -> torch.Tensor:
+    """A mirror without the left/right swap: what a joint-order mix-up would look like."""
+    out = pose.clone()
     out[..., 0] = -out[..., 0]
     return out
 
@@ -43,10 +46,18 @@ def check_locality(lifter: Lifter) -> tuple[str, str]:
     bumped = x.clone()
     bumped[:, k] += 0.5
     a, b = lifter(x, mode="dilated"), lifter(bumped, mode="dilated")
+    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+        return "fail", "the model's output holds NaN or inf on inputs in [-1, 1]"
     scale = max(float(a.abs().max()), 1.0)
     changed = ((a - b).abs().amax(dim=(0, 2, 3)) > 1e-5 * scale).nonzero().flatten().tolist()
     allowed = range(max(k - rf + 1, 0), k + 1)  # outputs whose window t .. t+RF-1 holds frame k
+    own = k - lifter.pad - lifter.causal_shift  # the output predicted for frame k itself
     outside = [t for t in changed if t not in allowed]
+    if not changed:
+        return "fail", (
+            f"changing input frame {k} moved none of the {a.shape[1]} output frames: the model ignores its input "
+            "(e.g. an infinite BatchNorm variance or a zeroed layer)"
+        )
     if outside:
         side = "later" if any(t < allowed.start for t in outside) else "earlier"
         what = "future frames (declared causal)" if lifter.causal and side == "later" else "frames outside its window"
@@ -55,8 +66,14 @@ def check_locality(lifter: Lifter) -> tuple[str, str]:
             f"{'...' if len(outside) > 6 else ''}, outside the receptive field ({allowed.start}..{allowed.stop - 1}): "
             f"the model reads {what}"
         )
+    if own not in changed:
+        role = "the last frame of its window (declared causal)" if lifter.causal else "the centre of its window"
+        return "fail", (
+            f"changing input frame {k} did not move output frame {own}, whose own frame it is ({role}); "
+            f"outputs {changed[:6]} moved: the model predicts another frame of its window than it declares"
+        )
     kind = "past frames only (causal)" if lifter.causal else f"its {rf}-frame window"
-    return "pass", f"each output frame depends on {kind}: {len(changed)} of {a.shape[1]} outputs moved"
+    return "pass", f"each output frame depends on {kind}: {len(changed)} of {a.shape[1]} outputs moved, its own among them"
 
 
 def _real_poses(layout: Skeleton) -> torch.Tensor | None:
@@ -83,11 +100,17 @@ def check_flip_equivariance(lifter: Lifter, trained: bool) -> tuple[str, str]:
     if x is None or x.shape[1] < lifter.receptive_field:
         return "skip", f"mirror permutations are involutions; no real poses in layout {lifter.input_layout.name!r}"
     y = lifter(x, mode="dilated")
-    y_of_mirror = lifter(_mirror(x, lifter.input_layout), mode="dilated")
-    y_flip = _mirror(y_of_mirror, lifter.output_layout)
-    size = float((y - y.mean(dim=-2, keepdim=True)).norm(dim=-1).mean()) or 1.0
+    y_of_mirror = lifter(lifter.input_layout.mirror(x), mode="dilated")
+    y_flip = lifter.output_layout.mirror(y_of_mirror)
+    if not (torch.isfinite(y).all() and torch.isfinite(y_of_mirror).all()):
+        return "fail", "the model's output on real poses holds NaN or inf"
+    size = float((y - y.mean(dim=-2, keepdim=True)).norm(dim=-1).mean())
+    if size < 1e-6:
+        return "fail", "every output joint is at the same place: the model predicts no pose on real input"
     err = float((y - y_flip).norm(dim=-1).mean()) / size
     response = float((y_of_mirror - y).norm(dim=-1).mean()) / size
+    if response < 1e-6:
+        return "fail", "a mirrored input gives exactly the same output: the model ignores its input"
     if err > FLIP_TOLERANCE and response < 2 * FLIP_TOLERANCE:
         # Mirroring the input barely moves the output: the model does not yet follow its input
         # (a first epoch), so its symmetry cannot be judged either way.
@@ -99,7 +122,7 @@ def check_flip_equivariance(lifter: Lifter, trained: bool) -> tuple[str, str]:
         return "pass", f"mirror-equivariant on real poses: relative error {err:.3f} <= {FLIP_TOLERANCE}"
     # A briefly trained model is only roughly equivariant; what must still hold is that the layout's
     # left/right swap explains its outputs better than no swap (a joint-order mix-up reverses that).
-    unswapped = _mirror(y_of_mirror, lifter.output_layout, swap=False)
+    unswapped = _negate_x(y_of_mirror)
     err_unswapped = float((y - unswapped).norm(dim=-1).mean()) / size
     if err < 0.5 * err_unswapped:
         return "pass", (

@@ -94,10 +94,14 @@ def lift_keypoints(
     train_stride: int = 1,
     flip: bool = True,
     device: str = "cpu",
-    batch_size: int | None = None,
+    chunk_frames: int | None = None,
 ) -> np.ndarray:
-    """Normalised ``(T, J, 2)`` -> root-relative ``(T, J_out, 3)`` float32, the whole clip in batched forwards."""
-    from .evaluation import predict_sequences
+    """Normalised ``(T, J, 2)`` -> root-relative ``(T, J_out, 3)`` float32, the whole clip in batched forwards.
+
+    A model trained at a frame stride sees the clip as that stride's phases, as in evaluation
+    (:func:`gastbench.evaluation.inference.lift_sequences`).
+    """
+    from .evaluation.inference import lift_sequences
 
     kp = np.asarray(keypoints, dtype=np.float32)
     j_in = lifter.input_layout.num_joints
@@ -105,14 +109,9 @@ def lift_keypoints(
         raise ShapeError(f"expected keypoints (T>=1, {j_in}, 2) for layout {lifter.input_layout.name!r}, got {tuple(kp.shape)}")
     if not np.all(np.isfinite(kp)):
         raise DataError("keypoints hold NaN or inf after gap filling; fill or drop the missing joints first")
-    if isinstance(train_stride, bool) or train_stride < 1:
+    if isinstance(train_stride, bool) or not isinstance(train_stride, (int, np.integer)) or train_stride < 1:
         raise ConfigError(f"train_stride must be an integer >= 1, got {train_stride!r}")
-    stride = min(int(train_stride), kp.shape[0])
-    phases = [kp[p::stride] for p in range(stride)]
-    preds = predict_sequences(lifter, phases, batch_size=batch_size, flip=flip, device=device)
-    out = np.empty((kp.shape[0], lifter.output_layout.num_joints, 3), dtype=np.float32)
-    for p, pred in enumerate(preds):
-        out[p::stride] = pred
+    (out,) = lift_sequences(lifter, [kp], int(train_stride), 1, chunk_frames=chunk_frames, flip=flip, device=device)
     root = lifter.output_layout.root
     return out - out[:, root : root + 1]
 

@@ -79,7 +79,7 @@ def test_streaming_rows_equal_all_at_once_aggregation() -> None:
 def test_evaluate_equals_reference_aggregation_of_its_saved_predictions(tmp_path: Path) -> None:
     ds = load_dataset("synthetic")
     path = tmp_path / "p.npz"
-    result = evaluate(TinyLifter(rf=9), ds, EvalOptions(batch_size=64, save_predictions=path), progress=False)
+    result = evaluate(TinyLifter(rf=9), ds, EvalOptions(chunk_frames=64, save_predictions=path), progress=False)
     seqs = ds.sequences("test")
     with np.load(path) as npz:
         preds = [npz[f"pred/{s.subject}/{s.name}/{s.camera}"] for s in seqs]
@@ -91,10 +91,10 @@ def test_evaluate_equals_reference_aggregation_of_its_saved_predictions(tmp_path
 
 
 @pytest.mark.parametrize("length", [1, 2, 15, 16, 17, 31, 100, 2356])
-@pytest.mark.parametrize("batch_size", [1, 16, 416])
-def test_sequence_chunks_cover_each_frame_with_equal_chunks(length: int, batch_size: int) -> None:
-    chunk, starts = sequence_chunks(length, batch_size)
-    assert len(starts) == -(-length // batch_size) and chunk <= batch_size
+@pytest.mark.parametrize("chunk_frames", [1, 16, 416])
+def test_sequence_chunks_cover_each_frame_with_equal_chunks(length: int, chunk_frames: int) -> None:
+    chunk, starts = sequence_chunks(length, chunk_frames)
+    assert len(starts) == -(-length // chunk_frames) and chunk <= chunk_frames
     covered = np.zeros(length, dtype=int)
     for start in starts:
         assert 0 <= start <= length - chunk
@@ -102,7 +102,7 @@ def test_sequence_chunks_cover_each_frame_with_equal_chunks(length: int, batch_s
     assert covered.min() == 1
     assert covered.sum() - length < len(starts)  # the overlap is fewer frames than there are chunks
     with pytest.raises(ValueError):
-        sequence_chunks(0, batch_size)
+        sequence_chunks(0, chunk_frames)
 
 
 class _StartRecordingLifter(TinyLifter):
@@ -121,7 +121,7 @@ def test_no_forward_window_spans_two_sequences() -> None:
     # each sequence is a constant pose, distinct per sequence: a window mixing two would hold two values
     kps = [np.full((t, 17, 2), float(k), dtype=np.float32) for k, t in enumerate((5, 40, 1, 23))]
     lifter = _StartRecordingLifter()
-    outs = list(iter_predictions(lifter, kps, batch_size=16, frames_per_forward=100, flip=False))
+    outs = list(iter_predictions(lifter, kps, chunk_frames=16, frames_per_forward=100, flip=False))
     assert [o.shape[0] for o in outs] == [5, 40, 1, 23]
     for x in lifter.inputs:
         for window in x:
@@ -142,7 +142,7 @@ class _CountingLifter(TinyLifter):
 def test_sequences_are_handed_over_as_soon_as_lifted() -> None:
     lifter = _CountingLifter()
     kps = [np.asarray(s.keypoints_2d) for s in fake_dataset().sequences("test")]
-    stream = iter_predictions(lifter, kps, batch_size=16, frames_per_forward=24, flip=False)
+    stream = iter_predictions(lifter, kps, chunk_frames=16, frames_per_forward=24, flip=False)
     first = next(stream)
     assert first.shape == (kps[0].shape[0], 17, 3)
     assert lifter.forwards <= kps[0].shape[0] // 16 + 2  # not the whole stream's forwards

@@ -47,7 +47,7 @@ def test_batched_equals_one_sequence_loop(causal: bool, flip: bool) -> None:
     lifter = TinyLifter(rf=9, causal=causal).eval()
     seqs = fake_dataset().sequences("test")[:8]
     kps = [np.asarray(s.keypoints_2d) for s in seqs]
-    batched = predict_sequences(lifter, kps, batch_size=13, frames_per_forward=60, flip=flip)
+    batched = predict_sequences(lifter, kps, chunk_frames=13, frames_per_forward=60, flip=flip)
     for kp, got in zip(kps, batched):
         ref = _naive_predict(lifter, kp, flip)
         assert got.shape == (kp.shape[0], 17, 3)
@@ -78,14 +78,14 @@ def test_flip_equivariant_model_is_unchanged_by_flip() -> None:
 def test_batch_size_invariance_and_determinism() -> None:
     ds = fake_dataset()
     lifter = TinyLifter(rf=9)
-    results = [evaluate(lifter, ds, EvalOptions(batch_size=b), progress=False) for b in (5, 64, 4096)]
+    results = [evaluate(lifter, ds, EvalOptions(chunk_frames=b), progress=False) for b in (5, 64, 4096)]
     for r in results[1:]:
         for action, row in r.per_action.items():
             ref = results[0].per_action[action]
             assert row.frames == ref.frames
             for key in ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm"):
                 assert getattr(row, key) == pytest.approx(getattr(ref, key), abs=1e-3)
-    again = evaluate(lifter, ds, EvalOptions(batch_size=64), progress=False)
+    again = evaluate(lifter, ds, EvalOptions(chunk_frames=64), progress=False)
     assert again.per_action == results[1].per_action  # same chunking: identical to the digit
     assert lifter.training  # evaluation restores the mode it found
 
@@ -175,7 +175,7 @@ def test_layout_mismatch_and_empty_selection() -> None:
     with pytest.raises(DataError, match="no 'test' sequences"):
         evaluate(TinyLifter(), ds, EvalOptions(actions=("Nope",)), progress=False)
     with pytest.raises(ConfigError):
-        EvalOptions(batch_size=0)
+        EvalOptions(chunk_frames=0)
     with pytest.raises(ConfigError, match="CUDA"):
         if torch.cuda.is_available():
             raise ConfigError("CUDA present; nothing to check")
@@ -251,7 +251,7 @@ def test_cli_eval_and_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     res = runner.invoke(
         app,
         ["eval", "tiny", "--dataset", "fake", "--random-init", "--seed", "4", "--no-progress", "--runs-dir", str(runs),
-         "--format", "markdown", "--out", str(out), "--save-predictions", str(tmp_path / "p.npz"), "--batch-size", "32",
+         "--format", "markdown", "--out", str(out), "--save-predictions", str(tmp_path / "p.npz"), "--chunk-frames", "32",
          "--causal"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -294,13 +294,13 @@ def _phase_interleaved(lifter, kp: np.ndarray, stride: int, flip: bool) -> np.nd
 def test_train_stride_one_is_unchanged(tmp_path: Path) -> None:
     ds = fake_dataset()
     lifter = TinyLifter(rf=9)
-    default = evaluate(lifter, ds, EvalOptions(batch_size=64, save_predictions=tmp_path / "a.npz"), progress=False)
-    options = EvalOptions(batch_size=64, train_stride=1, save_predictions=tmp_path / "b.npz")
+    default = evaluate(lifter, ds, EvalOptions(chunk_frames=64, save_predictions=tmp_path / "a.npz"), progress=False)
+    options = EvalOptions(chunk_frames=64, train_stride=1, save_predictions=tmp_path / "b.npz")
     one = evaluate(lifter, ds, options, progress=False)
     assert one.per_action == default.per_action and one.per_cell == default.per_cell
     assert one.protocol.train_stride == default.protocol.train_stride == 1
     seqs = ds.sequences("test")
-    whole = predict_sequences(lifter, [np.asarray(s.keypoints_2d) for s in seqs], batch_size=64)
+    whole = predict_sequences(lifter, [np.asarray(s.keypoints_2d) for s in seqs], chunk_frames=64)
     for got, ref in zip(_saved_predictions(tmp_path / "b.npz", seqs), whole):
         np.testing.assert_array_equal(got, ref)
 
@@ -313,7 +313,7 @@ def test_train_stride_equals_lifting_each_phase(tmp_path: Path, flip: bool, down
     assert min(s.frames for s in seqs) < 3  # some sequences have fewer frames than phases
     lifter = TinyLifter(rf=9).eval()
     path = tmp_path / "p.npz"
-    options = EvalOptions(train_stride=3, score_stride=downsample, flip=flip, batch_size=11, save_predictions=path)
+    options = EvalOptions(train_stride=3, score_stride=downsample, flip=flip, chunk_frames=11, save_predictions=path)
     r = evaluate(lifter, ds, options, progress=False)
     step = downsample or 1
     assert r.protocol.train_stride == 3 and r.protocol.score_stride == step
@@ -362,7 +362,7 @@ def test_train_stride_causal_model(tmp_path: Path) -> None:
         np.testing.assert_array_equal(got[..., :2], np.asarray(s.keypoints_2d)[source])
     tiny = TinyLifter(rf=5, causal=True).eval()
     path2 = tmp_path / "q.npz"
-    r = evaluate(tiny, ds, EvalOptions(train_stride=stride, batch_size=7, save_predictions=path2), progress=False)
+    r = evaluate(tiny, ds, EvalOptions(train_stride=stride, chunk_frames=7, save_predictions=path2), progress=False)
     assert r.protocol.causal and r.protocol.train_stride == stride
     for s, got in zip(ds.sequences("test"), _saved_predictions(path2, ds.sequences("test"))):
         np.testing.assert_allclose(got, _phase_interleaved(tiny, np.asarray(s.keypoints_2d), stride, True), atol=1e-5)

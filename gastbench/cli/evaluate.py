@@ -75,8 +75,8 @@ def register(app: typer.Typer) -> None:
         input: str = typer.Option("gt", "--input", help="2D input: gt, cpn, sh, sh_pt_mpii, ..."),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset folder (else $GASTBENCH_DATA)."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-        batch_size: Optional[int] = typer.Option(
-            None, "--batch-size", help="Output frames per chunk (default: sized to the model's receptive field)."
+        chunk_frames: Optional[int] = typer.Option(
+            None, "--chunk-frames", help="Output frames per chunk (default: sized to the model's receptive field)."
         ),
         flip: Optional[bool] = typer.Option(
             None, "--flip/--no-flip", help="Test-time flip augmentation (default: the protocol's; paper: the authors')."
@@ -145,7 +145,7 @@ def register(app: typer.Typer) -> None:
             info,
             train_stride=train_stride,
             device=device,
-            batch_size=batch_size,
+            chunk_frames=chunk_frames,
             flip=flip,
             convention=convention,  # type: ignore[arg-type]
             score_stride=score_stride,

@@ -2,7 +2,7 @@
 
 1. each sequence is padded at both ends by repeating its first/last frame, ``(RF-1)/2`` frames
    per side (``RF-1`` on the left for causal models), so every frame gets a full window;
-2. each sequence's output frames are cut into ``ceil(T / batch_size)`` chunks of one equal
+2. each sequence's output frames are cut into ``ceil(T / chunk_frames)`` chunks of one equal
    length (the last chunk starts early, overlapping its neighbour by fewer frames than there
    are chunks), each chunk's input window being its ``RF-1`` frames longer stretch;
 3. a sequence's chunks go through ``lifter(x, mode="dilated")`` a group at a time (with their
@@ -13,10 +13,10 @@ No chunk spans two sequences, so no output is computed that is then thrown away 
 of sequences laid end to end would compute ``RF-1`` junk frames at each junction: ~8% of
 videopose3d-t243's work on the Human3.6M test set). Memory is bounded by one sequence and
 one forward, whatever the number of sequences. The chunking depends only on the sequence
-lengths and ``batch_size``, so the same inputs always meet the same forwards, bit for bit.
+lengths and ``chunk_frames``, so the same inputs always meet the same forwards, bit for bit.
 
 A valid temporal convolution makes every output frame a function of its own window only, so
-the numbers do not depend on ``batch_size`` beyond float rounding (bitwise for a fixed chunking).
+the numbers do not depend on ``chunk_frames`` beyond float rounding (bitwise for a fixed chunking).
 A model trained at a frame stride sees each sequence as its phases (:func:`lift_sequences`).
 """
 
@@ -38,7 +38,7 @@ __all__ = ["auto_chunking", "iter_predictions", "lift_sequences", "phases_of", "
 
 
 def auto_chunking(receptive_field: int, device: torch.device) -> tuple[int, int]:
-    """Default ``(batch_size, frames_per_forward)`` for a model's receptive field on a device.
+    """Default ``(chunk_frames, frames_per_forward)`` for a model's receptive field on a device.
 
     Each chunk recomputes the ``RF-1`` frames it overlaps with the next, so chunks should be
     long against the receptive field; but on CPU a forward's activations should also stay
@@ -54,15 +54,15 @@ def auto_chunking(receptive_field: int, device: torch.device) -> tuple[int, int]
     return chunk, chunk + receptive_field - 1
 
 
-def sequence_chunks(length: int, batch_size: int) -> tuple[int, list[int]]:
-    """``(chunk, starts)``: ``ceil(length / batch_size)`` chunks of ``chunk`` output frames covering ``[0, length)``.
+def sequence_chunks(length: int, chunk_frames: int) -> tuple[int, list[int]]:
+    """``(chunk, starts)``: ``ceil(length / chunk_frames)`` chunks of ``chunk`` output frames covering ``[0, length)``.
 
     All chunks have one length (so a group of them stacks into one batch); the last one
     starts at ``length - chunk`` and overlaps its neighbour by fewer frames than there are chunks.
     """
-    if length < 1 or batch_size < 1:
-        raise ValueError(f"length and batch_size must be >= 1, got {length} and {batch_size}")
-    count = math.ceil(length / batch_size)
+    if length < 1 or chunk_frames < 1:
+        raise ValueError(f"length and chunk_frames must be >= 1, got {length} and {chunk_frames}")
+    count = math.ceil(length / chunk_frames)
     chunk = math.ceil(length / count)
     return chunk, [min(i * chunk, length - chunk) for i in range(count)]
 
@@ -71,7 +71,7 @@ def iter_predictions(
     lifter: Lifter,
     keypoints: list[np.ndarray],
     *,
-    batch_size: int | None = None,
+    chunk_frames: int | None = None,
     frames_per_forward: int | None = None,
     flip: bool = True,
     device: torch.device | str = "cpu",
@@ -83,8 +83,8 @@ def iter_predictions(
     """
     device = resolve_device(device) if isinstance(device, str) else device
     rf = lifter.receptive_field
-    auto_batch, auto_forward = auto_chunking(rf, device)
-    batch_size = batch_size or auto_batch
+    auto_chunk, auto_forward = auto_chunking(rf, device)
+    chunk_frames = chunk_frames or auto_chunk
     frames_per_forward = frames_per_forward or auto_forward
     j_in = lifter.input_layout.num_joints
     for k, kp in enumerate(keypoints):
@@ -96,7 +96,7 @@ def iter_predictions(
     if not keypoints:
         return
     left, right = lifter.pad + lifter.causal_shift, lifter.pad - lifter.causal_shift
-    plans = [sequence_chunks(kp.shape[0], batch_size) for kp in keypoints]
+    plans = [sequence_chunks(kp.shape[0], chunk_frames) for kp in keypoints]
     was_training = lifter.training
     lifter.eval()
     bar = progress_bar(progress)
@@ -121,8 +121,8 @@ def iter_predictions(
         lifter.train(was_training)
 
 
-def _forward(lifter: Lifter, x: torch.Tensor, flip: bool, device: torch.device, batch_size: int) -> np.ndarray:
-    """One group of chunks ``(B, window, J, 2)`` through the lifter (and its mirror): ``(B*batch_size, J_out, 3)``."""
+def _forward(lifter: Lifter, x: torch.Tensor, flip: bool, device: torch.device, chunk_frames: int) -> np.ndarray:
+    """One group of chunks ``(B, window, J, 2)`` through the lifter (and its mirror): ``(B*chunk_frames, J_out, 3)``."""
     out_layout = lifter.output_layout
     with torch.inference_mode(), deterministic(device):
         x = x.to(device)
@@ -131,10 +131,10 @@ def _forward(lifter: Lifter, x: torch.Tensor, flip: bool, device: torch.device, 
             y = flip_average(y[: x.shape[0]], y[x.shape[0] :], out_layout)
         else:
             y = lifter(x, mode="dilated")
-        if y.shape[1:] != (batch_size, out_layout.num_joints, 3):
+        if y.shape[1:] != (chunk_frames, out_layout.num_joints, 3):
             raise ShapeError(
                 f"{lifter.name}: dilated output {tuple(y.shape)} for input {tuple(x.shape)}; expected "
-                f"(B, {batch_size}, {out_layout.num_joints}, 3) (receptive field {lifter.receptive_field})"
+                f"(B, {chunk_frames}, {out_layout.num_joints}, 3) (receptive field {lifter.receptive_field})"
             )
         return y.to("cpu", torch.float32).reshape(-1, out_layout.num_joints, 3).numpy()
 
@@ -143,7 +143,7 @@ def predict_sequences(
     lifter: Lifter,
     keypoints: list[np.ndarray],
     *,
-    batch_size: int | None = None,
+    chunk_frames: int | None = None,
     frames_per_forward: int | None = None,
     flip: bool = True,
     device: torch.device | str = "cpu",
@@ -153,7 +153,7 @@ def predict_sequences(
     stream = iter_predictions(
         lifter,
         keypoints,
-        batch_size=batch_size,
+        chunk_frames=chunk_frames,
         frames_per_forward=frames_per_forward,
         flip=flip,
         device=device,

@@ -51,7 +51,7 @@ class EvalOptions:
 
     Attributes:
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``/``"cuda:N"``.
-        batch_size: output frames per chunk (memory vs. ``RF-1`` overlap per chunk); None picks
+        chunk_frames: output frames per chunk (memory vs. ``RF-1`` overlap per chunk); None picks
             :func:`~gastbench.evaluation.inference.auto_chunking`'s size for the model and device.
         frames_per_forward: input frames per forward pass; a sequence's chunks are grouped up to
             it (None: one chunk and its flipped copy per pass on CPU, up to 64 chunks on CUDA).
@@ -70,7 +70,7 @@ class EvalOptions:
     """
 
     device: str = "auto"
-    batch_size: int | None = None
+    chunk_frames: int | None = None
     frames_per_forward: int | None = None
     flip: bool | None = None
     convention: Convention = "standard"
@@ -83,8 +83,8 @@ class EvalOptions:
     save_predictions: str | Path | None = None
 
     def __post_init__(self) -> None:
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.chunk_frames is not None and self.chunk_frames < 1:
+            raise ConfigError(f"chunk_frames must be >= 1, got {self.chunk_frames}")
         if self.frames_per_forward is not None and self.frames_per_forward < 1:
             raise ConfigError(f"frames_per_forward must be >= 1, got {self.frames_per_forward}")
         if self.convention not in ("standard", "paper"):

@@ -52,7 +52,7 @@ def evaluate(
         keypoints,
         protocol.train_stride,
         protocol.score_stride,
-        batch_size=options.batch_size,
+        chunk_frames=options.chunk_frames,
         frames_per_forward=options.frames_per_forward,
         flip=protocol.flip,
         device=device,
