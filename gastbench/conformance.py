@@ -15,7 +15,6 @@ Checks, each pass / fail / skip with a one-line detail:
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from .errors import GastbenchError, ShapeError
 from .model_id import parse_model_id
 from .lifter import Lifter
 from .process_state import seeded
+from .run_folder import WEIGHTS
 from .skeleton import Skeleton
 
 __all__ = ["CheckResult", "run_checks", "run_model_checks"]
@@ -185,12 +185,11 @@ def run_model_checks(lifter: Lifter, trained: bool = False) -> list[CheckResult]
 def _check_local_weights(lifter: Lifter, card: Any) -> CheckResult:
     """A ``local`` card's file is checked where it can be found; elsewhere it is not the model's fault."""
     from .checkpoint import load_safetensors_strict
-    from .hub import WEIGHTS_DIR_ENV, verify_weights
+    from .hub import WEIGHTS_DIR_ENV, mirror_candidates, verify_weights
 
-    mirror = os.environ.get(WEIGHTS_DIR_ENV, "").strip()
-    candidates = [Path(mirror) / card.filename, Path(mirror) / card.repo_id / card.filename] if mirror else []
+    candidates = mirror_candidates(card)
     if card.path is not None:  # beside the card; a run folder's card sits beside weights.safetensors
-        candidates += [card.path.parent / card.filename, card.path.parent / "weights.safetensors"]
+        candidates += [card.path.parent / card.filename, card.path.parent / WEIGHTS]
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:
         return CheckResult(

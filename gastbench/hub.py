@@ -21,6 +21,7 @@ from .cards import Card, dumps_card, write_card
 from .checkpoint import file_sha256
 
 __all__ = [
+    "mirror_candidates",
     "WEIGHTS_DIR_ENV",
     "fetch_weights",
     "verify_weights",
@@ -84,14 +85,16 @@ def _remedy(card: Card) -> str:
     )
 
 
-def _mirror_file(card: Card) -> Path | None:
+def mirror_candidates(card: Card) -> list[Path]:
+    """Where ``$GASTBENCH_WEIGHTS_DIR`` may hold ``card``'s file: by file name, or under its repo id."""
     folder = os.environ.get(WEIGHTS_DIR_ENV, "").strip()
     if not folder:
-        return None
-    for candidate in (Path(folder) / card.filename, Path(folder) / card.repo_id / card.filename):
-        if candidate.is_file():
-            return candidate
-    return None
+        return []
+    return [Path(folder) / card.filename, Path(folder) / card.repo_id / card.filename]
+
+
+def _mirror_file(card: Card) -> Path | None:
+    return next((c for c in mirror_candidates(card) if c.is_file()), None)
 
 
 def fetch_weights(card: Card, offline: bool = False, cache_dir: str | Path | None = None) -> Path:

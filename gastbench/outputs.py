@@ -13,7 +13,6 @@ Commands call these checks before the work starts, so a bad path costs nothing.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -88,17 +87,16 @@ def check_distinct(outputs: Sequence[tuple[str, str | Path | None]]) -> None:
                 raise ConfigError(f"{first} and {second} both name {a}; give each output its own path")
 
 
-#: Files whose presence marks a folder as a gastbench training run (safe to replace with --overwrite).
-RUN_MARKERS = ("config.json", "log.jsonl", "checkpoint.pt", "weights.safetensors")
-
-
 def prepare_run_dir(run_dir: str | Path, *, overwrite: bool = False, remove: bool = True) -> Path:
     """Make sure a new training run may write ``run_dir``: absent, empty, or replaced with ``overwrite``.
 
-    ``overwrite`` deletes the old run folder, and only a folder that holds a run's files: it
-    never deletes an unrelated folder a mistyped ``--run-name`` points at. ``remove=False`` checks
-    without deleting (the other processes of a distributed run).
+    ``overwrite`` deletes what an earlier run wrote there, as its marker lists it
+    (:mod:`gastbench.run_folder`), and nothing else; a folder without the marker is never
+    touched, whatever it holds. ``remove=False`` checks without deleting (the other processes
+    of a distributed run).
     """
+    from .run_folder import MARKER, is_run_folder, remove_run
+
     run_dir = Path(run_dir)
     check_output_dir(run_dir, "run folder")
     if not run_dir.is_dir() or not any(run_dir.iterdir()):
@@ -108,11 +106,11 @@ def prepare_run_dir(run_dir: str | Path, *, overwrite: bool = False, remove: boo
             f"run folder {run_dir} already exists and is not empty; choose another --run-name, pass --resume to "
             "continue a checkpointed run, or --overwrite to replace it"
         )
-    if not any((run_dir / marker).exists() for marker in RUN_MARKERS):
+    if not is_run_folder(run_dir):
         raise ConfigError(
-            f"run folder {run_dir} holds files but no training run ({', '.join(RUN_MARKERS)}); "
-            "refusing to delete it even with --overwrite"
+            f"run folder {run_dir} holds files but no training run's marker ({MARKER}); refusing to delete anything "
+            "in it even with --overwrite; choose another --run-name"
         )
     if remove:
-        shutil.rmtree(run_dir)
+        remove_run(run_dir)
     return run_dir

@@ -17,11 +17,13 @@ from typing import Any, Literal
 import torch
 
 from .cards import Card, EvalPreset, Reported, card_id, find_card, validate_card
-from .checkpoint import load_safetensors_strict, state_dict_mismatches
+from .checkpoint import load_safetensors_strict, read_safetensors_header, state_dict_mismatches
 from .errors import GastbenchError, WeightsError
 from .lifter import Lifter
 from .process_state import seeded
 from .registry import create_lifter, native_layout
+from .results import RANDOM_INIT
+from .run_folder import CONFIG
 from .skeleton import Skeleton, get_layout
 
 __all__ = [
@@ -33,7 +35,7 @@ __all__ = [
     "run_folder_preset",
 ]
 
-WeightsSource = Literal["random-init", "file", "hub"]
+WeightsSource = Literal["random-init", "file", "hub"]  # "random-init": results.RANDOM_INIT
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class WeightsInfo:
     #: Frame stride of the video the weights were trained on, when the card or the training
     #: run says so; the evaluator feeds video at the same stride.
     train_stride: int | None = None
+
+    @property
+    def untrained(self) -> bool:
+        return self.source == RANDOM_INIT
 
     @property
     def preset(self) -> EvalPreset:
@@ -90,7 +96,7 @@ def resolve_lifter(
     with seeded(seed):
         lifter = create_lifter(name, layout=layout, **overrides)
     if random_init:
-        return lifter, WeightsInfo(source="random-init", seed=seed)
+        return lifter, WeightsInfo(source=RANDOM_INIT, seed=seed)
     if weights is not None:
         sha = load_safetensors_strict(lifter, weights)
         preset = run_folder_preset(Path(weights))
@@ -101,23 +107,17 @@ def resolve_lifter(
 
 
 def recorded_layout(path: str | Path) -> str | None:
-    """The input layout a safetensors file's metadata says its weights are for (None: not recorded)."""
-    from safetensors import SafetensorError, safe_open
-
+    """The input layout a safetensors file's metadata says its weights are for (None: not recorded or unreadable)."""
     try:
-        with safe_open(str(path), "pt") as handle:
-            return (handle.metadata() or {}).get("layout")
-    except (SafetensorError, OSError, ValueError):
+        return read_safetensors_header(path).metadata.get("layout")
+    except WeightsError:
         return None  # the strict loader reports an unreadable file with its own message
 
 
 def _file_shapes(path: str | Path) -> dict[str, torch.Tensor] | None:
-    from safetensors import SafetensorError, safe_open
-
     try:
-        with safe_open(str(path), "pt") as handle:
-            return {k: torch.empty(handle.get_slice(k).get_shape(), device="meta") for k in handle.keys()}
-    except (SafetensorError, OSError, ValueError):
+        return read_safetensors_header(path).meta_tensors()
+    except WeightsError:
         return None
 
 
@@ -174,7 +174,7 @@ def load_pretrained(
 
 def run_folder_preset(weights: Path) -> EvalPreset:
     """The preset of the training run that wrote ``weights`` (its ``config.json`` beside it), if any."""
-    config = weights.parent / "config.json"
+    config = weights.parent / CONFIG
     if not config.is_file():
         return EvalPreset()
     try:
@@ -206,17 +206,10 @@ def card_for_weights(
     run with overridden model arguments gets a card describing the model it trained. The
     status is ``local`` (hashed, not on the Hub) unless a 40-hex ``revision`` is given.
     """
-    from safetensors import SafetensorError, safe_open
-
     from .checkpoint import file_sha256
 
     weights_path = Path(weights_path)
-    try:
-        with safe_open(str(weights_path), "pt") as handle:
-            shapes = {key: handle.get_slice(key).get_shape() for key in handle.keys()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(f"weights file {weights_path} is not a readable safetensors file: {exc}") from None
-    problems = state_dict_mismatches(lifter.state_dict(), {k: torch.empty(s, device="meta") for k, s in shapes.items()})
+    problems = state_dict_mismatches(lifter.state_dict(), read_safetensors_header(weights_path).meta_tensors())
     if problems:
         raise WeightsError(f"weights {weights_path} do not fit {lifter.name or type(lifter).__name__}: " + "; ".join(problems))
     name = lifter.name or type(lifter).__name__

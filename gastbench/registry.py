@@ -1,11 +1,15 @@
 """The one door in: register lifters by decorated factory, list them, create them.
 
-Built-in GAST-Net variants live in :mod:`gastbench.models`; everything else (the
-baselines included) joins through the ``gastbench.lifters`` entry-point group, the same
-path a contributor's package takes::
+Every family joins through the ``gastbench.lifters`` entry-point group, the path a
+contributor's package takes -- GAST-Net (:mod:`gastbench.models`) and the baselines are
+declared there by gastbench's own ``pyproject.toml``::
 
     [project.entry-points."gastbench.lifters"]
     my-lifters = "my_package.lifters"      # importing the module registers its lifters
+
+gastbench's own entry points load first, so a plugin can never take a built-in name. Each
+plugin loads in isolation: whatever it raises on import (``SystemExit`` included) or any name
+it takes twice is one warning naming its package, and nothing it registered stays behind.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
-from .errors import ConfigError
+from .errors import ConfigError, GastbenchError
 from .lifter import Lifter
 from .model_id import parse_model_id
 from .recipes import recipes_restored
@@ -46,7 +50,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "gastbench.lifters"
-_BUILTIN_MODULES = ("gastbench.models",)
+_OWN_DISTRIBUTION = "gastbench"
 
 
 def _same_key(key: str) -> str:
@@ -164,7 +168,7 @@ def register_lifter(
         existing = _REGISTRY.get(lifter_name)
         if existing is not None and existing.source != source:
             raise ConfigError(
-                f"lifter {lifter_name!r} is already registered by {existing.source}; "
+                f"it registers lifter {lifter_name!r}, which {existing.source} already registered (kept); "
                 f"{source} must choose another name"
             )
         for layout in (default_layout, *layouts):
@@ -206,26 +210,41 @@ def registry_restored() -> Iterator[None]:
 
 
 def load_plugins(force: bool = False) -> None:
-    """Import the built-in models and every ``gastbench.lifters`` entry point (once).
+    """Import every ``gastbench.lifters`` entry point, gastbench's own first (once).
 
-    A plugin that fails to import is reported as a warning, so one broken package does
-    not hide every other model.
+    A plugin that fails to import, or registers a name already taken, is reported as one
+    warning naming its package and leaves no registration behind, so one broken package
+    does not hide every other model nor replace a built-in one.
     """
     global _plugins_loaded
     if _plugins_loaded and not force:
         return
     _plugins_loaded = True
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    points = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (_distribution(ep) != _OWN_DISTRIBUTION, ep.name))
+    for ep in points:
+        before = dict(_REGISTRY)
         try:
             loaded = ep.load()
-        except Exception as exc:  # a broken third-party plugin must not break the CLI
-            warnings.warn(f"gastbench: lifter plugin {ep.name!r} ({ep.value}) failed to load: {exc}", stacklevel=2)
+            if callable(loaded) and not isinstance(loaded, type):
+                loaded()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything, SystemExit included
+            _REGISTRY.clear()
+            _REGISTRY.update(before)  # nothing half-registered stays
+            why = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+            warnings.warn(
+                f"gastbench: lifter plugin {ep.name!r} ({ep.value}, package {_distribution(ep) or '?'}) was not loaded: "
+                f"{why}",
+                stacklevel=2,
+            )
             continue
-        if callable(loaded) and not isinstance(loaded, type):
-            loaded()
         _warn_if_nothing_registered(ep.name, ep.module)
+
+
+def _distribution(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    return str(getattr(dist, "name", "") or "")
 
 
 def _warn_if_nothing_registered(name: str, module_name: str) -> None:
@@ -321,5 +340,13 @@ def create_lifter(
         lifter = spec.factory(skeleton, **overrides)
     except TypeError as exc:
         raise ConfigError(f"lifter {spec.name!r}: bad override(s) {sorted(overrides)}: {exc}") from None
+    except GastbenchError:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a plugin's factory may raise anything
+        raise ConfigError(f"lifter {spec.name!r} ({spec.source}) failed to build: {type(exc).__name__}: {exc}") from None
+    if not isinstance(lifter, Lifter):
+        raise ConfigError(f"lifter {spec.name!r} ({spec.source}): its factory returned {type(lifter).__name__}, not a Lifter")
     lifter.name = spec.name
     return lifter

@@ -21,6 +21,7 @@ from .errors import ConfigError, DataError, not_a_file
 
 __all__ = [
     "SCHEMA_VERSION",
+    "RANDOM_INIT",
     "RUNS_ENV_VAR",
     "METRIC_KEYS",
     "MetricRow",
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+#: ``weights.source`` of an untrained model (a pipeline check, never a result to rank).
+RANDOM_INIT = "random-init"
 RUNS_ENV_VAR = "GASTBENCH_RUNS"
 #: Metric field names of :class:`MetricRow`, in display order.
 METRIC_KEYS = ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm")
@@ -151,6 +154,11 @@ class EvalResult:
         return self.kind == "reported"
 
     @property
+    def untrained(self) -> bool:
+        """Computed with random-init weights."""
+        return (self.weights or {}).get("source") == RANDOM_INIT
+
+    @property
     def actions(self) -> list[str]:
         return list(self.per_action)
 
@@ -164,7 +172,7 @@ class EvalResult:
             reasons.append(f"only the first {self.protocol.max_sequences} sequence(s) (--max-sequences)")
         if self.synthetic:
             reasons.append("synthetic data")
-        if (self.weights or {}).get("source") == "random-init":
+        if self.untrained:
             reasons.append("untrained (random-init) weights")
         return reasons
 

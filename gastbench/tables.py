@@ -59,7 +59,7 @@ def _label(r: EvalResult) -> str:
         tag += f" [{r.reference or 'reported'}]"
     if r.protocol.convention != "standard":
         tag += f" [{r.protocol.convention}]"
-    if r.weights and r.weights.get("source") == "random-init":
+    if r.untrained:
         tag += " [untrained]"  # a pipeline check, never a result to compare
     if r.synthetic:
         tag += " [synthetic data]"

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gastbench.data.types import PoseDataset, Sequence
+from gastbench.data.types import PoseDataset, PoseSequence
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.skeleton import H36M_16, H36M_17, HUMANEVA_15, Skeleton
 
@@ -74,11 +74,11 @@ def make_sequences(
     seed: int = 0,
     min_frames: int = 3,
     max_frames: int = 40,
-) -> dict[str, list[Sequence]]:
+) -> dict[str, list[PoseSequence]]:
     """Random smooth-ish sequences; 2D = the 3D joints matched by name (x, y) plus noise."""
     rng = np.random.default_rng(seed)
     index = layout_2d.indices_in(layout_3d) if all(n in layout_3d.joint_names for n in layout_2d.joint_names) else None
-    out: dict[str, list[Sequence]] = {}
+    out: dict[str, list[PoseSequence]] = {}
     for subject in subjects:
         seqs = []
         for action in actions:
@@ -93,7 +93,7 @@ def make_sequences(
                     else:
                         kp = rng.normal(scale=0.3, size=(frames, layout_2d.num_joints, 2))
                     seqs.append(
-                        Sequence(
+                        PoseSequence(
                             subject=subject,
                             action=action,
                             name=f"{action} {take}",

@@ -125,10 +125,13 @@ def test_table_out_cannot_replace_a_record_it_reads(tmp_path: Path) -> None:
 
 
 def test_run_folder_is_not_replaced_without_overwrite(tmp_path: Path) -> None:
+    from gastbench.run_folder import mark_run_folder, record_written
+
     run = tmp_path / "run"
-    run.mkdir()
+    mark_run_folder(run)
     (run / "weights.safetensors").write_bytes(b"precious")
     (run / "log.jsonl").write_text("")
+    record_written(run, run / "weights.safetensors", run / "log.jsonl")
     with pytest.raises(ConfigError, match="--overwrite"):
         prepare_run_dir(run)
     assert (run / "weights.safetensors").read_bytes() == b"precious"
@@ -140,6 +143,26 @@ def test_run_folder_is_not_replaced_without_overwrite(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="refusing to delete"):
         prepare_run_dir(other, overwrite=True)
     assert (other / "cat.jpg").exists()
+
+
+def test_overwrite_deletes_only_what_the_run_wrote(tmp_path: Path) -> None:
+    """A folder that looks like a run (config.json, log.jsonl) is not one; a run's folder keeps the user's files."""
+    from gastbench.run_folder import mark_run_folder, record_written
+
+    thesis = tmp_path / "src"
+    thesis.mkdir()
+    for name, text in (("config.json", "{}"), ("log.jsonl", ""), ("thesis.tex", "\\documentclass")):
+        (thesis / name).write_text(text)
+    with pytest.raises(ConfigError, match="no training run's marker"):
+        prepare_run_dir(thesis, overwrite=True)
+    assert sorted(p.name for p in thesis.iterdir()) == ["config.json", "log.jsonl", "thesis.tex"]
+    run = tmp_path / "run"
+    mark_run_folder(run)
+    (run / "config.json").write_text("{}")
+    record_written(run, run / "config.json")
+    (run / "notes.txt").write_text("mine")  # a file the user put there later
+    prepare_run_dir(run, overwrite=True)
+    assert sorted(p.name for p in run.iterdir()) == ["notes.txt"]
 
 
 def test_train_refuses_existing_run_folder_without_checkpoint(tmp_path: Path) -> None:

@@ -6,9 +6,19 @@ The original repositories' pickled checkpoints are read by :mod:`gastbench.check
 
 from __future__ import annotations
 
-from .files import file_sha256, load_safetensors_strict, load_state_dict_strict, save_safetensors, state_dict_mismatches
+from .files import (
+    SafetensorsHeader,
+    file_sha256,
+    load_safetensors_strict,
+    load_state_dict_strict,
+    read_safetensors_header,
+    save_safetensors,
+    state_dict_mismatches,
+)
 
 __all__ = [
+    "SafetensorsHeader",
+    "read_safetensors_header",
     "file_sha256",
     "load_safetensors_strict",
     "load_state_dict_strict",

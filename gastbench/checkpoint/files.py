@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
@@ -21,12 +22,43 @@ if TYPE_CHECKING:
     from ..lifter import Lifter
 
 __all__ = [
+    "SafetensorsHeader",
     "file_sha256",
+    "read_safetensors_header",
     "load_safetensors_strict",
     "load_state_dict_strict",
     "save_safetensors",
     "state_dict_mismatches",
 ]
+
+
+@dataclass(frozen=True)
+class SafetensorsHeader:
+    """What a safetensors file says about itself without loading a tensor: metadata and shapes."""
+
+    metadata: dict[str, str]
+    shapes: dict[str, tuple[int, ...]]
+
+    def meta_tensors(self) -> dict[str, "torch.Tensor"]:
+        """Empty ``meta``-device tensors of the file's shapes, for :func:`state_dict_mismatches`."""
+        import torch
+
+        return {key: torch.empty(shape, device="meta") for key, shape in self.shapes.items()}
+
+
+def read_safetensors_header(path: str | Path) -> SafetensorsHeader:
+    """The header of a safetensors file; :class:`WeightsError` when it is missing or not one."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} {not_a_file(path)}")
+    try:
+        with safe_open(str(path), "pt") as handle:
+            shapes = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+            return SafetensorsHeader(dict(handle.metadata() or {}), shapes)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"weights file {path} is not a readable safetensors file: {exc}") from None
 
 
 def save_safetensors(tensors: Mapping[str, "torch.Tensor"], path: str | Path, metadata: Mapping[str, str] | None = None) -> str:

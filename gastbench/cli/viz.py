@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
             model, dataset=dataset, input=input, layout=data.layout_2d, weights=weights, random_init=random_init, seed=seed, offline=offline
         )
         maps = attention_maps(lifter, np.asarray(seq.keypoints_2d))
-        state = "untrained" if info.source == "random-init" else Path(info.path or "").name
+        state = "untrained" if info.untrained else Path(info.path or "").name
         title = f"{model} ({state}) - global attention averaged over {seq.subject} {seq.name}"
         typer.echo(f"wrote {plot_attention(maps, out, title=title, overwrite=overwrite)}")
 

@@ -1,7 +1,7 @@
 """Datasets: readers per dataset, cameras, the restricted npz loader and a synthetic dataset.
 
 ``load_dataset(name, input, data_dir)`` is the one door in; it returns a :class:`PoseDataset`
-whose :class:`Sequence` records hold screen-normalized 2D keypoints and root-relative 3D
+whose :class:`PoseSequence` records hold screen-normalized 2D keypoints and root-relative 3D
 positions in camera coordinates (metres).
 """
 
@@ -11,13 +11,13 @@ from .actions import fold_action
 from .cameras import Camera, CameraSet, load_cameras
 from .loader import list_datasets, load_dataset
 from .paths import resolve_data_dir
-from .types import PoseDataset, Sequence
+from .types import PoseDataset, PoseSequence
 
 __all__ = [
     "Camera",
     "CameraSet",
     "PoseDataset",
-    "Sequence",
+    "PoseSequence",
     "fold_action",
     "list_datasets",
     "load_cameras",

@@ -1,14 +1,19 @@
-"""Turn world-space 3D joints plus one camera into a :class:`Sequence` (shared by every reader)."""
+"""Turn world-space 3D joints plus one camera into a :class:`PoseSequence` (shared by every reader)."""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import DataError
 from .cameras import Camera
-from .types import Sequence
+from .types import PoseSequence
 
-__all__ = ["readonly", "make_sequence", "trim_note", "TRIM_TOLERANCE_FRAMES", "TRIM_TOLERANCE_FRACTION", "check_trim"]
+__all__ = [
+    "readonly", "make_sequence", "trim_note", "TRIM_TOLERANCE_FRAMES", "TRIM_TOLERANCE_FRACTION", "check_trim",
+    "check_view_trims",
+]  # fmt: skip
 
 #: 2D and 3D files of one sequence may differ by a few frames (detections run past the mocap, or
 #: stop short); both are then cut to the shorter, as VideoPose3D does, and the record notes it.
@@ -35,7 +40,7 @@ def make_sequence(
     world_m: np.ndarray,
     keypoints_2d: np.ndarray | None,
     root: int = 0,
-) -> Sequence:
+) -> PoseSequence:
     """Build one camera view.
 
     Args:
@@ -49,7 +54,7 @@ def make_sequence(
         keypoints_2d = camera.project(cam, normalized=True)
     trajectory = cam[:, root].copy()
     relative = cam - cam[:, root : root + 1]
-    return Sequence(
+    return PoseSequence(
         subject=subject,
         action=action,
         name=name,
@@ -89,3 +94,20 @@ def check_trim(
             "the shorter length anyway (the result is then marked partial)"
         )
     return note, True
+
+
+def check_view_trims(
+    file_2d: str, subject: str, name: str, cameras: Sequence[str], frames_2d: Sequence[int], frames_3d: int,
+    allow_trim: bool,
+) -> tuple[list[str], list[str]]:
+    """``(notes, beyond)`` of one action's camera views: a trim note per view that differs, and the
+    notes of trims beyond the tolerance (allowed only with ``allow_trim``; they make a result partial)."""
+    notes: list[str] = []
+    beyond: list[str] = []
+    for camera, frames in zip(cameras, frames_2d):
+        note, too_far = check_trim(file_2d, subject, name, camera, frames, frames_3d, allow_trim)
+        if note is not None:
+            notes.append(note)
+        if too_far:
+            beyond.append(f"{note} (beyond the trim tolerance)")
+    return notes, beyond

@@ -11,13 +11,13 @@ import numpy as np
 from ..errors import DataError
 from ..skeleton import H36M_16, H36M_17
 from .actions import H36M_ACTIONS, fold_action
-from .assemble import check_trim, make_sequence
+from .assemble import check_view_trims, make_sequence
 from .cameras import load_cameras
 from .layouts2d import FileLayout, resolve_file_layout
 from ..hashing import file_sha256
 from .paths import require_file, resolve_data_dir_with_origin
 from .safe_npz import load_npz
-from .types import PoseDataset, Sequence
+from .types import PoseDataset, PoseSequence
 from .validate import check_mapping, check_positions
 
 __all__ = ["FILE_3D", "FILES_2D", "SPLITS", "EXCLUDED", "KEPT_JOINTS", "file_2d_name", "load_h36m", "read_3d"]
@@ -130,18 +130,14 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None, allow_trim:
                             f"{file_2d}: subject {subject}, action {name!r}: expected a list of {len(ids)} camera "
                             f"arrays, found {type(views).__name__} of length {len(views) if hasattr(views, '__len__') else '?'}"
                         )
-                    t3 = world[subject][name].shape[0]
-                    for cam_id, view in zip(ids, views):
-                        t2 = getattr(view, "shape", (0,))[0]
-                        note, beyond = check_trim(file_2d, subject, name, cam_id, t2, t3, allow_trim)
-                        if note is not None:
-                            notes.append(note)
-                        if beyond:
-                            incomplete.append((split, subject, f"{note} (beyond the trim tolerance)"))
+                    counts = [getattr(view, "shape", (0,))[0] for view in views]
+                    trims, beyond = check_view_trims(file_2d, subject, name, ids, counts, world[subject][name].shape[0], allow_trim)
+                    notes += trims
+                    incomplete += [(split, subject, why) for why in beyond]
                 plan[subject].append(name)
 
-    def build(split: str, subject: str) -> list[Sequence]:
-        seqs: list[Sequence] = []
+    def build(split: str, subject: str) -> list[PoseSequence]:
+        seqs: list[PoseSequence] = []
         cams = cameras.cameras(subject)
         for name in plan[subject]:
             pos = world[subject][name]

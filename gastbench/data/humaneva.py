@@ -8,13 +8,13 @@ from pathlib import Path
 from ..errors import DataError
 from ..skeleton import HUMANEVA_15
 from .actions import HUMANEVA_ACTIONS, fold_action
-from .assemble import check_trim, make_sequence
+from .assemble import check_view_trims, make_sequence
 from .cameras import load_cameras
 from .layouts2d import resolve_file_layout
 from ..hashing import file_sha256
 from .paths import require_file
 from .safe_npz import load_npz
-from .types import PoseDataset, Sequence
+from .types import PoseDataset, PoseSequence
 from .validate import check_mapping, check_positions
 
 __all__ = ["FILE_3D", "INPUT_ALIASES", "SPLITS", "file_2d_name", "load_humaneva"]
@@ -73,22 +73,19 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_t
                 if not isinstance(views, (list, tuple)) or len(views) != len(ids):
                     raise DataError(f"{file_2d}: subject {key}, action {name!r}: expected a list of {len(ids)} camera arrays")
                 t3 = getattr(pos, "shape", (0,))[0]
-                frames = min([t3] + [getattr(v, "shape", (0,))[0] for v in views])
-                for cam_id, view in zip(ids, views):
-                    t2 = getattr(view, "shape", (0,))[0]
-                    note, beyond = check_trim(file_2d, key, name, cam_id, t2, t3, allow_trim)
-                    if note is not None:
-                        notes.append(note)
-                    if beyond:
-                        incomplete.append((split, subject, f"{note} (beyond the trim tolerance)"))
+                counts = [getattr(v, "shape", (0,))[0] for v in views]
+                frames = min([t3, *counts])
+                trims, beyond = check_view_trims(file_2d, key, name, ids, counts, t3, allow_trim)
+                notes += trims
+                incomplete += [(split, subject, why) for why in beyond]
                 if frames == 0:
                     skipped.append(f"{key}/{name} (no frames)")
                     continue
                 plan[(split, subject)].append((name, frames))
 
-    def build(split: str, subject: str) -> list[Sequence]:
+    def build(split: str, subject: str) -> list[PoseSequence]:
         key = f"{SPLITS[split]}/{subject}"
-        seqs: list[Sequence] = []
+        seqs: list[PoseSequence] = []
         cams = cameras.cameras(subject)
         for name, frames in plan[(split, subject)]:
             pos = check_positions(world[key][name], 3, HUMANEVA_15.num_joints, FILE_3D, key, name)[:frames]

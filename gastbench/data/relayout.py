@@ -10,7 +10,7 @@ import dataclasses
 
 from ..skeleton import Skeleton, get_layout
 from .assemble import readonly
-from .types import PoseDataset, Sequence
+from .types import PoseDataset, PoseSequence
 
 __all__ = ["with_layout_2d"]
 
@@ -26,7 +26,7 @@ def with_layout_2d(dataset: PoseDataset, layout: str | Skeleton) -> PoseDataset:
     index = list(target.indices_in(dataset.layout_2d))
     parent = dataset
 
-    def build(split: str, subject: str) -> list[Sequence]:
+    def build(split: str, subject: str) -> list[PoseSequence]:
         return [
             dataclasses.replace(seq, keypoints_2d=readonly(seq.keypoints_2d[:, index]))
             for seq in parent.sequences(split, subjects=[subject])

@@ -19,7 +19,7 @@ from ..skeleton import H36M_16, H36M_17
 from .actions import H36M_ACTIONS
 from .assemble import make_sequence, readonly
 from .cameras import load_cameras
-from .types import PoseDataset, Sequence
+from .types import PoseDataset, PoseSequence
 
 __all__ = ["SYNTHETIC_SPLITS", "SYNTHETIC_ACTIONS", "generate_world_motion", "load_synthetic"]
 
@@ -127,11 +127,11 @@ def _frames(subject: str, action: str) -> int:
 
 
 @lru_cache(maxsize=None)
-def _generate(input: str) -> tuple[dict[str, list[Sequence]], str]:
+def _generate(input: str) -> tuple[dict[str, list[PoseSequence]], str]:
     cameras = load_cameras("h36m")
     layout = _INPUTS[input]
     select = list(layout.indices_in(H36M_17))
-    per_subject: dict[str, list[Sequence]] = {}
+    per_subject: dict[str, list[PoseSequence]] = {}
     digest = hashlib.sha256()
     for subjects in SYNTHETIC_SPLITS.values():
         for subject in subjects:
@@ -141,7 +141,7 @@ def _generate(input: str) -> tuple[dict[str, list[Sequence]], str]:
                 for cam in cameras.cameras(subject):
                     seq = make_sequence(subject, action, action, cam, world, None)
                     if input != "gt":
-                        seq = Sequence(
+                        seq = PoseSequence(
                             seq.subject, seq.action, seq.name, seq.camera,
                             readonly(seq.keypoints_2d[:, select]), seq.positions_3d, seq.trajectory,
                         )  # fmt: skip

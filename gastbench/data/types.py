@@ -10,11 +10,11 @@ import numpy as np
 from ..errors import ConfigError
 from ..skeleton import Skeleton
 
-__all__ = ["Sequence", "PoseDataset"]
+__all__ = ["PoseSequence", "PoseDataset"]
 
 
 @dataclass(frozen=True, eq=False)
-class Sequence:
+class PoseSequence:
     """One sequence seen by one camera.
 
     Arrays are read-only float32 (they may be shared with the dataset's cache).
@@ -43,7 +43,7 @@ class Sequence:
 
     def __repr__(self) -> str:
         return (
-            f"Sequence({self.subject}/{self.name}/{self.camera}, action={self.action!r}, frames={self.frames}, "
+            f"PoseSequence({self.subject}/{self.name}/{self.camera}, action={self.action!r}, frames={self.frames}, "
             f"2d={tuple(self.keypoints_2d.shape)}, 3d={tuple(self.positions_3d.shape)})"
         )
 
@@ -85,8 +85,8 @@ class PoseDataset:
     #: split -> subject ids (in order)
     split_subjects: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: (split, subject) -> sequences; called once per key, then cached
-    build: Callable[[str, str], list[Sequence]] | None = field(default=None, repr=False)
-    _cache: dict[tuple[str, str], list[Sequence]] = field(default_factory=dict, repr=False)
+    build: Callable[[str, str], list[PoseSequence]] | None = field(default=None, repr=False)
+    _cache: dict[tuple[str, str], list[PoseSequence]] = field(default_factory=dict, repr=False)
 
     def _check_split(self, split: str) -> None:
         if split not in self.split_subjects:
@@ -97,7 +97,7 @@ class PoseDataset:
         self._check_split(split)
         return list(self.split_subjects[split])
 
-    def _subject_sequences(self, split: str, subject: str) -> list[Sequence]:
+    def _subject_sequences(self, split: str, subject: str) -> list[PoseSequence]:
         key = (split, subject)
         if key not in self._cache:
             if self.build is None:
@@ -107,7 +107,7 @@ class PoseDataset:
 
     def sequences(
         self, split: str = "test", subjects: list[str] | None = None, actions: list[str] | None = None
-    ) -> list[Sequence]:
+    ) -> list[PoseSequence]:
         """Sequences of ``split``, optionally restricted to subjects and folded action names."""
         self._check_split(split)
         known = self.split_subjects[split]
@@ -115,7 +115,7 @@ class PoseDataset:
         unknown = [s for s in chosen if s not in known]
         if unknown:
             raise ConfigError(f"dataset {self.name!r} split {split!r} has no subjects {unknown}; subjects are {known}")
-        out: list[Sequence] = []
+        out: list[PoseSequence] = []
         for subject in chosen:
             for seq in self._subject_sequences(split, subject):
                 if actions is None or seq.action in actions:

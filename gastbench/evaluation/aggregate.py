@@ -19,12 +19,12 @@ import torch
 from ..metrics import mpjpe
 from ..results import MetricRow
 from .scoring import Precision
-from .scoring import frame_errors as pose_errors
+from .scoring import frame_errors
 
 if TYPE_CHECKING:
-    from ..data import Sequence
+    from ..data import PoseSequence
 
-__all__ = ["Aggregate", "RowAccumulator", "frame_errors"]
+__all__ = ["Aggregate", "RowAccumulator", "sequence_errors"]
 
 # Frames whose metrics are computed at once (bounds float64 temporaries, ~100 MB).
 _METRIC_BLOCK = 1 << 16
@@ -44,12 +44,12 @@ class Aggregate:
     frames: int
 
 
-def frame_errors(pred: np.ndarray, gt: np.ndarray, precision: Precision = "float64") -> dict[str, np.ndarray]:
+def sequence_errors(pred: np.ndarray, gt: np.ndarray, precision: Precision = "float64") -> dict[str, np.ndarray]:
     """One sequence's per-frame errors in mm: MPJPE, P-MPJPE, N-MPJPE in the protocol's arithmetic
     (:func:`gastbench.evaluation.scoring.frame_errors`), and MPJVE per frame pair (float64)."""
     out: dict[str, list[np.ndarray]] = {name: [] for name in _METRICS}
     for start in range(0, pred.shape[0], _METRIC_BLOCK):
-        block = pose_errors(pred[start : start + _METRIC_BLOCK], gt[start : start + _METRIC_BLOCK], precision)
+        block = frame_errors(pred[start : start + _METRIC_BLOCK], gt[start : start + _METRIC_BLOCK], precision)
         for name, values in block.items():
             out[name].append(values)
     # Velocity pairs (t, t+1), in blocks that overlap by one frame.
@@ -109,7 +109,7 @@ class RowAccumulator:
     """The record's rows of ``sequences``, fed one sequence's predictions and targets at a time, in order."""
 
     def __init__(
-        self, sequences: list["Sequence"], subjects: list[str], actions: list[str], precision: Precision = "float64"
+        self, sequences: list["PoseSequence"], subjects: list[str], actions: list[str], precision: Precision = "float64"
     ) -> None:
         self.sequences = sequences
         self.precision = precision
@@ -125,7 +125,7 @@ class RowAccumulator:
     def add(self, pred: np.ndarray, gt: np.ndarray) -> None:
         """Score the next sequence: aligned predictions and targets ``(T, J, 3)`` in metres."""
         seq = self.sequences[self.added]
-        errors = frame_errors(pred, gt, self.precision)
+        errors = sequence_errors(pred, gt, self.precision)
         action = self._a_idx[seq.action]
         self._per_action.add(action, errors)
         self._per_cell.add(self._s_idx[seq.subject] * len(self.actions) + action, errors)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -20,14 +21,45 @@ from ..errors import DataError
 from .protocol import ResolvedProtocol
 
 if TYPE_CHECKING:
-    from ..data import Sequence
+    from ..data import PoseSequence
 
-__all__ = ["PredictionWriter", "prediction_key"]
+__all__ = ["PredictionWriter", "SavedPredictions", "prediction_key", "read_predictions"]
+
+_PRED, _GT, _JOINTS = "pred/", "gt/", "joint_names"
 
 
-def prediction_key(seq: "Sequence") -> str:
+def prediction_key(seq: "PoseSequence") -> str:
     """``<subject>/<sequence>/<camera>``: the name of a sequence's arrays under ``pred/`` and ``gt/``."""
     return f"{seq.subject}/{seq.name}/{seq.camera}"
+
+
+@dataclass(frozen=True)
+class SavedPredictions:
+    """A predictions file read back: arrays by :func:`prediction_key`, in metres, and the joints scored."""
+
+    pred: dict[str, np.ndarray]
+    gt: dict[str, np.ndarray]
+    joint_names: tuple[str, ...]
+
+
+def read_predictions(path: str | Path) -> SavedPredictions:
+    """Read what :class:`PredictionWriter` wrote (no pickles); :class:`DataError` for anything else."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            files = list(data.files)
+            if _JOINTS not in files:
+                raise DataError(
+                    f"{path}: not a predictions file (no {_JOINTS!r}); write one with `gastbench eval --save-predictions`"
+                )
+            pred = {k[len(_PRED) :]: data[k] for k in files if k.startswith(_PRED)}
+            gt = {k[len(_GT) :]: data[k] for k in files if k.startswith(_GT)}
+            names = tuple(str(n) for n in data[_JOINTS])
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable predictions .npz: {exc}") from None
+    if not pred or set(pred) != set(gt):
+        raise DataError(f"{path}: expected matching '{_PRED}<subject>/<sequence>/<camera>' and '{_GT}...' arrays")
+    return SavedPredictions(pred, gt, names)
 
 
 class PredictionWriter:
@@ -37,7 +69,7 @@ class PredictionWriter:
     clashes when the writer is made, before any work is done.
     """
 
-    def __init__(self, path: str | Path, sequences: list["Sequence"], protocol: ResolvedProtocol) -> None:
+    def __init__(self, path: str | Path, sequences: list["PoseSequence"], protocol: ResolvedProtocol) -> None:
         seen: set[str] = set()
         for seq in sequences:
             key = prediction_key(seq)
@@ -53,7 +85,7 @@ class PredictionWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         self._zip = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
-        self._write("joint_names", np.array(self.joint_names))
+        self._write(_JOINTS, np.array(self.joint_names))
         return self
 
     def _write(self, name: str, array: np.ndarray) -> None:
@@ -61,11 +93,11 @@ class PredictionWriter:
         with self._zip.open(f"{name}.npy", "w", force_zip64=True) as member:
             np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
-    def add(self, seq: "Sequence", pred: np.ndarray, gt: np.ndarray) -> None:
+    def add(self, seq: "PoseSequence", pred: np.ndarray, gt: np.ndarray) -> None:
         """Write one sequence's scored predictions and targets."""
         key = prediction_key(seq)
-        self._write(f"pred/{key}", pred)
-        self._write(f"gt/{key}", gt)
+        self._write(f"{_PRED}{key}", pred)
+        self._write(f"{_GT}{key}", gt)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -21,7 +21,7 @@ from .predictions import PredictionWriter
 from .protocol import EvalOptions, ResolvedProtocol, align_for_scoring, resolve_protocol
 
 if TYPE_CHECKING:
-    from ..data import PoseDataset, Sequence
+    from ..data import PoseDataset, PoseSequence
     from ..pretrained import WeightsInfo
 
 __all__ = ["evaluate", "incomplete_sequences"]
@@ -68,7 +68,7 @@ def evaluate(
     return _record(lifter, dataset, options, protocol, rows.result(), len(sequences), weights, device, started)
 
 
-def _select_sequences(dataset: "PoseDataset", options: EvalOptions) -> tuple[list["Sequence"], list[str], list[str]]:
+def _select_sequences(dataset: "PoseDataset", options: EvalOptions) -> tuple[list["PoseSequence"], list[str], list[str]]:
     split = options.split
     subjects = list(options.subjects) if options.subjects is not None else dataset.subjects(split)
     actions = list(options.actions) if options.actions is not None else dataset.actions(split)
@@ -106,7 +106,7 @@ def incomplete_sequences(dataset: "PoseDataset", options: EvalOptions) -> list[s
     return [why for split, subject, why in dataset.incomplete if split == options.split and subject in subjects]
 
 
-def _checked_sequence(dataset: "PoseDataset", seq: "Sequence", layout: Skeleton) -> np.ndarray:
+def _checked_sequence(dataset: "PoseDataset", seq: "PoseSequence", layout: Skeleton) -> np.ndarray:
     """A sequence's 2D keypoints as float32 ``(T>=1, J, 2)`` (no copy for the data layer's float32);
     a ShapeError naming the sequence, before any lifting, when they or its 3D positions are malformed."""
     kp = np.asarray(seq.keypoints_2d, dtype=np.float32)
@@ -127,7 +127,7 @@ def _checked_sequence(dataset: "PoseDataset", seq: "Sequence", layout: Skeleton)
 def _scored_pair(
     lifter: Lifter,
     dataset: "PoseDataset",
-    seq: "Sequence",
+    seq: "PoseSequence",
     pred: np.ndarray,
     protocol: ResolvedProtocol,
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,8 @@ runs it and writes ``runs/<run>/`` (config, log, checkpoint, final weights, resu
 from __future__ import annotations
 
 from .config import TrainConfig
-from .loop import TrainResult, train
+from .loop import train
+from .result import TrainResult
 from .setup import build_lifter, loss_fn, training_windows
 from .presets import default_recipe_note, recipe_for, resolve_config
 from .sampler import EpochPlan, WindowSampler

@@ -11,17 +11,20 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
 from ..errors import GastbenchError
 from ..lifter import Lifter
+from ..run_folder import SUMMARY, WEIGHTS, record_written
 from .config import TrainConfig
+from .result import TrainResult
 
 if TYPE_CHECKING:
     from ..cards import Card
-    from .loop import TrainResult, _Trainer
+    from ..pretrained import WeightsInfo
+    from ..results import EvalResult
 
 __all__ = ["card_for_run", "finish_run", "state_dict_cpu"]
 
@@ -70,15 +73,24 @@ _LICENCE_NOTE = (
 
 
 def finish_run(
-    trainer: "_Trainer", result: "TrainResult", *, final_eval: bool, write_card: bool, command: str | None
+    lifter: Lifter,
+    cfg: TrainConfig,
+    result: TrainResult,
+    evaluate: Callable[["WeightsInfo"], "EvalResult"],
+    log: Callable[[str], None],
+    *,
+    final_eval: bool,
+    write_card: bool,
+    command: str | None,
 ) -> None:
-    """Save the final epoch's weights, evaluate them, write the card and ``summary.json``."""
+    """Save the final epoch's weights, evaluate them (``evaluate``), write the card and ``summary.json``."""
     from ..checkpoint import save_safetensors
     from ..pretrained import WeightsInfo
 
-    cfg = trainer.config
-    weights_path = result.run_dir / "weights.safetensors"
-    sha = save_safetensors(state_dict_cpu(trainer.lifter), weights_path, {"model": cfg.model, "epochs": str(cfg.epochs), "layout": trainer.lifter.input_layout.name})
+    weights_path = result.run_dir / WEIGHTS
+    metadata = {"model": cfg.model, "epochs": str(cfg.epochs), "layout": lifter.input_layout.name,
+                "causal": str(bool(lifter.causal)).lower()}  # fmt: skip
+    sha = save_safetensors(state_dict_cpu(lifter), weights_path, metadata)
     result.weights_path = weights_path
     command = command or " ".join(shlex.quote(a) for a in ["gastbench", *sys.argv[1:]])
     info = WeightsInfo(
@@ -87,12 +99,13 @@ def finish_run(
     if final_eval:
         from ..results import save_result
 
-        result.result = trainer.evaluate(weights=info)
+        result.result = evaluate(info)
         result.result_path = save_result(result.result, result.run_dir)
+        record_written(result.run_dir, result.result_path)
         avg = result.result.average_over_actions
-        trainer.log(f"final weights (epoch {cfg.epochs}): MPJPE {avg.mpjpe_mm:.2f} mm, P-MPJPE {avg.p_mpjpe_mm:.2f} mm")
+        log(f"final weights (epoch {cfg.epochs}): MPJPE {avg.mpjpe_mm:.2f} mm, P-MPJPE {avg.p_mpjpe_mm:.2f} mm")
     if write_card:
-        _write_card(trainer, result, command)
+        _write_card(lifter, cfg, result, command, log)
     summary = {
         "model": cfg.model,
         "epochs": cfg.epochs,
@@ -103,18 +116,17 @@ def finish_run(
         "final_loss": result.final_loss,
         "notes": result.notes,
     }
-    (result.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (result.run_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
-def _write_card(trainer: "_Trainer", result: "TrainResult", command: str) -> None:
+def _write_card(lifter: Lifter, cfg: TrainConfig, result: TrainResult, command: str, log: Callable[[str], None]) -> None:
     from ..cards import write_card
     from ..pretrained import card_for_weights
 
-    cfg = trainer.config
     assert result.weights_path is not None
     try:
         card = card_for_weights(
-            trainer.lifter,
+            lifter,
             result.weights_path,
             dataset=cfg.dataset,
             input=cfg.input,
@@ -123,11 +135,12 @@ def _write_card(trainer: "_Trainer", result: "TrainResult", command: str) -> Non
             description=_card_description(cfg) + _LICENCE_NOTE,
         )
         path = result.run_dir / f"{card.id}.toml"
+        record_written(result.run_dir, path)  # listed first: a failed write leaves nothing unlisted behind
         write_card(card, path)
         result.card_path = path
     except GastbenchError as exc:  # e.g. a dataset or input name that is not a valid card id
         result.notes.append(f"no zoo card written: {exc}")
-        trainer.log(f"no zoo card written: {exc}")
+        log(f"no zoo card written: {exc}")
 
 
 def card_for_run(config_path: str | Path, weights_path: str | Path, command: str) -> "Card":

@@ -24,11 +24,13 @@ from ..lifter import Lifter
 from ..outputs import prepare_run_dir
 from ..process_state import process_state_restored
 from ..progress import progress_bar
+from ..run_folder import CHECKPOINT, CONFIG, LOG, SUMMARY, WEIGHTS, mark_run_folder, record_written
 from .budget import EpochBudget, out_of_budget
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistContext, all_reduce_sum, barrier, init_distributed
 from .finish import finish_run, state_dict_cpu
+from .result import TrainResult
 from .presets import default_recipe_note
 from .setup import build_lifter, loss_fn, make_optimizer, set_bn_momentum, set_seed, training_windows
 from .sampler import WindowSampler
@@ -44,27 +46,6 @@ __all__ = ["TrainResult", "train"]
 
 #: Settings that may differ between a run and its resumption (they do not change the numbers on CPU).
 _RESUMABLE_CHANGES = frozenset({"device", "num_threads", "validate_every", "data_dir", "runs_dir"})
-
-
-@dataclass
-class TrainResult:
-    """What a finished run produced (paths are None on non-main DDP ranks)."""
-
-    config: TrainConfig
-    run_dir: Path
-    history: list[dict[str, Any]] = field(default_factory=list)
-    weights_path: Path | None = None
-    result_path: Path | None = None
-    card_path: Path | None = None
-    result: "EvalResult | None" = None
-    wall_time_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    lifter: Lifter | None = None
-    completed: bool = True
-
-    @property
-    def final_loss(self) -> float | None:
-        return self.history[-1]["loss"] if self.history else None
 
 
 def _check_resume_config(saved: TrainConfig, given: TrainConfig) -> None:
@@ -141,7 +122,7 @@ class _Trainer:
     # --- checkpoint ----------------------------------------------------------------
     @property
     def checkpoint_path(self) -> Path:
-        return self.run_dir / "checkpoint.pt"
+        return self.run_dir / CHECKPOINT
 
     def gather_rng(self) -> list[dict[str, Any]]:
         """Every rank's RNG states (a collective: all ranks call it); one process: its own."""
@@ -184,7 +165,7 @@ class _Trainer:
         restore_rng(per_rank[self.ctx.rank % len(per_rank)])
         self.epoch = int(state["epoch"])
         if self.ctx.is_main:
-            self.history = _rewrite_log(self.run_dir / "log.jsonl", self.epoch)
+            self.history = _rewrite_log(self.run_dir / LOG, self.epoch)
         self.log(f"resumed {self.run_dir} after epoch {self.epoch}/{self.config.epochs}")
 
     # --- one epoch -----------------------------------------------------------------
@@ -269,7 +250,7 @@ class _Trainer:
 
     def log_epoch(self, row: dict[str, Any]) -> None:
         self.history.append(row)
-        with open(self.run_dir / "log.jsonl", "a", encoding="utf-8") as handle:
+        with open(self.run_dir / LOG, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
         unit = "mm" if self.config.loss == "mpjpe" else "(mse)"
         line = (
@@ -340,15 +321,15 @@ def _train(
     started = time.perf_counter()
     budget = EpochBudget.minutes(max_minutes) if max_minutes is not None else None
     run_dir = config.run_dir
-    config_path = run_dir / "config.json"
+    config_path = run_dir / CONFIG
     if resume:
-        if not (run_dir / "checkpoint.pt").is_file():
+        if not (run_dir / CHECKPOINT).is_file():
             raise WeightsError(
-                f"checkpoint {run_dir / 'checkpoint.pt'} does not exist; nothing to resume (run without --resume)"
+                f"checkpoint {run_dir / CHECKPOINT} does not exist; nothing to resume (run without --resume)"
             )
         if config_path.is_file():
             _check_resume_config(TrainConfig.load(config_path), config)
-    elif (run_dir / "checkpoint.pt").exists() and not overwrite:
+    elif (run_dir / CHECKPOINT).exists() and not overwrite:
         raise ConfigError(
             f"run folder {run_dir} already holds a checkpoint; pass --resume to continue it, or choose another "
             "--run-name (or --overwrite to replace it)"
@@ -368,12 +349,13 @@ def _train(
     try:
         trainer = _Trainer(config, dataset, ctx, progress, log)
         if ctx.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            mark_run_folder(run_dir)  # what --overwrite may later delete: only the files listed here
+            record_written(run_dir, config_path, run_dir / LOG, run_dir / CHECKPOINT, run_dir / WEIGHTS, run_dir / SUMMARY)
             config.save(config_path)
         if resume:
             trainer.resume()
         elif ctx.is_main:
-            (run_dir / "log.jsonl").write_text("", encoding="utf-8")
+            (run_dir / LOG).write_text("", encoding="utf-8")
         trainer.log(
             f"training {config.model} on {dataset.name} ({dataset.input}): {len(trainer.windows)} windows, "
             f"RF {trainer.lifter.receptive_field}, {trainer.lifter.num_parameters():,} parameters, recipe "
@@ -405,7 +387,8 @@ def _train(
                                    wall_time_s=time.perf_counter() - started)  # fmt: skip
         result = TrainResult(config=config, run_dir=run_dir, history=list(trainer.history), lifter=trainer.lifter)
         if ctx.is_main:
-            finish_run(trainer, result, final_eval=final_eval, write_card=write_card, command=command)
+            finish_run(trainer.lifter, trainer.config, result, trainer.evaluate, trainer.log,
+                       final_eval=final_eval, write_card=write_card, command=command)  # fmt: skip
         barrier(ctx)
         result.wall_time_s = time.perf_counter() - started
         return result

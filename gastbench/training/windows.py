@@ -15,7 +15,7 @@ applied to a batch, the reference the tests compare against.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence as Seq
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -102,12 +102,12 @@ def _pad_widths(receptive_field: int, causal_shift: int) -> tuple[int, int]:
 
 
 def build_windows(
-    keypoints_2d: Seq[np.ndarray],
-    positions_3d: Seq[np.ndarray],
+    keypoints_2d: Sequence[np.ndarray],
+    positions_3d: Sequence[np.ndarray],
     *,
     receptive_field: int,
     causal_shift: int = 0,
-    joints_3d: Seq[int] | None = None,
+    joints_3d: Sequence[int] | None = None,
     train_stride: int = 1,
     device: torch.device | str = "cpu",
     mirror_layouts: tuple[Skeleton, Skeleton] | None = None,
@@ -178,13 +178,13 @@ def build_windows(
 
 
 def naive_gather(
-    keypoints_2d: Seq[np.ndarray],
-    positions_3d: Seq[np.ndarray],
-    pairs: Seq[tuple[int, int]],
+    keypoints_2d: Sequence[np.ndarray],
+    positions_3d: Sequence[np.ndarray],
+    pairs: Sequence[tuple[int, int]],
     *,
     receptive_field: int,
     causal_shift: int = 0,
-    joints_3d: Seq[int] | None = None,
+    joints_3d: Sequence[int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample reference gather: pad each sequence, slice one window per (sequence, frame) pair."""
     left, right = _pad_widths(receptive_field, causal_shift)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..run_folder import LOG
 from .style import use_agg
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def _save(fig: Any, out: Path, overwrite: bool, dpi: int) -> Path:
 
 
 def _label(record: "EvalResult") -> str:
-    tag = " [untrained]" if (record.weights or {}).get("source") == "random-init" else ""
+    tag = " [untrained]" if record.untrained else ""
     return f"{record.model} ({record.dataset} {record.input}){tag}"
 
 
@@ -73,19 +74,10 @@ def plot_actions(
 
 
 def _read_predictions(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            files = list(data.files)
-            if "joint_names" not in files:
-                raise DataError(f"{path}: not a predictions file (no 'joint_names'); write one with `gastbench eval --save-predictions`")
-            pred = {k[5:]: data[k] for k in files if k.startswith("pred/")}
-            gt = {k[3:]: data[k] for k in files if k.startswith("gt/")}
-            names = [str(n) for n in data["joint_names"]]
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable predictions .npz: {exc}") from None
-    if not pred or set(pred) != set(gt):
-        raise DataError(f"{path}: expected matching 'pred/<subject>/<sequence>/<camera>' and 'gt/...' arrays")
-    return pred, gt, names
+    from ..evaluation.predictions import read_predictions
+
+    saved = read_predictions(path)
+    return saved.pred, saved.gt, list(saved.joint_names)
 
 
 def _errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -156,7 +148,7 @@ def plot_sequence_errors(
 
 def read_training_log(run_dir: Path) -> list[dict[str, Any]]:
     """The rows of a run folder's ``log.jsonl`` (or a ``*.log.jsonl`` file given directly)."""
-    path = run_dir / "log.jsonl" if run_dir.is_dir() else run_dir
+    path = run_dir / LOG if run_dir.is_dir() else run_dir
     if not path.is_file():
         raise DataError(f"{run_dir}: no training log (expected {path})")
     rows = []

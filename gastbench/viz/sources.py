@@ -13,7 +13,7 @@ from ..skeleton import Skeleton
 from .animate import Keypoints2D, PoseTrack
 
 if TYPE_CHECKING:
-    from ..data import PoseDataset, Sequence
+    from ..data import PoseDataset, PoseSequence
 
 __all__ = ["ModelSpec", "find_sequence", "frame_errors_mm", "image_size_of", "parse_model_spec", "predict_tracks", "predictions_track"]
 
@@ -35,7 +35,7 @@ def parse_model_spec(text: str) -> ModelSpec:
 
 def find_sequence(
     dataset: "PoseDataset", subject: str | None, action: str | None, camera: str | None, split: str = "test"
-) -> "Sequence":
+) -> "PoseSequence":
     """The first sequence of ``split`` matching subject, action (sequence or folded name) and camera (id or index)."""
     sequences = dataset.sequences(split, subjects=[subject] if subject else None)
     if action:
@@ -54,7 +54,7 @@ def find_sequence(
     return sequences[0]
 
 
-def image_size_of(dataset: "PoseDataset", seq: "Sequence") -> tuple[int, int] | None:
+def image_size_of(dataset: "PoseDataset", seq: "PoseSequence") -> tuple[int, int] | None:
     """The camera's image size in pixels, when the dataset's calibration has that camera."""
     from ..data.cameras import load_cameras
     from ..errors import GastbenchError
@@ -90,7 +90,7 @@ def frame_errors_mm(pred: np.ndarray, pred_layout: Skeleton, gt: np.ndarray, gt_
 def predict_tracks(
     specs: list[ModelSpec],
     dataset: "PoseDataset",
-    seq: "Sequence",
+    seq: "PoseSequence",
     *,
     random_init: bool = False,
     seed: int = 0,
@@ -116,24 +116,21 @@ def predict_tracks(
         stride = train_stride or info.train_stride or 1
         pred = lift_keypoints(lifter, np.asarray(seq.keypoints_2d), train_stride=stride)
         error = frame_errors_mm(pred, lifter.output_layout, np.asarray(seq.positions_3d), dataset.layout_3d)
-        label = spec.name + (" (untrained)" if info.source == "random-init" else "")
+        label = spec.name + (" (untrained)" if info.untrained else "")
         tracks.append(PoseTrack(label, pred, lifter.output_layout, error))
     return tracks
 
 
-def predictions_track(path: Path, dataset: "PoseDataset", seq: "Sequence") -> PoseTrack:
+def predictions_track(path: Path, dataset: "PoseDataset", seq: "PoseSequence") -> PoseTrack:
     """A track from ``gastbench eval --save-predictions`` output (every frame must have been scored)."""
     from ..skeleton import get_layout, list_layouts
 
-    key = f"pred/{seq.subject}/{seq.name}/{seq.camera}"
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if key not in data.files:
-                keys = [k[5:] for k in data.files if k.startswith("pred/")][:10]
-                raise DataError(f"{path}: no key {key!r}; sequences in the file include {keys}")
-            pred, names = data[key], tuple(str(n) for n in data["joint_names"])
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable predictions .npz: {exc}") from None
+    from ..evaluation.predictions import prediction_key, read_predictions
+
+    saved, key = read_predictions(path), prediction_key(seq)
+    if key not in saved.pred:
+        raise DataError(f"{path}: no predictions for {key!r}; sequences in the file include {sorted(saved.pred)[:10]}")
+    pred, names = saved.pred[key], saved.joint_names
     layout = next((get_layout(n) for n in list_layouts() if get_layout(n).joint_names == names), None)
     if layout is None:
         raise DataError(f"{path}: joint_names {list(names)} match no registered layout")
@@ -143,7 +140,7 @@ def predictions_track(path: Path, dataset: "PoseDataset", seq: "Sequence") -> Po
     return PoseTrack(path.stem, pred, layout, error)
 
 
-def inputs_panel(dataset: "PoseDataset", seq: "Sequence") -> Keypoints2D:
+def inputs_panel(dataset: "PoseDataset", seq: "PoseSequence") -> Keypoints2D:
     size = image_size_of(dataset, seq)
     kp = np.asarray(seq.keypoints_2d)
     shown = pixels(kp, size) if size is not None else kp
@@ -151,5 +148,5 @@ def inputs_panel(dataset: "PoseDataset", seq: "Sequence") -> Keypoints2D:
     return Keypoints2D(shown, dataset.layout_2d, size, title)
 
 
-def ground_truth_track(dataset: "PoseDataset", seq: "Sequence") -> PoseTrack:
+def ground_truth_track(dataset: "PoseDataset", seq: "PoseSequence") -> PoseTrack:
     return PoseTrack("ground truth", np.asarray(seq.positions_3d), dataset.layout_3d)
