@@ -26,6 +26,10 @@ class WeightsError(GastbenchError):
     """Weights that cannot be found, verified or loaded into a model."""
 
 
+class OutputError(GastbenchError):
+    """An output that cannot be written: a read-only folder, a full disk."""
+
+
 def not_a_file(path: object) -> str:
     """Why ``path`` cannot be read as a file: ``"is a directory, not a file"`` or ``"does not exist"``."""
     from pathlib import Path

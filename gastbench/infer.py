@@ -24,6 +24,7 @@ import numpy as np
 
 from .data.cameras import normalize_screen_coordinates
 from .errors import ConfigError, DataError, ShapeError
+from .outputs import replacing, write_text_file
 from .keypoints.coco import coco_to_layout
 from .keypoints.fill import DEFAULT_MIN_SCORE, fill_gaps
 from .keypoints.readers import COCO, KeypointClip, joint_names_of
@@ -156,18 +157,18 @@ def save_lifted(lifted: LiftedClip, out: str | Path, *, overwrite: bool = False)
     existing = [str(p) for p in (npz_path, json_path) if p.exists()]
     if existing and not overwrite:
         raise ConfigError(f"{', '.join(existing)} already exist(s); pass --overwrite to replace")
-    npz_path.parent.mkdir(parents=True, exist_ok=True)
     layout = lifted.layout
-    np.savez_compressed(
-        npz_path,
-        poses_3d=lifted.poses,
-        joint_names=np.array(layout.joint_names),
-        parents=np.array(layout.parents),
-        keypoints_2d=lifted.inputs.pixels.astype(np.float32),
-        filled=lifted.inputs.filled,
-        width=np.int64(lifted.inputs.width),
-        height=np.int64(lifted.inputs.height),
-    )
+    with replacing(npz_path, "wb") as handle:
+        np.savez_compressed(
+            handle,
+            poses_3d=lifted.poses,
+            joint_names=np.array(layout.joint_names),
+            parents=np.array(layout.parents),
+            keypoints_2d=lifted.inputs.pixels.astype(np.float32),
+            filled=lifted.inputs.filled,
+            width=np.int64(lifted.inputs.width),
+            height=np.int64(lifted.inputs.height),
+        )
     record = {
         "format": "gastbench-infer/1",
         "model": lifted.model,
@@ -183,5 +184,5 @@ def save_lifted(lifted: LiftedClip, out: str | Path, *, overwrite: bool = False)
         "filled_joints": int(lifted.inputs.filled.sum()),
         "poses_3d": np.round(lifted.poses.astype(np.float64), 5).tolist(),
     }
-    json_path.write_text(json.dumps(record, separators=(",", ":")) + "\n", encoding="utf-8")
+    write_text_file(json_path, json.dumps(record, separators=(",", ":")) + "\n")
     return npz_path, json_path

@@ -18,18 +18,27 @@ import pandas as pd
 
 from .errors import ConfigError, GastbenchError
 from .results import EvalResult, MetricRow, ProtocolInfo
-from .cards import Card, default_zoo_dir, load_cards, zoo_dirs
+from .cards import Card, load_cards, zoo_dirs
 
-__all__ = ["DIFF_COLUMN", "NOTES_COLUMN", "zoo_results_dir", "collect_measured", "reported_records", "leaderboard_frame", "render_leaderboard"]
+__all__ = [
+    "DIFF_COLUMN", "NOTES_COLUMN", "collect_measured", "leaderboard_frame", "record_folders", "record_files",
+    "render_leaderboard", "reported_records",
+]  # fmt: skip
 
 DIFF_COLUMN = "Δ vs paper"
 NOTES_COLUMN = "Notes"
 _METRIC = {1: "mpjpe_mm", 2: "p_mpjpe_mm"}
 
 
-def zoo_results_dir() -> Path:
-    """Where the zoo's published result records live."""
-    return default_zoo_dir() / "results"
+def record_folders(runs_dirs: Iterable[str | Path] = ()) -> list[Path]:
+    """Where the leaderboard reads records: every zoo folder's ``results/`` (the repository's and those
+    installed packages ship), then ``runs_dirs``."""
+    return [*(d / "results" for d in zoo_dirs()), *(Path(d) for d in runs_dirs)]
+
+
+def record_files(folders: Iterable[str | Path]) -> list[Path]:
+    """Every JSON file below ``folders``: what a leaderboard read, so that no output may replace one."""
+    return sorted(p for f in folders if Path(f).is_dir() for p in Path(f).rglob("*.json"))
 
 
 def _record_key(record: EvalResult) -> str:
@@ -163,7 +172,7 @@ def leaderboard_frame(
     if protocol not in _METRIC:
         raise ConfigError(f"protocol must be 1 (MPJPE) or 2 (P-MPJPE), got {protocol!r}")
     # every zoo folder's results/ (the repository's and those installed packages ship), then the runs
-    measured, warnings = collect_measured([*(d / "results" for d in zoo_dirs()), *runs_dirs], include_partial=include_partial)
+    measured, warnings = collect_measured(record_folders(runs_dirs), include_partial=include_partial)
     reported = reported_records(load_cards() if cards is None else cards) if include_reported else []
 
     def keep(r: EvalResult) -> bool:
@@ -174,10 +183,7 @@ def leaderboard_frame(
         return pd.DataFrame(), warnings
     paper = {(r.model, r.dataset, r.input): _avg(r, protocol) for r in reported}
     records.sort(key=lambda r: (math.inf if _avg(r, protocol) is None else _avg(r, protocol), r.reported, r.model))
-    if dataset == "humaneva":
-        frame = tables.humaneva_frame(records, protocol)
-    else:
-        frame = tables.results_frame(records, protocol, frame_average=False)
+    frame = tables.table_frame(records, protocol, frame_average=False)
     diffs = []
     for r in records:
         ref = paper.get((r.model, r.dataset, r.input))
@@ -193,21 +199,29 @@ def leaderboard_frame(
 
 def render_leaderboard(
     dataset: str = "h36m",
-    input: str | None = "cpn",
-    protocol: int = 1,
+    input: str | None = "gt",
+    protocol: int | str | None = None,
     fmt: str = "terminal",
     runs_dirs: Iterable[str | Path] = (),
     cards: list[Card] | None = None,
-) -> str:
-    """The leaderboard as text in ``fmt`` (terminal, markdown, csv, latex, json)."""
+    include_partial: bool = False,
+) -> tuple[str, list[str]]:
+    """The leaderboard as text in ``fmt`` (terminal, markdown, csv, latex, json) and warnings about skipped files.
+
+    ``protocol`` None: the dataset's headline protocol (2 for HumanEva-I, as its papers rank; else 1).
+    """
     from . import tables
 
-    frame, _ = leaderboard_frame(dataset, input, protocol, runs_dirs, cards)
+    key = tables.headline_protocol(dataset) if protocol is None else str(protocol)
+    if key not in ("1", "2"):
+        raise ConfigError(f"the leaderboard ranks by protocol 1 (MPJPE) or 2 (P-MPJPE), got {protocol!r}")
+    chosen = int(key)
+    frame, warnings = leaderboard_frame(dataset, input, chosen, runs_dirs, cards, include_partial=include_partial)
     if frame.empty:
         raise ConfigError(
-            f"no results for dataset {dataset!r}{'' if input is None else f' input {input!r}'}, protocol {protocol}: "
+            f"no results or reported numbers for {dataset}{'' if input is None else f'/{input}'}, protocol {chosen}: "
             "evaluate a model (`gastbench eval`) or pick another --dataset/--input"
         )
-    name = {1: "Protocol #1 (MPJPE, mm)", 2: "Protocol #2 (P-MPJPE, mm)"}[protocol]
+    name = {1: "Protocol #1 (MPJPE, mm)", 2: "Protocol #2 (P-MPJPE, mm)"}[chosen]
     title = f"gastbench leaderboard: {dataset}{'' if input is None else f'/{input}'}, {name}; [reported] rows are the papers' numbers"
-    return tables.render(frame, fmt, title)
+    return tables.render(frame, fmt, title), warnings

@@ -37,6 +37,7 @@ from dataclasses import dataclass, fields
 from types import UnionType
 from typing import Any, Iterator, Literal, Mapping, Union, get_args, get_origin, get_type_hints
 
+from .data.actions import HUMANEVA_ACTIONS
 from .errors import ConfigError
 
 __all__ = [
@@ -61,7 +62,7 @@ LossName = Literal["mpjpe", "mse"]
 LrSchedule = Literal["epoch", "step"]
 
 DEFAULT_RECIPE_FAMILY = "default"
-_HUMANEVA_ACTIONS = ["Walk", "Jog", "Box"]
+_HUMANEVA_ACTIONS = list(HUMANEVA_ACTIONS)
 
 
 @dataclass(kw_only=True)

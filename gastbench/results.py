@@ -227,19 +227,14 @@ def save_result(result: EvalResult, runs_dir: str | Path | None = None) -> Path:
     """Write ``result`` as JSON into ``runs_dir`` (default :func:`default_runs_dir`); return the path.
 
     The file name is ``<model>_<dataset>-<input>_<convention>_<timestamp>.json``; an existing
-    file is never overwritten (a counter is appended).
+    file is never overwritten (a counter is appended), also when two processes save at once.
     """
+    from .outputs import write_new_file
+
     folder = Path(runs_dir) if runs_dir is not None else default_runs_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     stamp = _slug((result.timestamp or now_iso()).replace(":", "").replace("+0000", "Z"))
     stem = _slug(f"{result.model}_{result.dataset}-{result.input}_{result.protocol.convention}_{stamp}")
-    path = folder / f"{stem}.json"
-    counter = 1
-    while path.exists():
-        path = folder / f"{stem}-{counter}.json"
-        counter += 1
-    path.write_text(json.dumps(result.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    return path
+    return write_new_file(folder, stem, ".json", json.dumps(result.to_dict(), indent=2, sort_keys=False) + "\n")
 
 
 def load_result(path: str | Path) -> EvalResult:

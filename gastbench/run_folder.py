@@ -10,7 +10,6 @@ called ``config.json`` is never taken for a run.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from .errors import ConfigError
@@ -51,10 +50,9 @@ def _plain_name(name: str) -> bool:
 
 
 def _write_marker(run_dir: Path, names: list[str]) -> None:
-    marker = run_dir / MARKER
-    tmp = run_dir / f".{MARKER}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"files": sorted(set(names))}, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, marker)
+    from .outputs import write_text_file
+
+    write_text_file(run_dir / MARKER, json.dumps({"files": sorted(set(names))}, indent=1) + "\n")
 
 
 def mark_run_folder(run_dir: str | Path) -> None:

@@ -12,6 +12,7 @@ from typing import Iterable, Literal
 
 import pandas as pd
 
+from .data.actions import H36M_ACTIONS, HUMANEVA_ACTIONS, HUMANEVA_SUBJECTS
 from .errors import ConfigError
 from .results import EvalResult
 
@@ -21,6 +22,8 @@ __all__ = [
     "PROTOCOL_METRICS",
     "results_frame",
     "humaneva_frame",
+    "headline_protocol",
+    "table_frame",
     "latex_escape",
     "render",
     "render_results",
@@ -29,14 +32,14 @@ __all__ = [
 Format = Literal["terminal", "markdown", "csv", "latex", "json"]
 FORMATS = ("terminal", "markdown", "csv", "latex", "json")
 
-#: Column headers of the papers' Table 1, in table order.
-H36M_ABBREVIATIONS = {
-    "Directions": "Dir.", "Discussion": "Disc.", "Eating": "Eat", "Greeting": "Greet", "Phoning": "Phone",
-    "Photo": "Photo", "Posing": "Pose", "Purchases": "Purch.", "Sitting": "Sit", "SittingDown": "SitD.",
-    "Smoking": "Smoke", "Waiting": "Wait", "WalkDog": "WalkD.", "Walking": "Walk", "WalkTogether": "WalkT.",
-}  # fmt: skip
-HUMANEVA_ACTIONS = ("Walk", "Jog", "Box")
-HUMANEVA_SUBJECTS = ("S1", "S2", "S3")
+#: Column headers of the papers' Table 1 (in :data:`~gastbench.data.actions.H36M_ACTIONS` order).
+H36M_ABBREVIATIONS = dict(zip(H36M_ACTIONS, (
+    "Dir.", "Disc.", "Eat", "Greet", "Phone", "Photo", "Pose", "Purch.", "Sit", "SitD.", "Smoke", "Wait", "WalkD.",
+    "Walk", "WalkT.",
+)))  # fmt: skip
+#: Datasets whose tables are per subject x action cells (the papers' Table 3) and whose headline
+#: number is Protocol #2, as the papers report HumanEva-I; every other dataset: Table 1, Protocol #1.
+_CELL_TABLE_DATASETS = frozenset({"humaneva"})
 
 #: Protocol number (or metric name) -> record metric.
 PROTOCOL_METRICS = {"1": "mpjpe_mm", "2": "p_mpjpe_mm", "n": "n_mpjpe_mm", "velocity": "mpjve_mm"}
@@ -121,6 +124,18 @@ def humaneva_frame(records: Iterable[EvalResult], protocol: str | int = 2) -> pd
         row["RF"] = r.receptive_field
         rows.append(row)
     return pd.DataFrame(rows).set_index("Method") if rows else pd.DataFrame()
+
+
+def headline_protocol(dataset: str) -> str:
+    """The protocol a dataset's papers rank by: ``"2"`` for HumanEva-I (Table 3), ``"1"`` otherwise."""
+    return "2" if dataset in _CELL_TABLE_DATASETS else "1"
+
+
+def table_frame(records: list[EvalResult], protocol: str | int, frame_average: bool = True) -> pd.DataFrame:
+    """The papers' layout for the records' dataset: Table 3 cells for HumanEva-I, Table 1 otherwise."""
+    if records and {r.dataset for r in records} <= _CELL_TABLE_DATASETS:
+        return humaneva_frame(records, protocol)
+    return results_frame(records, protocol, frame_average=frame_average)
 
 
 def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -208,6 +223,4 @@ def render_results(records: list[EvalResult], protocol: str | int = 1, fmt: str 
     names = {"1": "Protocol #1 (MPJPE, mm)", "2": "Protocol #2 (P-MPJPE, mm)", "n": "N-MPJPE (mm)",
              "velocity": "MPJVE (mm/frame)"}  # fmt: skip
     title = f"{'/'.join(sorted(datasets))} — {names.get(str(protocol), str(protocol))}"
-    if datasets == {"humaneva"}:
-        return render(humaneva_frame(records, protocol), fmt, title)
-    return render(results_frame(records, protocol), fmt, title)
+    return render(table_frame(records, protocol), fmt, title)

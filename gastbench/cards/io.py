@@ -186,8 +186,6 @@ def write_card(card: Card, path: str | Path) -> None:
         path = path / f"{card.id}.toml"
     if path.stem != card.id:
         raise ConfigError(f"zoo card {card.id!r} must be written to a file named {card.id}.toml, not {path.name}")
-    text = dumps_card(card)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from ..outputs import write_text_file
+
+    write_text_file(path, dumps_card(card))

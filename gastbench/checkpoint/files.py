@@ -80,14 +80,13 @@ def save_safetensors(tensors: Mapping[str, "torch.Tensor"], path: str | Path, me
     ordered.update(sorted(header.items(), key=lambda item: tuple(item[1]["data_offsets"])))
     text = json.dumps(ordered, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)  # the format aligns the data section to 8 bytes
+    from ..outputs import replacing
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
+    with replacing(path, "wb") as handle:
         handle.write(len(text).to_bytes(8, "little"))
         handle.write(text)
         handle.write(raw[8 + size :])
-    os.replace(tmp, path)
     return file_sha256(path)
 
 

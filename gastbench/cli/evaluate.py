@@ -158,8 +158,7 @@ def register(app: typer.Typer) -> None:
         result = evaluate(lifter, data, options, info, progress=not no_progress)
         path = save_result(result, outputs)
         _warn_partial(result)
-        protocols = ["2"] if data.name == "humaneva" else ["1", "2"]
-        _emit(_protocols_text([result], fmt, protocols), fmt, out)
+        _emit(_protocols_text([result], fmt, ["1", "2"]), fmt, out)
         if fmt == "terminal":
             typer.echo(
                 f"{result.frames_evaluated} frames, {result.sequences_evaluated} sequences, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["H36M_ACTIONS", "HUMANEVA_ACTIONS", "fold_action"]
+__all__ = ["H36M_ACTIONS", "HUMANEVA_ACTIONS", "HUMANEVA_SUBJECTS", "fold_action"]
 
 #: Human3.6M table order.
 H36M_ACTIONS = (
@@ -10,8 +10,10 @@ H36M_ACTIONS = (
     "Sitting", "SittingDown", "Smoking", "Waiting", "WalkDog", "Walking", "WalkTogether",
 )  # fmt: skip
 
-#: HumanEva-I table order (the usual protocol evaluates only these).
+#: HumanEva-I table order (the usual protocol trains and evaluates only these).
 HUMANEVA_ACTIONS = ("Walk", "Jog", "Box")
+#: HumanEva-I subjects, the columns of each action in the papers' Table 3.
+HUMANEVA_SUBJECTS = ("S1", "S2", "S3")
 
 # Alternative spellings found in some Human3.6M exports, and HumanEva's long names.
 _ALIASES = {

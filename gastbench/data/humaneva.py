@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..skeleton import HUMANEVA_15
-from .actions import HUMANEVA_ACTIONS, fold_action
+from .actions import HUMANEVA_ACTIONS, HUMANEVA_SUBJECTS, fold_action
 from .assemble import check_view_trims, make_sequence
 from .cameras import load_cameras
 from .layouts2d import resolve_file_layout
@@ -22,7 +22,7 @@ __all__ = ["FILE_3D", "INPUT_ALIASES", "SPLITS", "file_2d_name", "load_humaneva"
 FILE_3D = "data_3d_humaneva15.npz"
 #: split -> file prefix; the usual protocol trains on Train/S1-S3 and tests on Validate/S1-S3.
 SPLITS = {"train": "Train", "test": "Validate"}
-SUBJECTS = ["S1", "S2", "S3"]
+SUBJECTS = list(HUMANEVA_SUBJECTS)
 FPS = 60.0
 
 

@@ -9,6 +9,7 @@ half-written file and does not touch an existing one.
 from __future__ import annotations
 
 import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, OutputError
 from .protocol import ResolvedProtocol
 
 if TYPE_CHECKING:
@@ -83,15 +84,20 @@ class PredictionWriter:
 
     def __enter__(self) -> "PredictionWriter":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
-        self._zip = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".partial")
+        self._tmp = Path(tmp)
+        self._handle = os.fdopen(fd, "w+b")
+        self._zip = zipfile.ZipFile(self._handle, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
         self._write(_JOINTS, np.array(self.joint_names))
         return self
 
     def _write(self, name: str, array: np.ndarray) -> None:
         assert self._zip is not None, "PredictionWriter used outside its with-block"
-        with self._zip.open(f"{name}.npy", "w", force_zip64=True) as member:
-            np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+        try:
+            with self._zip.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+        except OSError as err:
+            raise OutputError(f"cannot write {self.path}: {err.strerror or err}; nothing was written") from None
 
     def add(self, seq: "PoseSequence", pred: np.ndarray, gt: np.ndarray) -> None:
         """Write one sequence's scored predictions and targets."""
@@ -103,8 +109,13 @@ class PredictionWriter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         assert self._zip is not None and self._tmp is not None
-        self._zip.close()
-        if exc_type is None:
-            os.replace(self._tmp, self.path)
-        else:
+        try:
+            self._zip.close()
+            self._handle.close()
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+                return
+        except OSError as err:  # a full disk shows up at the last write or the close
             self._tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write {self.path}: {err.strerror or err}; nothing was written") from None
+        self._tmp.unlink(missing_ok=True)

@@ -51,12 +51,13 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
-    """Write atomically (temp file + rename), so a kill mid-write leaves the previous checkpoint intact."""
+    """Write atomically (a fresh temporary file, then a rename), so a kill mid-write leaves the previous
+    checkpoint intact."""
+    from ..outputs import replacing
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save({"version": CHECKPOINT_VERSION, **payload}, tmp)
-    os.replace(tmp, path)
+    with replacing(path, "wb") as handle:
+        torch.save({"version": CHECKPOINT_VERSION, **payload}, handle)
     return path
 
 

@@ -87,10 +87,9 @@ class TrainConfig(Recipe):
         return cls(**data)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json(), encoding="utf-8")
-        return path
+        from ..outputs import write_text_file
+
+        return write_text_file(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":

@@ -17,6 +17,7 @@ import torch
 
 from ..errors import GastbenchError
 from ..lifter import Lifter
+from ..outputs import write_text_file
 from ..run_folder import SUMMARY, WEIGHTS, record_written
 from .config import TrainConfig
 from .result import TrainResult
@@ -116,7 +117,7 @@ def finish_run(
         "final_loss": result.final_loss,
         "notes": result.notes,
     }
-    (result.run_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_text_file(result.run_dir / SUMMARY, json.dumps(summary, indent=2) + "\n")
 
 
 def _write_card(lifter: Lifter, cfg: TrainConfig, result: TrainResult, command: str, log: Callable[[str], None]) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..outputs import replacing_path
 from ..errors import ConfigError, ShapeError
 from ..skeleton import Skeleton
 from .style import LEFT, RIGHT, bone_colors, camera_to_plot, use_agg
@@ -262,7 +263,7 @@ def render_animation(
         canvas = fig.canvas
         canvas.draw()
         background = canvas.copy_from_bbox(fig.bbox)
-        with writer.saving(fig, str(out), dpi):
+        with replacing_path(out) as tmp, writer.saving(fig, str(tmp), dpi):
             for t in chosen:
                 update(t)
                 canvas.restore_region(background)
@@ -299,7 +300,8 @@ def render_frame(
     fig, update, _ = _build(inputs, tracks, dpi, panel_inches)
     try:
         update(frame)
-        fig.savefig(out, dpi=dpi)
+        with replacing_path(out) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=out.suffix.lstrip(".") or None)
     finally:
         import matplotlib.pyplot as plt
 

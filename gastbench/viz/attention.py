@@ -117,7 +117,11 @@ def plot_attention(maps: AttentionMaps, out: str | Path, *, title: str = "", ove
     if out.exists() and not overwrite:
         plt.close(fig)
         raise ConfigError(f"{out} already exists; pass --overwrite to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
+    from ..outputs import replacing_path
+
+    try:
+        with replacing_path(out) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=out.suffix.lstrip(".") or None)
+    finally:
+        plt.close(fig)
     return out

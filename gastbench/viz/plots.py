@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..outputs import replacing_path
 from ..run_folder import LOG
 from .style import use_agg
 
@@ -31,9 +32,11 @@ def _save(fig: Any, out: Path, overwrite: bool, dpi: int) -> Path:
     if out.exists() and not overwrite:
         plt.close(fig)
         raise ConfigError(f"{out} already exists; pass --overwrite to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with replacing_path(out) as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=out.suffix.lstrip(".") or None)
+    finally:
+        plt.close(fig)
     return out
 
 
