@@ -1,9 +1,5 @@
 """Shared pieces of benchmarks/device_run.py: the library names it uses, the log/JSON reporter,
 precision modes, timing and the per-part time caps.
-
-The library imports below are the one place to re-point when gastbench's modules move (the
-evaluation package and ``gastbench.pretrained`` of the current refactor; the old module names
-still work until then).
 """
 
 from __future__ import annotations
@@ -25,16 +21,19 @@ from gastbench.pretrained import resolve_lifter
 from gastbench.data import PoseDataset, load_dataset
 from gastbench.lifter import Lifter
 from gastbench.training import WindowSampler, build_lifter, loss_fn, resolve_config, train, training_windows
-from gastbench.training.budget import EpochBudget, plan_budget
+from gastbench.training.budget import EpochBudget
 
 __all__ = [
-    "EpochBudget", "EvalOptions", "Lifter", "NO_CUDA", "PoseDataset", "PRECISIONS", "Reporter", "TimeCap",
+    "COMPILE_S", "EpochBudget", "EvalOptions", "Lifter", "NO_CUDA", "PoseDataset", "PRECISIONS", "Reporter", "TimeCap",
     "WindowSampler", "build_lifter", "environment", "evaluate", "load_dataset", "loss_fn", "overrides_for",
-    "plan_budget", "precision", "predict_sequences", "random_lifter", "resolve_config", "resolve_device",
+    "precision", "predict_sequences", "random_lifter", "resolve_config", "resolve_device",
     "sync", "timed", "train", "training_windows",
 ]  # fmt: skip
 
 PRECISIONS = ("fp32", "tf32", "bf16")
+#: Part of a time cap kept for one torch.compile warm-up: a compiled measurement starts only when
+#: this much is left, since a first compile (tracing, autotuning) dwarfs the timed steps after it.
+COMPILE_S = 60.0
 
 # GAST-Net's graph layers share one function across layers of different widths: each width is a
 # guard failure, and the default limit of 8 recompiles would leave later layers uncompiled.
@@ -140,22 +139,25 @@ def random_lifter(model: str, dataset: PoseDataset, tiny: bool, seed: int = 0) -
     return lifter.eval()
 
 
-
 class TimeCap:
-    """A part's time cap: once spent, the remaining measurements are recorded as skipped."""
+    """A part's time cap (``None``: no cap): once spent, the remaining measurements are recorded as skipped.
 
-    def __init__(self, seconds: float) -> None:
+    A measurement in flight when the cap runs out finishes; the cap only stops new ones from starting.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
         self.started = time.perf_counter()
 
     def left(self) -> float:
+        if self.seconds is None:
+            return float("inf")
         return self.seconds - (time.perf_counter() - self.started)
 
     def over(self, key: str, record: dict[str, Any], rep: Reporter, estimate_s: float = 0.0) -> bool:
         if self.left() > estimate_s:
             return False
-        record.setdefault("skipped", {})[key] = f"time cap of {self.seconds:.0f} s reached"
-        rep.log(f"skipped {key}: time cap of {self.seconds:.0f} s reached")
+        reason = f"time cap of {self.seconds:.0f} s reached"
+        record.setdefault("skipped", {})[key] = reason
+        rep.log(f"skipped {key}: {reason}")
         return True
-
-

@@ -1,24 +1,24 @@
-"""One prepared GPU run: parity with CPU, evaluation and training throughput, a budget training run.
+"""The GPU benchmark: parity with the CPU, evaluation and training throughput, a budgeted training run.
 
-    python benchmarks/device_run.py --out $OUT                     # all parts, Human3.6M gt, CUDA
-    python benchmarks/device_run.py --out /tmp/d --tiny            # CPU check on synthetic data, seconds
-    python benchmarks/device_run.py --out $OUT --parts parity,train
+    python benchmarks/device_run.py --out runs/gpu-bench                  # every part, Human3.6M gt, CUDA
+    python benchmarks/device_run.py --out /tmp/gpu-check --tiny           # CPU check on synthetic data
+    python benchmarks/device_run.py --out runs/gpu-bench --parts parity,train --train-minutes 60
 
-Parts (each writes ``<part>.json`` into ``--out`` after every measurement, so a run cut short
-still returns what it measured; every line also goes to ``device_run.log``):
+Parts (each rewrites ``<part>.json`` in ``--out`` after every measurement, so a run stopped early
+keeps what it measured; every line also goes to ``device_run.log``):
 
 - ``parity``: random weights (BatchNorm statistics randomized) on a few test sequences, CPU fp32
   against CUDA fp32, TF32 and bf16 autocast: largest prediction difference (m), metric differences (mm).
-- ``train``: a deterministic gast-t27 run sized to a wall-clock budget (paper recipe, learning-rate
-  schedule compressed to the epochs that fit); weights split into <= 15 MiB parts with sha256.
-  Skipped with the reason when not even one epoch fits.
-- ``eval-throughput``: test sequences (every frame, flip; 16 on CUDA unless told) per model, fp32 / TF32 / bf16, eager
+- ``train``: a deterministic run of ``--train-model`` sized to ``--train-minutes`` (the paper's
+  recipe, its learning-rate schedule compressed to the epochs that fit); its run folder, weights
+  and card go to ``<out>/train_run/``. Skipped with the reason when not even one epoch fits.
+- ``eval-throughput``: test sequences (every frame, flip) per model, fp32 / TF32 / bf16, eager
   and ``torch.compile``; FLOPs per frame over the measured matmul rate of the same precision.
 - ``train-throughput``: windows/s of the papers' Human3.6M recipes, eager / TF32 / AMP /
   channels-last / compile, and the window gather's share of a step.
 
 CUDA-only measurements are recorded as ``{"skipped": reason}`` on a machine without CUDA.
-See benchmarks/DEVICE.md for the device call and its sizing.
+benchmarks/DEVICE.md explains the files and how to size a run to a time budget.
 """
 
 from __future__ import annotations
@@ -44,25 +44,28 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, wherever this runs from
 from device_common import (  # noqa: E402
-    NO_CUDA, PRECISIONS, EvalOptions, Lifter, PoseDataset, Reporter, TimeCap, environment, evaluate,
+    COMPILE_S, NO_CUDA, PRECISIONS, EvalOptions, Lifter, PoseDataset, Reporter, TimeCap, environment, evaluate,
     load_dataset, precision, predict_sequences, random_lifter, resolve_device, sync, timed,
 )  # fmt: skip
 from device_train import run_train, run_train_throughput  # noqa: E402
 
-#: In the order they run: the trained weights (what issue 14 needs) before the throughput figures.
+#: In the order they run: the quick correctness check first, then training (the longest part and the
+#: only one that leaves an artefact) before the throughput figures, so a run stopped early has its weights.
 PARTS = ("parity", "train", "eval-throughput", "train-throughput")
+#: Parts whose measurements a time cap may cut (the train part has its own budget, --train-minutes).
+CAPPED_PARTS = ("parity", "eval-throughput", "train-throughput")
 PARITY_MODELS = ("gast-t27", "gast-t81", "videopose3d-t243", "martinez", "semgcn")
 EVAL_MODELS = ("gast-t27", "gast-t81", "videopose3d-t243")
-#: Seconds each part may start new measurements in (a measurement in flight finishes; see DEVICE.md).
-DEFAULT_CAPS_S = {"parity": 40.0, "train": 380.0, "eval-throughput": 50.0, "train-throughput": 30.0}
-#: Test sequences timed on CUDA by default: at the 6.1k frames/s an H100 first measured for gast-t27,
-#: the whole test split (520k frames) took 85 s per variant; 16 sequences (52k frames) take seconds.
-CUDA_EVAL_SEQUENCES = 16
-COMPILE_S = 60.0  # budgeted for one torch.compile warm-up
-TINY_CAPS_S = {"parity": 15.0, "train": 8.0, "eval-throughput": 15.0, "train-throughput": 15.0}
+#: Test sequences timed per model by default: a rate needs steady state, not every frame, and each
+#: variant of each model is timed over all of them (--eval-max-sequences 0 times the whole split).
+EVAL_SEQUENCES = 16
+#: The train part's default budget; the paper's full schedule takes hours on one GPU.
+TRAIN_MINUTES = 30.0
+#: --tiny: a budget of seconds, enough for a few epochs of the tiny model on synthetic data.
+TINY_TRAIN_SECONDS = 8.0
 
 
-# --- part 1: parity ------------------------------------------------------------------------------
+# --- parity ---------------------------------------------------------------------------------------
 def _eval_once(lifter: Lifter, dataset: PoseDataset, device: str, mode: str, sequences: int, tmp: Path) -> dict:
     path = tmp / f"pred-{device.replace(':', '')}-{mode}.npz"
     options = EvalOptions(device=device, subjects=(dataset.subjects("test")[0],), max_sequences=sequences,
@@ -122,13 +125,13 @@ def run_parity(args: argparse.Namespace, dataset: PoseDataset, device: torch.dev
     return record
 
 
-# --- part 2: evaluation throughput ---------------------------------------------------------------
+# --- evaluation throughput ------------------------------------------------------------------------
 def flops_per_frame(lifter: Lifter) -> float:
     """Marginal FLOPs of one more output frame in dilated mode (counted on CPU, fp32).
 
     Counted with autograd on, so that GAST-Net takes its plain path: FlopCounterMode does not see
-    the fused eval path's ``out=`` and in-place GEMMs (it counted 132 instead of 188 MFLOP/frame),
-    and both paths do the same GEMMs. The lifter goes back to the device it came from.
+    the fused eval path's ``out=`` and in-place GEMMs, and both paths do the same GEMMs. The lifter
+    goes back to the device it came from.
     """
     device = next(lifter.parameters()).device
     lifter.to("cpu")
@@ -223,8 +226,7 @@ def _module_shares(lifter: Lifter, keypoints: list[np.ndarray], device: torch.de
 
 def run_eval_throughput(args: argparse.Namespace, dataset: PoseDataset, device: torch.device, rep: Reporter) -> dict:
     cuda = device.type == "cuda"
-    limit = args.eval_max_sequences or (CUDA_EVAL_SEQUENCES if cuda else None)
-    seqs = dataset.sequences("test", actions=dataset.actions("test"))[:limit]
+    seqs = dataset.sequences("test", actions=dataset.actions("test"))[: args.eval_max_sequences or None]
     keypoints = [np.asarray(s.keypoints_2d, dtype=np.float32)[: args.eval_max_frames] for s in seqs]
     frames = sum(k.shape[0] for k in keypoints)
     n, reps = (8192, 20) if cuda else (256, 3)
@@ -249,7 +251,6 @@ def run_eval_throughput(args: argparse.Namespace, dataset: PoseDataset, device: 
                 if compiled and not cuda:
                     row["runs"][key] = {"skipped": "torch.compile is timed on CUDA only (CPU tracing takes minutes)"}
                     continue
-                # A first compile takes about a minute: start one only with that much of the cap left.
                 if cap.over(f"{model}/{key}", record, rep, estimate_s=max(last_s, COMPILE_S if compiled else 0.0)):
                     continue
                 lifter = lifter.to(device)
@@ -291,36 +292,49 @@ def run_eval_throughput(args: argparse.Namespace, dataset: PoseDataset, device: 
     return record
 
 
-# --- driver --------------------------------------------------------------------------------------
+# --- driver ---------------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True, help="folder for the log, JSON files and weights parts")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder for the log, the JSON files and the training run; new or empty")  # fmt: skip
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--tiny", action="store_true", help="CPU check: synthetic data, shrunken models, few steps")
     parser.add_argument("--dataset", default=None, help="default: h36m (synthetic with --tiny)")
-    parser.add_argument("--data-dir", default=None, help="default: $GASTBENCH_DATA")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--parity-sequences", type=int, default=2)
+    parser.add_argument("--data-dir", default=None, help="dataset folder (default: $GASTBENCH_DATA)")
+    parser.add_argument("--device", default="auto", help="torch device (default: cuda when available, else cpu)")
+    parser.add_argument("--parity-sequences", type=int, default=2, help="test sequences compared per model")
     parser.add_argument("--eval-max-sequences", type=int, default=None,
-                        help=f"default: {CUDA_EVAL_SEQUENCES} on CUDA, the whole test split elsewhere")  # fmt: skip
-    parser.add_argument("--eval-max-frames", type=int, default=None, help="frames per sequence (default: all)")
-    parser.add_argument("--train-model", default="gast-t27")
-    parser.add_argument("--train-minutes", type=float, default=None, help="budget of the train part (default: its cap)")
-    for part, seconds in DEFAULT_CAPS_S.items():
-        parser.add_argument(f"--cap-{part}", type=float, default=None,
-                            help=f"seconds (default {seconds:.0f}; {TINY_CAPS_S[part]:.0f} with --tiny)")
+                        help=f"test sequences timed per model (default {EVAL_SEQUENCES}, 2 with --tiny; "
+                             "0: the whole test split)")  # fmt: skip
+    parser.add_argument("--eval-max-frames", type=int, default=None,
+                        help="frames per timed sequence (default: all; 64 with --tiny)")  # fmt: skip
+    parser.add_argument("--train-model", default="gast-t27", help="the model the train part trains")
+    parser.add_argument("--train-minutes", type=float, default=None,
+                        help=f"wall-clock budget of the train part, probe and final evaluation included "
+                             f"(default {TRAIN_MINUTES:g}; {TINY_TRAIN_SECONDS:g} s with --tiny)")  # fmt: skip
+    for part in CAPPED_PARTS:
+        parser.add_argument(f"--cap-{part}", type=float, default=None, metavar="SECONDS",
+                            help=f"start no new {part} measurement after this many seconds (default: no cap)")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error(f"unknown part(s) {unknown}; parts: {', '.join(PARTS)}")
+    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        parser.error(f"--out {args.out} is not a new or empty folder (the run overwrites nothing)")
+    if args.train_minutes is not None and not args.train_minutes > 0:
+        parser.error(f"--train-minutes must be positive, got {args.train_minutes:g}")
     args.parts = [p for p in PARTS if p in parts]
     args.dataset = args.dataset or ("synthetic" if args.tiny else "h36m")
-    caps = TINY_CAPS_S if args.tiny else DEFAULT_CAPS_S
-    args.caps = {part: getattr(args, f"cap_{part.replace('-', '_')}") or caps[part] for part in PARTS}
+    args.caps = {part: getattr(args, f"cap_{part.replace('-', '_')}") for part in CAPPED_PARTS}
+    if args.train_minutes is not None:
+        args.train_seconds = 60.0 * args.train_minutes
+    else:
+        args.train_seconds = TINY_TRAIN_SECONDS if args.tiny else 60.0 * TRAIN_MINUTES
     args.parity_models, args.eval_models = PARITY_MODELS, EVAL_MODELS
+    if args.eval_max_sequences is None:
+        args.eval_max_sequences = 2 if args.tiny else EVAL_SEQUENCES
     if args.tiny:  # short sequences, one of them for parity
-        args.eval_max_sequences = args.eval_max_sequences or 2
         args.eval_max_frames = args.eval_max_frames or 64
         args.parity_sequences = min(args.parity_sequences, 1)
     return args

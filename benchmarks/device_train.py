@@ -6,17 +6,16 @@ import argparse
 import copy
 import hashlib
 import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from budget_plan import plan_budget
 from device_common import (
-    EpochBudget, PoseDataset, Reporter, TimeCap, WindowSampler, build_lifter, environment, loss_fn,
-    overrides_for, plan_budget, precision, resolve_config, timed, train, training_windows,
+    COMPILE_S, EpochBudget, PoseDataset, Reporter, TimeCap, WindowSampler, build_lifter, environment, loss_fn,
+    overrides_for, precision, resolve_config, timed, train, training_windows,
 )  # fmt: skip
 
 TRAIN_RECIPES = ("gast-t27", "videopose3d-t243")
@@ -29,14 +28,14 @@ VARIANTS: dict[str, tuple[str, bool, str | None]] = {
     "compile-cudagraphs-amp-bf16": ("bf16", False, "reduce-overhead"),  # launch overhead is the likely limit
     "compile-amp-bf16": ("bf16", False, "default"),
 }
-__all__ = ["VARIANTS", "run_train", "run_train_throughput", "split_file"]
+__all__ = ["RUN_FOLDER", "VARIANTS", "run_train", "run_train_throughput"]
 
-WEIGHTS_PART_BYTES = 15 * 2**20  # the device returns files of at most 16 MiB
-
-
-#: --tiny: small batches, every 8th frame, and more epochs than the budget allows (so that it compresses).
+#: The train part's run folder, inside --out: config, log, checkpoint, weights, result and card.
+RUN_FOLDER = "train_run"
+#: --tiny: small batches and few windows (every 32nd), so that an epoch takes a moment on a CPU.
 TINY_TRAIN = {"batch_size": 16, "train_stride": 32}
-COMPILE_S = 60.0  # budgeted for one torch.compile warm-up
+#: --tiny: more epochs than its budget allows, so that the schedule is compressed as in a real run.
+TINY_EPOCHS = 20
 
 
 def _config(model: str, dataset: PoseDataset, device: torch.device, tiny: bool, **overrides: Any) -> Any:
@@ -86,7 +85,7 @@ def _state_sha256(lifter: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-# --- part 3: training throughput ------------------------------------------------------------------
+# --- training throughput --------------------------------------------------------------------------
 def _measure_variant(config: Any, init: dict, windows: Any, dataset: PoseDataset, device: torch.device,
                      variant: tuple[str, bool, str | None], warmup: int, steps: int) -> dict[str, Any]:  # fmt: skip
     mode, channels_last, compile_mode = variant
@@ -154,7 +153,7 @@ def run_train_throughput(args: argparse.Namespace, dataset: PoseDataset, device:
     return record
 
 
-# --- part 4: the budget training run ----------------------------------------------------------------
+# --- the budget training run ----------------------------------------------------------------------
 def _deterministic() -> None:
     # warn_only: an op without a deterministic kernel is named in the log instead of aborting the run.
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -178,17 +177,6 @@ def _probe(config: Any, dataset: PoseDataset, device: torch.device, steps: int) 
             "bitwise_repeatable": shas[0] == shas[1]}  # fmt: skip
 
 
-def split_file(path: Path, out: Path, part_bytes: int = WEIGHTS_PART_BYTES) -> list[dict[str, Any]]:
-    """``path`` cut into ``<name>.part-00``, ``-01``, ... of at most ``part_bytes`` in ``out``."""
-    parts, data = [], path.read_bytes()
-    for k, start in enumerate(range(0, len(data), part_bytes)):
-        chunk = data[start : start + part_bytes]
-        target = out / f"{path.name}.part-{k:02d}"
-        target.write_bytes(chunk)
-        parts.append({"file": target.name, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
-    return parts
-
-
 def run_train(args: argparse.Namespace, dataset: PoseDataset, device: torch.device, rep: Reporter) -> dict:
     """The budget run in deterministic mode; the process's settings come back after it (parts run after it)."""
     cudnn = torch.backends.cudnn
@@ -203,11 +191,11 @@ def run_train(args: argparse.Namespace, dataset: PoseDataset, device: torch.devi
 
 
 def _budget_run(args: argparse.Namespace, dataset: PoseDataset, device: torch.device, rep: Reporter) -> dict:
-    budget = EpochBudget(args.train_minutes * 60 if args.train_minutes else args.caps["train"], safety=1.15)
+    budget = EpochBudget(args.train_seconds, safety=1.15)
     cuda = device.type == "cuda"
-    runs_dir = Path(tempfile.mkdtemp(prefix="gastbench-device-train-"))
     base = _config(args.train_model, dataset, device, args.tiny, amp=cuda, validate_every=0, seed=0,
-                   runs_dir=str(runs_dir), run_name="device-budget", epochs=20 if args.tiny else None)  # fmt: skip
+                   runs_dir=str(args.out), run_name=RUN_FOLDER,
+                   epochs=TINY_EPOCHS if args.tiny else None)  # fmt: skip
     deterministic = {"use_deterministic_algorithms": True, "cudnn_deterministic": True,
                      "CUBLAS_WORKSPACE_CONFIG": os.environ.get("CUBLAS_WORKSPACE_CONFIG")}  # fmt: skip
     record: dict[str, Any] = {"part": "train", "env": environment(device, args.tiny), "budget_s": budget.max_seconds,
@@ -216,17 +204,17 @@ def _budget_run(args: argparse.Namespace, dataset: PoseDataset, device: torch.de
         warnings.simplefilter("always")
         probe = _probe(base, dataset, device, steps=3 if args.tiny else 40)
         record["probe"] = probe
-        # The final evaluation (test split at the 10 fps training rate) and the writing of the run
+        # The final evaluation (test split at the training frame rate) and the writing of the run
         # folder come after the last epoch: keep their time out of the epochs' share.
         reserve_s = 2.0 if args.tiny else 25.0
         seconds_per_epoch = probe["windows"] / probe["windows_per_s"] * 1.05
         left_s = max(0.0, budget.remaining() - reserve_s)
         if seconds_per_epoch * budget.safety > left_s:
-            # The library trains at least one epoch whatever the budget; here an overrun would run
-            # past the device call's timeout and lose every file, so the part stops with the reason.
+            # The library trains at least one epoch whatever the budget; here the budget is a promise
+            # about how long the whole script takes, so the part stops with the reason instead.
             record["skipped"] = (f"one epoch needs ~{seconds_per_epoch:.0f} s (x{budget.safety} safety) at "
                                  f"{probe['windows_per_s']:,.0f} windows/s; {left_s:.0f} s of the budget are left: "
-                                 f"raise --cap-train or --train-minutes")  # fmt: skip
+                                 f"raise --train-minutes")  # fmt: skip
             rep.log(f"train: skipped: {record['skipped']}")
             rep.write("train", record)
             return record
@@ -236,7 +224,8 @@ def _budget_run(args: argparse.Namespace, dataset: PoseDataset, device: torch.de
         rep.log(f"train: probe {probe['windows_per_s']:,.0f} windows/s, repeatable {probe['bitwise_repeatable']}; "
                 f"{plan.epochs} epoch(s) of ~{seconds_per_epoch:.1f} s; deviation: {plan.deviation}")  # fmt: skip
         rep.write("train", record)
-        command = f"python benchmarks/device_run.py --parts train (budget {budget.max_seconds:.0f} s; {plan.deviation})"
+        command = (f"python benchmarks/device_run.py --parts train --train-model {args.train_model} "
+                   f"--train-minutes {budget.max_seconds / 60:g}{' --tiny' if args.tiny else ''}")  # fmt: skip
         result = train(config, dataset=dataset, progress=False, final_eval=True, write_card=True, command=command,
                        log=rep.log)  # fmt: skip
     messages: dict[str, int] = {}
@@ -252,28 +241,31 @@ def _budget_run(args: argparse.Namespace, dataset: PoseDataset, device: torch.de
     return record
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _collect(result: Any, out: Path, budget: EpochBudget, rep: Reporter) -> dict[str, Any]:
-    """The run folder's config, log and card into the record; the weights into <= 15 MiB parts."""
+    """What the run left in its folder (paths relative to ``out``), the weights' sha256, and the metrics."""
     run_dir = Path(result.run_dir)
-    shutil.copyfile(run_dir / "config.json", out / "train_config.json")
     weights = Path(result.weights_path)
-    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    parts = split_file(weights, out)
+    sha = _file_sha256(weights)
     avg = result.result.average_over_actions if result.result is not None else None
     card = Path(result.card_path).read_text(encoding="utf-8") if result.card_path else None
-    rep.log(f"train: weights {weights.stat().st_size:,} bytes, sha256 {sha}, {len(parts)} part(s): "
-            f"join with `cat {weights.name}.part-* > {weights.name}`")  # fmt: skip
+    rep.log(f"train: {weights.relative_to(out)}: {weights.stat().st_size:,} bytes, sha256 {sha}")
     return {
         "history": result.history,
         "wall_time_s": result.wall_time_s,
         "budget_used_s": budget.elapsed(),
         "final_mpjpe_mm": avg.mpjpe_mm if avg else None,
         "final_p_mpjpe_mm": avg.p_mpjpe_mm if avg else None,
-        "weights": {"file": weights.name, "bytes": weights.stat().st_size, "sha256": sha, "parts": parts,
-                    "join": f"cat {weights.name}.part-* > {weights.name} && sha256sum {weights.name}"},
-        "config_file": "train_config.json",
+        "run_dir": str(run_dir.relative_to(out)),
+        "weights": {"file": str(weights.relative_to(out)), "bytes": weights.stat().st_size, "sha256": sha},
+        "config_file": str((run_dir / "config.json").relative_to(out)),
         "card_toml": card,
         "notes": result.notes,
-        "run_dir": str(run_dir),
     }
-
