@@ -186,6 +186,7 @@ def convert_checkpoint(
         **fold_metadata,
         "gastbench_model": spec.name,
         "layout": lifter.input_layout.name,
+        "causal": str(bool(lifter.causal)).lower(),
         "source_format": fmt.name,
         "source_file": src.name,
         "source_sha256": file_sha256(src),

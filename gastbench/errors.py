@@ -35,3 +35,11 @@ def not_a_file(path: object) -> str:
     from pathlib import Path
 
     return "is a directory, not a file" if Path(str(path)).is_dir() else "does not exist"
+
+
+def all_problems(problems: "list[GastbenchError]") -> GastbenchError:
+    """Several independent problems as one error, numbered, each with what to do (the first one's type)."""
+    if len(problems) == 1:
+        return problems[0]
+    text = "; ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
+    return type(problems[0])(f"{len(problems)} things are missing or wrong: {text}")

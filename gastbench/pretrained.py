@@ -10,7 +10,7 @@ stride), so the CLI and a training run's final evaluation ask it the same way.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,10 +18,10 @@ import torch
 
 from .cards import Card, EvalPreset, Reported, card_id, find_card, validate_card
 from .checkpoint import load_safetensors_strict, read_safetensors_header, state_dict_mismatches
-from .errors import GastbenchError, WeightsError
+from .errors import GastbenchError, WeightsError, not_a_file
 from .lifter import Lifter
 from .process_state import seeded
-from .registry import create_lifter, native_layout
+from .registry import create_lifter, get_lifter_spec, native_layout
 from .results import RANDOM_INIT
 from .run_folder import CONFIG
 from .skeleton import Skeleton, get_layout
@@ -52,6 +52,11 @@ class WeightsInfo:
     #: Frame stride of the video the weights were trained on, when the card or the training
     #: run says so; the evaluator feeds video at the same stride.
     train_stride: int | None = None
+    #: Whether the weights were trained for a causal model (their file's ``causal`` metadata;
+    #: None: not recorded). A causal model on non-causal weights is not its paper's model.
+    trained_causal: bool | None = None
+    #: Every file read to get these weights (the file, its run's config, the card): never an output.
+    read_files: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def untrained(self) -> bool:
@@ -64,6 +69,7 @@ class WeightsInfo:
     def to_dict(self) -> dict[str, Any]:
         """The record's view: the file's name, never the machine's absolute path (the sha256 identifies it)."""
         out = asdict(self)
+        del out["read_files"]
         if self.path is not None:
             out["path"] = Path(self.path).name
         return out
@@ -100,10 +106,21 @@ def resolve_lifter(
     if weights is not None:
         sha = load_safetensors_strict(lifter, weights)
         preset = run_folder_preset(Path(weights))
+        config = Path(weights).parent / CONFIG
         return lifter, WeightsInfo(
-            source="file", path=str(Path(weights).resolve()), sha256=sha, train_stride=preset.train_stride
-        )
+            source="file", path=str(Path(weights).resolve()), sha256=sha, train_stride=preset.train_stride,
+            trained_causal=_trained_causal(weights),
+            read_files=(str(Path(weights).resolve()), *([str(config.resolve())] if config.is_file() else [])),
+        )  # fmt: skip
     return lifter, load_pretrained(lifter, name, dataset=dataset, input=input, offline=offline)
+
+
+def _trained_causal(path: str | Path) -> bool | None:
+    try:
+        value = read_safetensors_header(path).metadata.get("causal")
+    except WeightsError:
+        return None
+    return {"true": True, "false": False}.get(value or "")
 
 
 def recorded_layout(path: str | Path) -> str | None:
@@ -158,7 +175,9 @@ def load_pretrained(
     """Load the zoo card's verified weights for ``name`` on ``dataset``/``input`` into ``lifter``."""
     from .hub import fetch_weights  # the Hub client is imported only when weights are fetched
 
-    card = find_card(name, dataset=dataset, input=input)
+    card = find_card(name, dataset=dataset, input=input, require_weights=False)
+    if not card.has_weights:
+        raise WeightsError(weights_unavailable(card))
     path = fetch_weights(card, offline=offline)
     sha = load_safetensors_strict(lifter, path)
     return WeightsInfo(
@@ -169,6 +188,40 @@ def load_pretrained(
         repo_id=card.repo_id,
         revision=card.revision,
         train_stride=card.preset.train_stride,
+        trained_causal=_trained_causal(path),
+        read_files=(str(Path(path).resolve()), *([str(card.path.resolve())] if card.path is not None else [])),
+    )
+
+
+def weights_problem(name: str, dataset: str, input: str, weights: str | Path | None) -> GastbenchError | None:
+    """Why ``name``'s weights for ``dataset``/``input`` cannot be had (a missing file, a card without
+    weights), checked without loading anything; None when they can."""
+    if weights is not None:
+        path = Path(weights)
+        return None if path.is_file() else WeightsError(f"weights file {path} {not_a_file(path)}")
+    try:
+        card = find_card(name, dataset=dataset, input=input, require_weights=False)
+    except GastbenchError as exc:
+        return exc
+    return None if card.has_weights else WeightsError(weights_unavailable(card))
+
+
+def weights_unavailable(card: Card) -> str:
+    """What to do when ``card`` has no weights yet: train it, or convert the authors' checkpoint."""
+    train = card.command or f"gastbench train {card.lifter} --dataset {card.dataset} --input {card.input}"
+    try:
+        fmt = get_lifter_spec(card.lifter).checkpoint_format
+    except GastbenchError:
+        fmt = None
+    convert = (
+        f", or convert the authors' checkpoint with `gastbench convert --from {fmt.name} SRC --out OUT.safetensors "
+        f"--model {card.lifter}`"
+        if fmt is not None
+        else ""
+    )
+    return (
+        f"zoo card {card.id!r} has no published weights yet (status {card.status!r}); train it with "
+        f"`{train}`{convert}, then pass `--weights OUT.safetensors`"
     )
 
 

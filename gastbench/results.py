@@ -174,6 +174,10 @@ class EvalResult:
             reasons.append("synthetic data")
         if self.untrained:
             reasons.append("untrained (random-init) weights")
+        trained = (self.weights or {}).get("trained_causal")
+        if isinstance(trained, bool) and trained != self.protocol.causal:
+            kind = {True: "causal", False: "non-causal"}
+            reasons.append(f"a {kind[self.protocol.causal]} model on weights trained {kind[trained]}")
         return reasons
 
     @classmethod

@@ -145,7 +145,7 @@ def test_cli_unmatched_keys_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
     state["gconv_extra.weight"] = torch.zeros(3)
     torch.save({"state_dict": state, "epoch": np.int64(1)}, tmp_path / "ckpt.pth.tar")
     out = tmp_path / "o.safetensors"
-    argv = ["gastbench", "convert", "--from", "semgcn", str(tmp_path / "ckpt.pth.tar"), "--to", str(out), "--model", "semgcn"]
+    argv = ["gastbench", "convert", "--from", "semgcn", str(tmp_path / "ckpt.pth.tar"), "--out", str(out), "--model", "semgcn"]
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit) as info:
         main()

@@ -45,7 +45,7 @@ def test_the_example_plugin_goes_through_every_command(
     monkeypatch.delenv("GASTBENCH_ZOO_DIR", raising=False)
     monkeypatch.delenv("GASTBENCH_WEIGHTS_DIR", raising=False)
     assert "tmlp-t27" in _run("models", "tmlp*")
-    assert "tmlp-t27.humaneva-gt" in _run("zoo", "--filter", "tmlp*")  # the card the package ships
+    assert "tmlp-t27.humaneva-gt" in _run("zoo", "list", "tmlp*")  # the card the package ships
 
     checked = _run("check", "tmlp-t27", "--layout", "humaneva", "--json")
     assert '"passed": true' in checked and "284,973 parameters = card tmlp-t27.humaneva-gt" in checked

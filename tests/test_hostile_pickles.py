@@ -274,7 +274,7 @@ def test_convert_refuses_hostile_martinez_statistics(
     torch.save({"mean": object_array_from_bytes(), "std": np.ones(32)}, stats_2d)
     out = tmp_path / "m.safetensors"
     code, err = _cli(monkeypatch, capsys, "convert", "--from", "martinez", str(fixtures / "ckpt_best.pth.tar"),
-                     "--to", str(out), "--model", "martinez", "--stats", str(fixtures / "stat_3d.pth.tar"),
+                     "--out", str(out), "--model", "martinez", "--stats", str(fixtures / "stat_3d.pth.tar"),
                      "--stats-2d", str(stats_2d))  # fmt: skip
     assert code != 0 and "Traceback" not in err and str(stats_2d) in err and "refused" in err, err
     assert not out.exists()

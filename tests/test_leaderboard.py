@@ -56,7 +56,7 @@ def test_protocol_two_and_humaneva() -> None:
 
 @pytest.mark.parametrize("fmt", ["terminal", "markdown", "csv", "latex", "json"])
 def test_every_format(runs: Path, fmt: str) -> None:
-    text = render_leaderboard("h36m", "cpn", 1, fmt, [runs])
+    text, _warnings = render_leaderboard("h36m", "cpn", 1, fmt, [runs])
     assert "gast-t27 (cpn) [reported]" in text
     if fmt == "json":
         rows = json.loads(text)["rows"]

@@ -357,7 +357,7 @@ def test_directory_in_place_of_a_file_says_so(tmp_path: Path) -> None:
 def test_convert_garbage_is_one_line(tmp_path: Path, content: bytes) -> None:
     src = tmp_path / "ckpt.bin"
     src.write_bytes(content)
-    res = CliRunner().invoke(app, ["convert", str(src), "--from", "gastnet", "--model", "gast-t27", "--to", str(tmp_path / "o.safetensors")])
+    res = CliRunner().invoke(app, ["convert", str(src), "--from", "gastnet", "--model", "gast-t27", "--out", str(tmp_path / "o.safetensors")])
     assert isinstance(res.exception, WeightsError), res.exception
 
 

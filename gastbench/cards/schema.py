@@ -111,30 +111,13 @@ class Card:
         return EvalPreset.from_recipe(effective_recipe(self.recipe, where))
 
     def unavailable_message(self) -> str:
-        """What to do when this card's weights cannot be used yet."""
+        """What to do when this card's weights cannot be used yet (the conversion hint is added where the
+        registry is known: :func:`gastbench.pretrained.weights_unavailable`)."""
         train = self.command or f"gastbench train {self.lifter} --dataset {self.dataset} --input {self.input}"
-        source = self._convert_from()
-        convert = (
-            f", or convert the authors' checkpoint with `gastbench convert --from {source} SRC "
-            f"--to OUT.safetensors --model {self.lifter}`"
-            if source
-            else ""
-        )
         return (
             f"zoo card {self.id!r} has no published weights yet (status {self.status!r}); train it with "
-            f"`{train}`{convert}, then pass `--weights OUT.safetensors`"
+            f"`{train}`, then pass `--weights OUT.safetensors`"
         )
-
-    def _convert_from(self) -> str:
-        """The ``--from`` name ``gastbench convert`` takes for this lifter's family ("" if it has none)."""
-        from ..errors import GastbenchError
-        from ..registry import get_lifter_spec  # an error path only: the registry (and torch) load late
-
-        try:
-            fmt = get_lifter_spec(self.lifter).checkpoint_format
-        except GastbenchError:
-            return ""
-        return fmt.name if fmt is not None else ""
 
 
 def validate_card(card: Card) -> None:

@@ -11,6 +11,8 @@ from typing import Optional
 
 import typer
 
+from .options import OVERWRITE
+
 
 def register(app: typer.Typer) -> None:
     """Add ``convert`` to the app."""
@@ -19,10 +21,10 @@ def register(app: typer.Typer) -> None:
     def convert_command(
         src: Path = typer.Argument(..., help="The authors' checkpoint (.bin / .pth / .pth.tar)."),
         source_format: str = typer.Option(..., "--from", help="The family's original format (gastnet, videopose3d, martinez, semgcn, poseformer, or a plugin's; see `gastbench models`)."),
-        out: Path = typer.Option(..., "--to", help="Output .safetensors file."),
+        out: Path = typer.Option(..., "--out", help="Output .safetensors file."),
         model: str = typer.Option(..., "--model", help="Target lifter, e.g. gast-t81."),
         layout: Optional[str] = typer.Option(None, "--layout", help="Input layout (default: the model's)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+        overwrite: bool = OVERWRITE,
         stats: Optional[Path] = typer.Option(None, "--stats", help="Martinez: stat_3d.pth.tar (3D mean/std/dim_use)."),
         stats_2d: Optional[Path] = typer.Option(None, "--stats-2d", help="Martinez: 2D pixel mean/std/dim_use file."),
         image_size: str = typer.Option(

@@ -1,30 +1,26 @@
-"""``gastbench eval`` and ``gastbench table``: thin commands over :mod:`gastbench.evaluation`.
+"""``gastbench eval`` and ``gastbench table``: commands over :mod:`gastbench.evaluation` and :mod:`gastbench.tables`.
 
-Deliberate errors (:class:`~gastbench.errors.GastbenchError`) are not caught here: the
-entry point prints them as one line and exits with code 2.
+Deliberate errors (:class:`~gastbench.errors.GastbenchError`) are not caught here: the entry
+point prints them as one line (exit code 3).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from .options import (
+    CHUNK_FRAMES, DATA_DIR, DATASET, DEVICE, FLIP, FORMAT, INPUT, MODEL, NO_PROGRESS, OFFLINE, OVERWRITE, PROTOCOL,
+    RANDOM_INIT, RUNS_DIR, SEED, TABLE_OUT, TRAIN_STRIDE, WEIGHTS, check_format, write_text,
+)  # fmt: skip
 
-def _emit(text: str, fmt: str, out: Optional[Path]) -> None:
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    elif fmt == "terminal":
-        from rich.console import Console
-
-        Console().print(text, highlight=False, soft_wrap=True, markup=False)
-    else:
-        typer.echo(text)
+if TYPE_CHECKING:
+    from ..results import EvalResult
 
 
-def _protocols_text(records: list, fmt: str, protocols: list[str]) -> str:  # type: ignore[type-arg]
+def _protocols_text(records: list["EvalResult"], fmt: str, protocols: list[str]) -> str:
     from ..tables import render_results
 
     if fmt == "json":
@@ -35,7 +31,7 @@ def _protocols_text(records: list, fmt: str, protocols: list[str]) -> str:  # ty
 
 
 def _check_outputs(
-    out: Optional[Path], predictions: Optional[Path], runs_dir: Optional[Path], overwrite: bool, inputs: list[str] | tuple[()]
+    out: Optional[Path], predictions: Optional[Path], runs_dir: Optional[Path], overwrite: bool, inputs: list[str]
 ) -> Path:
     """Every output path of ``eval`` checked before any work (see :mod:`gastbench.outputs`); return the runs folder."""
     from ..outputs import check_distinct, check_output_dir, check_output_file
@@ -50,10 +46,7 @@ def _check_outputs(
     return check_output_dir(folder, "--runs-dir")
 
 
-def _warn_partial(result: object) -> None:
-    from ..results import EvalResult
-
-    assert isinstance(result, EvalResult)
+def _warn_partial(result: "EvalResult") -> None:
     if result.protocol.trimmed:
         typer.echo(
             f"note: {len(result.protocol.trimmed)} camera view(s) trimmed to the shorter of their 2D and 3D frame "
@@ -65,70 +58,78 @@ def _warn_partial(result: object) -> None:
         typer.echo(f"warning: partial result, left off the leaderboard (see --include-partial): {'; '.join(reasons)}", err=True)
 
 
+def _load_all(
+    model: str, dataset: str, input: str, data_dir: Optional[Path], allow_trim: bool, weights: Optional[Path],
+    random_init: bool,
+) -> Any:
+    """The dataset, with every missing piece (data files, weights) reported at once with what to do for each."""
+    from ..data import load_dataset
+    from ..errors import GastbenchError, all_problems
+    from ..pretrained import weights_problem
+
+    problems: list[GastbenchError] = []
+    data = None
+    try:
+        data = load_dataset(dataset, input, data_dir, allow_trim=allow_trim)
+    except GastbenchError as exc:
+        problems.append(exc)
+    if not random_init:
+        problem = weights_problem(model, dataset, data.input if data is not None else input, weights)
+        if problem is not None:
+            problems.append(problem)
+    if problems:
+        raise all_problems(problems)
+    return data
+
+
 def register(app: typer.Typer) -> None:
     """Add ``eval`` and ``table`` to the app."""
 
     @app.command("eval")
     def eval_command(
-        model: str = typer.Argument(..., help="Registered lifter, e.g. gast-t27 (see `gastbench models`)."),
-        dataset: str = typer.Option("h36m", "--dataset", help="h36m, humaneva or synthetic."),
-        input: str = typer.Option("gt", "--input", help="2D input: gt, cpn, sh, sh_pt_mpii, ..."),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset folder (else $GASTBENCH_DATA)."),
-        device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-        chunk_frames: Optional[int] = typer.Option(
-            None, "--chunk-frames", help="Output frames per chunk (default: sized to the model's receptive field)."
-        ),
-        flip: Optional[bool] = typer.Option(
-            None, "--flip/--no-flip", help="Test-time flip augmentation (default: the protocol's; paper: the authors')."
-        ),
+        model: str = MODEL,
+        dataset: str = DATASET,
+        input: str = INPUT,
+        data_dir: Optional[Path] = DATA_DIR,
+        device: str = DEVICE,
+        chunk_frames: Optional[int] = CHUNK_FRAMES,
+        flip: Optional[bool] = FLIP,
         score_stride: Optional[int] = typer.Option(
-            None, "--score-stride", min=1, help="Score every n-th frame (default: the protocol's)."
+            None, "--score-stride", min=1, help="Score every n-th frame (default: the protocol's: 1, or the paper's)."
         ),
-        train_stride: Optional[int] = typer.Option(
-            None,
-            "--train-stride",
-            min=1,
-            help=(
-                "Frame stride the model was trained at, e.g. 5 for GAST-Net's 10 fps Human3.6M recipe: every frame "
-                "is still scored, each lifted from the stride-N video around it. Default: the zoo card's or the "
-                "training run's `train_stride` (config.json beside --weights), else 1."
-            ),
-        ),
-        convention: str = typer.Option("standard", "--convention", help="standard (leaderboard) or paper."),
-        weights: Optional[Path] = typer.Option(None, "--weights", help="Local .safetensors weights."),
-        random_init: bool = typer.Option(False, "--random-init", help="Untrained weights (pipeline check)."),
-        seed: int = typer.Option(0, "--seed", help="Seed for --random-init."),
-        causal: bool = typer.Option(False, "--causal", help="Build the causal variant of the model."),
-        offline: bool = typer.Option(False, "--offline", help="Never contact the Hub; use cached weights."),
-        max_sequences: Optional[int] = typer.Option(None, "--max-sequences", help="Quick check: first n sequences."),
-        fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Write the table to this file."),
-        runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Where the record goes ($GASTBENCH_RUNS, ./runs)."),
+        train_stride: Optional[int] = TRAIN_STRIDE,
+        convention: str = typer.Option("standard", "--convention", help="standard (the leaderboard's) or paper (the authors' own)."),
+        weights: Optional[Path] = WEIGHTS,
+        random_init: bool = RANDOM_INIT,
+        seed: int = SEED,
+        causal: bool = typer.Option(False, "--causal", help="Build the causal variant of the model (recorded; weights trained "
+                                    "non-causal make the result partial)."),  # fmt: skip
+        offline: bool = OFFLINE,
+        max_sequences: Optional[int] = typer.Option(None, "--max-sequences", min=1, help="Quick check: the first n test sequences (partial)."),
+        fmt: str = FORMAT,
+        out: Optional[Path] = TABLE_OUT,
+        runs_dir: Optional[Path] = RUNS_DIR,
         save_predictions: Optional[Path] = typer.Option(
-            None, "--save-predictions", help="Write the scored predictions and targets to this .npz file."
+            None, "--save-predictions", help="Also write the scored predictions and targets to this .npz file."
         ),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing --out / --save-predictions files."),
+        overwrite: bool = OVERWRITE,
         allow_trim: bool = typer.Option(
             False, "--allow-trim", help="Evaluate 2D/3D files whose frame counts differ beyond the tolerance (partial)."
         ),
-        no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+        no_progress: bool = NO_PROGRESS,
     ) -> None:
-        """Evaluate MODEL on a dataset's test split; save the result record and print the tables."""
-        from ..data import load_dataset
+        """Evaluate MODEL on a dataset's test split; save the result record and print Protocol #1 and #2 tables."""
         from ..errors import ConfigError
         from ..evaluation import EvalOptions, evaluate
         from ..evaluation.runner import incomplete_sequences
-        from ..results import save_result
-        from ..tables import FORMATS
         from ..pretrained import resolve_lifter
+        from ..results import save_result
 
-        if fmt not in FORMATS:
-            raise ConfigError(f"unknown --format {fmt!r}; formats: {', '.join(FORMATS)}")
+        check_format(fmt)
         if convention not in ("standard", "paper"):
             raise ConfigError(f"unknown --convention {convention!r}; use standard or paper")
-        outputs = _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=())
-        data = load_dataset(dataset, input, data_dir, allow_trim=allow_trim)
-        overrides = {"causal": True} if causal else {}
+        _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=[])
+        data = _load_all(model, dataset, input, data_dir, allow_trim, weights, random_init)
         lifter, info = resolve_lifter(
             model,
             dataset=dataset,
@@ -138,9 +139,9 @@ def register(app: typer.Typer) -> None:
             random_init=random_init,
             seed=seed,
             offline=offline,
-            **overrides,
+            **({"causal": True} if causal else {}),
         )
-        _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=[*data.files, *([info.path] if info.path else [])])
+        outputs = _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=[*data.files, *info.read_files])
         options = EvalOptions.for_weights(
             info,
             train_stride=train_stride,
@@ -152,13 +153,12 @@ def register(app: typer.Typer) -> None:
             max_sequences=max_sequences,
             save_predictions=save_predictions,
         )
-        incomplete = incomplete_sequences(data, options)
-        for why in incomplete:
+        for why in incomplete_sequences(data, options):
             typer.echo(f"warning: {why}; the result is marked partial", err=True)
         result = evaluate(lifter, data, options, info, progress=not no_progress)
         path = save_result(result, outputs)
         _warn_partial(result)
-        _emit(_protocols_text([result], fmt, ["1", "2"]), fmt, out)
+        write_text(_protocols_text([result], fmt, ["1", "2"]), fmt, out)
         if fmt == "terminal":
             typer.echo(
                 f"{result.frames_evaluated} frames, {result.sequences_evaluated} sequences, "
@@ -169,18 +169,20 @@ def register(app: typer.Typer) -> None:
     @app.command("table")
     def table_command(
         results: list[Path] = typer.Argument(..., help="Result records (JSON) written by `gastbench eval`."),
-        protocol: str = typer.Option("1", "--protocol", help="1 (MPJPE), 2 (P-MPJPE), n (N-MPJPE), velocity."),
-        fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Write the table to this file."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
+        protocol: Optional[str] = PROTOCOL,
+        fmt: str = FORMAT,
+        out: Optional[Path] = TABLE_OUT,
+        overwrite: bool = OVERWRITE,
     ) -> None:
         """Render several result records as one table (Table 1 layout; Table 3 for HumanEva-I)."""
         from ..results import load_result
-        from ..tables import render_results
+        from ..tables import headline_protocol, render_results
 
+        check_format(fmt)
         if out is not None:
             from ..outputs import check_output_file
 
             check_output_file(out, "--out", overwrite=overwrite, inputs=results)
         records = [load_result(p) for p in results]
-        _emit(render_results(records, protocol, fmt), fmt, out)
+        chosen = protocol or headline_protocol(records[0].dataset)
+        write_text(render_results(records, chosen, fmt), fmt, out)

@@ -11,6 +11,7 @@ from typing import Any, Optional
 import typer
 
 from ..errors import ConfigError
+from .options import DATA_DIR, DATASET, FLIP, INPUT, MODEL, NO_PROGRESS, RUNS_DIR
 
 
 def _csv(value: Optional[str]) -> Optional[list[str]]:
@@ -71,54 +72,59 @@ def _final_loss(loss: Optional[float], kind: str) -> dict[str, Any]:
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_command(
-        model: str = typer.Argument(..., help="Registered lifter, e.g. gast-t27 (see `gastbench models`)."),
-        dataset: str = typer.Option("h36m", "--dataset", help="h36m, humaneva or synthetic."),
-        input: str = typer.Option("gt", "--input", help="2D input: gt, cpn, sh_pt_mpii, ..."),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset folder (else $GASTBENCH_DATA)."),
+        model: str = MODEL,
+        dataset: str = DATASET,
+        input: str = INPUT,
+        data_dir: Optional[Path] = DATA_DIR,
         layout: Optional[str] = typer.Option(
             None, "--layout", help="Train at this 2D input layout, e.g. h36m16 (default: the dataset's 2D layout)."
         ),
-        epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (recipe's if not given)."),
-        lr: Optional[float] = typer.Option(None, "--lr", help="Initial learning rate."),
-        lr_decay: Optional[float] = typer.Option(None, "--lr-decay", help="Decay factor per epoch/step block."),
-        batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Global batch size."),
-        dropout: Optional[float] = typer.Option(None, "--dropout", help="Dropout probability."),
-        optimizer: Optional[str] = typer.Option(None, "--optimizer", help="amsgrad, adam or adamw."),
-        weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="AdamW decay (Adam: L2 penalty)."),
-        loss: Optional[str] = typer.Option(None, "--loss", help="mpjpe or mse."),
-        grad_clip: Optional[float] = typer.Option(None, "--grad-clip", help="Clip the gradient norm to this."),
+        epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs (default: the recipe's)."),
+        lr: Optional[float] = typer.Option(None, "--lr", help="Initial learning rate (default: the recipe's)."),
+        lr_decay: Optional[float] = typer.Option(None, "--lr-decay", help="Decay factor per epoch or per step block (default: the recipe's)."),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Training windows per optimizer step, over all processes (default: the recipe's)."),
+        dropout: Optional[float] = typer.Option(None, "--dropout", help="Dropout probability (default: the recipe's)."),
+        optimizer: Optional[str] = typer.Option(None, "--optimizer", help="amsgrad, adam or adamw (default: the recipe's)."),
+        weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="AdamW's decoupled decay; Adam: an L2 penalty (default: the recipe's)."),
+        loss: Optional[str] = typer.Option(None, "--loss", help="mpjpe or mse (default: the recipe's)."),
+        grad_clip: Optional[float] = typer.Option(None, "--grad-clip", help="Clip the gradient norm to this (default: the recipe's)."),
         train_stride: Optional[int] = typer.Option(
-            None, "--train-stride", help="Keep every n-th training frame (evaluation then feeds that stride)."
+            None, "--train-stride", min=1, help="Frame stride the model trains at: keep every n-th training frame "
+            "(evaluation then feeds video at that stride; default: the recipe's).",
         ),
-        no_flip: bool = typer.Option(False, "--no-flip", help="Disable train-time flip augmentation."),
-        no_eval_flip: bool = typer.Option(False, "--no-eval-flip", help="Disable test-time flip in validation."),
-        train_subjects: Optional[str] = typer.Option(None, "--train-subjects", help="Comma-separated subjects."),
-        test_subjects: Optional[str] = typer.Option(None, "--test-subjects", help="Comma-separated subjects."),
-        actions: Optional[str] = typer.Option(None, "--actions", help="Comma-separated training actions."),
-        seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
-        device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
+        flip_augment: Optional[bool] = typer.Option(
+            None, "--flip-augment/--no-flip-augment", help="Train-time augmentation: flip half of every batch (default: the recipe's)."
+        ),
+        flip: Optional[bool] = FLIP,
+        train_subjects: Optional[str] = typer.Option(None, "--train-subjects", help="Comma-separated training subjects (default: the protocol's)."),
+        test_subjects: Optional[str] = typer.Option(None, "--test-subjects", help="Comma-separated test subjects (default: the protocol's)."),
+        actions: Optional[str] = typer.Option(None, "--actions", help="Comma-separated training actions (default: the recipe's)."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed of model init, dropout, window order and flips (default 0)."),
+        device: Optional[str] = typer.Option(None, "--device", help="auto (CUDA when available), cpu, cuda or cuda:N."),
         amp: bool = typer.Option(False, "--amp", help="bf16 autocast (mixed precision)."),
         compile_model: bool = typer.Option(False, "--compile", help="torch.compile the model."),
-        threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads."),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads during the run (restored after)."),
         validate_every: Optional[int] = typer.Option(
-            None, "--validate-every", help="Validate every n epochs (0: never); log only."
+            None, "--validate-every", min=0, help="Validate every n epochs (0: never); logged only."
         ),
-        sets: Optional[list[str]] = typer.Option(None, "--set", help="Any setting, KEY=VALUE (JSON values)."),
-        model_args: Optional[list[str]] = typer.Option(None, "--model-arg", help="Model factory override KEY=VALUE."),
-        runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder ($GASTBENCH_RUNS, ./runs)."),
-        run_name: Optional[str] = typer.Option(None, "--run-name", help="Run folder name (MODEL.DATASET-INPUT)."),
-        resume: bool = typer.Option(False, "--resume", help="Continue runs/<run>/checkpoint.pt."),
+        sets: Optional[list[str]] = typer.Option(None, "--set", help="Any recipe or run setting, KEY=VALUE (JSON values), repeatable."),
+        model_args: Optional[list[str]] = typer.Option(None, "--model-arg", help="Model factory argument KEY=VALUE, repeatable."),
+        runs_dir: Optional[Path] = RUNS_DIR,
+        run_name: Optional[str] = typer.Option(None, "--run-name", help="Run folder name (default: MODEL.DATASET-INPUT)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the run folder's checkpoint.pt."),
         stop_after: Optional[int] = typer.Option(
-            None, "--stop-after-epoch", help="Stop after this epoch's checkpoint (continue later with --resume)."
+            None, "--stop-after-epoch", min=1, help="Stop after this epoch's checkpoint (continue later with --resume)."
         ),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder of the same name."),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Replace an earlier run of the same name: delete the files it wrote (nothing else)."
+        ),
         no_final_eval: bool = typer.Option(False, "--no-final-eval", help="Skip the evaluation of the final weights."),
         no_card: bool = typer.Option(False, "--no-card", help="Do not write a zoo card."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
         max_minutes: Optional[float] = typer.Option(
             None, "--max-minutes", help="Wall-clock budget: stop after the last epoch that fits (recorded as the epochs run)."
         ),
-        no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+        no_progress: bool = NO_PROGRESS,
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
     ) -> None:
         """Train MODEL with its paper's recipe; writes runs/<run>/ (config, log, checkpoint, weights, result, card)."""
@@ -141,8 +147,8 @@ def register(app: typer.Typer) -> None:
             "loss": loss,
             "grad_clip_norm": grad_clip,
             "train_stride": train_stride,
-            "flip_augment": False if no_flip else None,
-            "eval_flip": False if no_eval_flip else None,
+            "flip_augment": flip_augment,
+            "eval_flip": flip,
             "train_subjects": _csv(train_subjects),
             "test_subjects": _csv(test_subjects),
             "actions": _csv(actions),

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import typer
 
 from ._console import print_table
+from .options import JSON, OVERWRITE
 
 
 def card_rows(cards: list[Any]) -> list[dict[str, Any]]:
@@ -53,14 +54,17 @@ def register(app: typer.Typer) -> None:
     zoo_app = typer.Typer(help="Model-zoo cards: list them, publish weights.", no_args_is_help=False)
 
     @zoo_app.callback(invoke_without_command=True)
-    def zoo_command(
-        ctx: typer.Context,
-        pattern: str = typer.Option("*", "--filter", help="Shell-style wildcard on card ids, e.g. 'gast-*'."),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    def zoo_command(ctx: typer.Context) -> None:
+        """Model-zoo cards: `gastbench zoo` (or `zoo list PATTERN`) lists them; `publish` and `card` write them."""
+        if ctx.invoked_subcommand is None:
+            list_command("*", False)
+
+    @zoo_app.command("list")
+    def list_command(
+        pattern: str = typer.Argument("*", help="Shell-style wildcard on card ids, e.g. 'gast-*'."),
+        as_json: bool = JSON,
     ) -> None:
         """List the zoo cards (id, status, reported Avg, weights)."""
-        if ctx.invoked_subcommand is not None:
-            return
         import fnmatch
 
         from ..cards import load_cards
@@ -109,18 +113,18 @@ def register(app: typer.Typer) -> None:
         weights: Path = typer.Argument(..., help="The weights (.safetensors) a `gastbench train` run wrote."),
         config: Path = typer.Option(..., "--config", help="That run's config.json."),
         command: str = typer.Option(..., "--command", help="The training command to show on the card."),
-        to: Path = typer.Option(..., "--to", help="Where to write the card (e.g. zoo/<id>.toml)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing card file."),
+        out: Path = typer.Option(..., "--out", help="Where to write the card (e.g. zoo/<id>.toml)."),
+        overwrite: bool = OVERWRITE,
     ) -> None:
         """Write the zoo card of a past training run's weights (sha256 and size as the file is now)."""
         from ..cards import write_card
         from ..outputs import check_output_file
         from ..training.finish import card_for_run
 
-        check_output_file(to, "--to", overwrite=overwrite, inputs=[weights, config], suffix=".toml")
+        check_output_file(out, "--out", overwrite=overwrite, inputs=[weights, config], suffix=".toml")
         card = card_for_run(config, weights, command)
-        write_card(card, to)
-        typer.echo(f"wrote {to}: {card.id}, sha256 {card.sha256}, {card.size:,} bytes")
+        write_card(card, out)
+        typer.echo(f"wrote {out}: {card.id}, sha256 {card.sha256}, {card.size:,} bytes")
 
     app.add_typer(zoo_app, name="zoo")
 

@@ -256,6 +256,11 @@ def _package_json() -> dict[str, Any]:
     return json.loads(text)
 
 
+def package_cameras_file() -> str:
+    """Where the package's ``cameras.json`` is on disk: a file every dataset reads, so no output may replace it."""
+    return str(resources.files("gastbench.data").joinpath("cameras.json"))
+
+
 def load_cameras(dataset: str = "h36m", path: str | Path | None = None) -> CameraSet:
     """Cameras of ``"h36m"`` (alias ``"human36m"``, ``"synthetic"``) or ``"humaneva"``.
 

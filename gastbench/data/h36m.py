@@ -12,7 +12,7 @@ from ..errors import DataError
 from ..skeleton import H36M_16, H36M_17
 from .actions import H36M_ACTIONS, fold_action
 from .assemble import check_view_trims, make_sequence
-from .cameras import load_cameras
+from .cameras import load_cameras, package_cameras_file
 from .layouts2d import FileLayout, resolve_file_layout
 from ..hashing import file_sha256
 from .paths import require_file, resolve_data_dir_with_origin
@@ -95,7 +95,7 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None, allow_trim:
     ids = cameras.ids
 
     keypoints: dict[str, Any] | None = None
-    files = [str(path_3d.resolve())]
+    files = [str(path_3d.resolve()), package_cameras_file()]
     layout = FileLayout("h36m", H36M_17, None)
     if projected:
         source, sha = f"projected:{FILE_3D}", file_sha256(path_3d, memo=True)
@@ -134,6 +134,10 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None, allow_trim:
                     trims, beyond = check_view_trims(file_2d, subject, name, ids, counts, world[subject][name].shape[0], allow_trim)
                     notes += trims
                     incomplete += [(split, subject, why) for why in beyond]
+                    if min(counts) == 0:
+                        skipped.append(f"{subject}/{name} (a camera view with no frames in {file_2d})")
+                        incomplete.append((split, subject, f"{subject}/{name} has a view with no frames in {file_2d}"))
+                        continue
                 plan[subject].append(name)
 
     def build(split: str, subject: str) -> list[PoseSequence]:

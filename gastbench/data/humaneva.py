@@ -9,7 +9,7 @@ from ..errors import DataError
 from ..skeleton import HUMANEVA_15
 from .actions import HUMANEVA_ACTIONS, HUMANEVA_SUBJECTS, fold_action
 from .assemble import check_view_trims, make_sequence
-from .cameras import load_cameras
+from .cameras import load_cameras, package_cameras_file
 from .layouts2d import resolve_file_layout
 from ..hashing import file_sha256
 from .paths import require_file
@@ -80,6 +80,7 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_t
                 incomplete += [(split, subject, why) for why in beyond]
                 if frames == 0:
                     skipped.append(f"{key}/{name} (no frames)")
+                    incomplete.append((split, subject, f"{key}/{name} has a view with no frames in {file_2d}"))
                     continue
                 plan[(split, subject)].append((name, frames))
 
@@ -108,7 +109,7 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_t
         table_actions=HUMANEVA_ACTIONS,
         notes=notes,
         incomplete=incomplete,
-        files=[str(path_3d.resolve()), str(path_2d.resolve())],
+        files=[str(path_3d.resolve()), str(path_2d.resolve()), package_cameras_file()],
         split_subjects={split: list(SUBJECTS) for split in SPLITS},
         build=build,
     )

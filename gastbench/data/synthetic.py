@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..skeleton import H36M_16, H36M_17
 from .actions import H36M_ACTIONS
 from .assemble import make_sequence, readonly
-from .cameras import load_cameras
+from .cameras import load_cameras, package_cameras_file
 from .types import PoseDataset, PoseSequence
 
 __all__ = ["SYNTHETIC_SPLITS", "SYNTHETIC_ACTIONS", "generate_world_motion", "load_synthetic"]
@@ -169,5 +169,6 @@ def load_synthetic(input: str = "gt") -> PoseDataset:
         synthetic=True,
         table_actions=tuple(a for a in H36M_ACTIONS if a in SYNTHETIC_ACTIONS),
         split_subjects={k: list(v) for k, v in SYNTHETIC_SPLITS.items()},
+        files=[package_cameras_file()],
         build=lambda split, subject: per_subject[subject],
     )
