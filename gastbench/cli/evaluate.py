@@ -71,7 +71,18 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         model: str = typer.Argument(..., help="Registered lifter, e.g. gast-t27 (see `gastbench models`)."),
-        dataset: str = typer.Option("h36m", "--dataset", help="h36m, humaneva or synthetic."),
+        dataset: str = typer.Option("h36m", "--dataset", help="h36m, humaneva, 3dhp (MPI-INF-3DHP) or synthetic."),
+        annotation: Optional[str] = typer.Option(
+            None, "--annotation", help="3dhp only: the 3D annotation scored against, univ_annot3 (default) or annot3."
+        ),
+        trained_on: Optional[str] = typer.Option(
+            None,
+            "--trained-on",
+            help=(
+                "DATASET or DATASET/INPUT whose zoo card gives the weights, for a cross-dataset evaluation "
+                "(e.g. --dataset 3dhp --trained-on h36m/gt); default: the evaluated dataset and --input."
+            ),
+        ),
         input: str = typer.Option("gt", "--input", help="2D input: gt, cpn, sh, sh_pt_mpii, ..."),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset folder (else $GASTBENCH_DATA)."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -127,12 +138,13 @@ def register(app: typer.Typer) -> None:
         if convention not in ("standard", "paper"):
             raise ConfigError(f"unknown --convention {convention!r}; use standard or paper")
         outputs = _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=())
-        data = load_dataset(dataset, input, data_dir, allow_trim=allow_trim)
+        data = load_dataset(dataset, input, data_dir, allow_trim=allow_trim, annotation=annotation)
         overrides = {"causal": True} if causal else {}
+        card_dataset, _, card_input = (trained_on or "").partition("/")
         lifter, info = resolve_lifter(
             model,
-            dataset=dataset,
-            input=data.input,  # the dataset's own name for the input ("detectron" -> "detectron_pt_coco")
+            dataset=card_dataset or dataset,
+            input=card_input or data.input,  # the dataset's own name for the input ("detectron" -> "detectron_pt_coco")
             layout=data.layout_2d,
             weights=weights,
             random_init=random_init,
@@ -158,7 +170,7 @@ def register(app: typer.Typer) -> None:
         result = evaluate(lifter, data, options, info, progress=not no_progress)
         path = save_result(result, outputs)
         _warn_partial(result)
-        protocols = ["2"] if data.name == "humaneva" else ["1", "2"]
+        protocols = {"humaneva": ["2"], "3dhp": ["1", "sequences"]}.get(data.name, ["1", "2"])
         _emit(_protocols_text([result], fmt, protocols), fmt, out)
         if fmt == "terminal":
             typer.echo(
@@ -170,7 +182,9 @@ def register(app: typer.Typer) -> None:
     @app.command("table")
     def table_command(
         results: list[Path] = typer.Argument(..., help="Result records (JSON) written by `gastbench eval`."),
-        protocol: str = typer.Option("1", "--protocol", help="1 (MPJPE), 2 (P-MPJPE), n (N-MPJPE), velocity."),
+        protocol: str = typer.Option(
+            "1", "--protocol", help="1 (MPJPE), 2 (P-MPJPE), n (N-MPJPE), velocity; 3dhp records: 1 (scenes) or sequences."
+        ),
         fmt: str = typer.Option("terminal", "--format", help="terminal, markdown, csv, latex or json."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write the table to this file."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("leaderboard")
     def leaderboard_command(
-        dataset: str = typer.Option("h36m", "--dataset", help="h36m or humaneva."),
+        dataset: str = typer.Option("h36m", "--dataset", help="h36m, humaneva or 3dhp."),
         input: str = typer.Option("cpn", "--input", help="2D input (cpn, gt, sh_ft_h36m, ...) or 'all'."),
         protocol: Optional[int] = typer.Option(
             None, "--protocol", help="1 (MPJPE) or 2 (P-MPJPE); default 2 for HumanEva-I (the paper's Table 3), else 1."
@@ -54,6 +54,8 @@ def register(app: typer.Typer) -> None:
                 "evaluate a model (`gastbench eval`) or pick another --dataset/--input"
             )
         name = {1: "Protocol #1 (MPJPE, mm)", 2: "Protocol #2 (P-MPJPE, mm)"}[protocol]
+        if dataset == "3dhp":
+            name = "PCK@150mm / AUC (%), MPJPE (mm), ranked by PCK"
         text = render(frame, fmt, f"gastbench leaderboard: {dataset}/{input}, {name}; [reported] = paper's numbers")
         for w in warnings:
             typer.echo(f"warning: {w}", err=True)
