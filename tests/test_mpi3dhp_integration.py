@@ -66,6 +66,7 @@ def h36m_as_3dhp(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     return folder, h36m_2d
 
 
+@pytest.mark.slow
 def test_semgcn_cross_dataset_row_matches_its_human36m_errors(h36m_as_3dhp: tuple, weights: Path, tmp_path: Path) -> None:
     folder, h36m_2d = h36m_as_3dhp
     res = CliRunner().invoke(

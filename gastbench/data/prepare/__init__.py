@@ -14,8 +14,8 @@ and are imported only when a file needs them. A prepared file is never written o
 
 from __future__ import annotations
 
-from .files import content_digest
-from .h36m import PreparedFile, prepare_h36m
+from .files import PreparedFile, content_digest
+from .h36m import prepare_h36m
 from .import_2d import IMPORTERS, import_2d
 from .mpi3dhp import prepare_3dhp
 

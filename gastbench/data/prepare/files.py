@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import os
 import tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable
@@ -24,10 +25,26 @@ from ...errors import ConfigError, DataError
 from ...hashing import file_sha256
 from ...outputs import check_output_file
 
-__all__ = ["EXTRA", "content_digest", "optional_module", "write_npz"]
+__all__ = ["EXTRA", "PreparedFile", "content_digest", "optional_module", "write_npz"]
 
 #: The optional extra that installs the readers of the official releases.
 EXTRA = "prepare"
+
+
+@dataclass
+class PreparedFile:
+    """What a preparation wrote: the file, its hashes, and what it holds."""
+
+    path: str
+    sha256: str
+    content_sha256: str
+    source: str
+    sequences: dict[str, list[str]] = field(default_factory=dict)
+    frames: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def optional_module(name: str, purpose: str) -> ModuleType:

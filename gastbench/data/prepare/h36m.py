@@ -20,20 +20,19 @@ before ``"Walking.cdf"``), so the same release gives the same bytes.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from ...errors import ConfigError, DataError
 from ...outputs import check_output_file
-from .files import content_digest, write_npz
+from .files import PreparedFile, content_digest, write_npz
 from .h36m_sources import cdf_files, detect_source, h5_files
 
 __all__ = [
-    "CORRUPTED_VIDEO", "FILES_PER_SUBJECT", "JOINTS", "SUBJECTS", "PreparedFile", "canonical_action",
-    "positions_from_source", "prepare_h36m", "sequence_order",
+    "CORRUPTED_VIDEO", "FILES_PER_SUBJECT", "JOINTS", "SUBJECTS", "canonical_action", "positions_from_source",
+    "prepare_h36m", "read_positions", "sequence_order",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -44,22 +43,6 @@ JOINTS = 32
 #: Release spellings -> the names VideoPose3D's files (and Martinez's archive) use.
 RENAMES = {"TakingPhoto": "Photo", "WalkingDog": "WalkDog"}
 CORRUPTED_VIDEO = ("S11", "Directions")
-
-
-@dataclass
-class PreparedFile:
-    """What a preparation wrote: the file, its hashes, and what it holds."""
-
-    path: str
-    sha256: str
-    content_sha256: str
-    source: str
-    sequences: dict[str, list[str]] = field(default_factory=dict)
-    frames: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def canonical_action(file_name: str) -> str:

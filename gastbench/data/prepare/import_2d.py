@@ -24,8 +24,7 @@ from ...outputs import check_output_file
 from ..cameras import load_cameras
 from ..layouts2d import layout_metadata
 from ..paths import resolve_data_dir
-from .files import content_digest, write_npz
-from .h36m import PreparedFile
+from .files import PreparedFile, content_digest, write_npz
 from .import_tools import read_mmpose, read_motionbert
 
 __all__ = ["DATASET_PREFIXES", "IMPORTERS", "import_2d", "import_names", "read_arrays", "two_d_file_name"]

@@ -30,8 +30,7 @@ from ...hashing import file_sha256
 from ...outputs import check_output_file
 from ...skeleton import MPI3DHP_17
 from ..mpi3dhp import ANNOTATIONS, DEFAULT_ANNOTATION, IMAGE_SIZES, TRAIN_IMAGE_SIZE, test_file_name, train_file_name
-from .files import content_digest, write_npz
-from .h36m import PreparedFile
+from .files import PreparedFile, content_digest, write_npz
 from .mat_files import read_mat
 
 __all__ = ["SEQUENCE_INFO", "TRAIN_CAMERAS", "TRAIN_JOINTS", "prepare_3dhp", "read_test_sequence", "read_train_sequence"]
@@ -158,11 +157,11 @@ def prepare_3dhp(
     if unknown:
         raise ConfigError(f"unknown split(s) {unknown}; splits are test and train")
     names = {"test": test_file_name(annotation), "train": train_file_name(annotation)}
-    for split in splits:
-        check_output_file(out_dir / names[split], "--out-dir", overwrite=overwrite, suffix=".npz")
     folders = {split: _split_folders(root, split) for split in splits}
     if not any(folders.values()):
         raise DataError(f"{root}: neither TS1..TS6/annot_data.mat (test) nor S1..S8/Seq1..2/annot.mat (train) found")
+    for split in (s for s in splits if folders[s]):  # before any file is read: a refusal costs nothing
+        check_output_file(out_dir / names[split], "--out-dir", overwrite=overwrite, suffix=".npz")
     written = []
     for split, files in folders.items():
         if not files:
