@@ -181,6 +181,13 @@ def leaderboard_frame(
     records = [r for r in measured if keep(r)] + [r for r in reported if keep(r) and _avg(r, protocol) is not None]
     if not records:
         return pd.DataFrame(), warnings
+    if dataset == "3dhp":  # the cross-dataset table: PCK, AUC and MPJPE, best PCK first
+        from .tables_pck import pck_frame
+
+        records.sort(key=lambda r: (-(r.average_over_frames.pck or -math.inf), r.model))
+        frame = pck_frame(records, tables._label)
+        frame[NOTES_COLUMN] = [_notes(r) for r in records]
+        return frame, warnings
     paper = {(r.model, r.dataset, r.input): _avg(r, protocol) for r in reported}
     records.sort(key=lambda r: (math.inf if _avg(r, protocol) is None else _avg(r, protocol), r.reported, r.model))
     frame = tables.table_frame(records, protocol, frame_average=False)
@@ -223,5 +230,7 @@ def render_leaderboard(
             "evaluate a model (`gastbench eval`) or pick another --dataset/--input"
         )
     name = {1: "Protocol #1 (MPJPE, mm)", 2: "Protocol #2 (P-MPJPE, mm)"}[chosen]
+    if dataset == "3dhp":
+        name = "PCK@150mm / AUC (%), MPJPE (mm), ranked by PCK"
     title = f"gastbench leaderboard: {dataset}{'' if input is None else f'/{input}'}, {name}; [reported] rows are the papers' numbers"
     return tables.render(frame, fmt, title), warnings

@@ -28,7 +28,7 @@ from typing import IO, Any, Iterable, Iterator, Sequence
 from .errors import ConfigError, OutputError
 
 __all__ = [
-    "check_distinct", "check_output_dir", "check_output_file", "check_writable", "prepare_run_dir", "replacing",
+    "check_distinct", "check_output_dir", "check_output_file", "check_writable", "replacing",
     "replacing_path", "same_file", "write_new_file", "write_text_file",
 ]  # fmt: skip
 
@@ -193,32 +193,3 @@ def check_distinct(outputs: Sequence[tuple[str, str | Path | None]]) -> None:
         for second, b in given[i + 1 :]:
             if same_file(a, b):
                 raise ConfigError(f"{first} and {second} both name {a}; give each output its own path")
-
-
-def prepare_run_dir(run_dir: str | Path, *, overwrite: bool = False, remove: bool = True) -> Path:
-    """Make sure a new training run may write ``run_dir``: absent, empty, or replaced with ``overwrite``.
-
-    ``overwrite`` deletes what an earlier run wrote there, as its marker lists it
-    (:mod:`gastbench.run_folder`), and nothing else; a folder without the marker is never
-    touched, whatever it holds. ``remove=False`` checks without deleting (the other processes
-    of a distributed run).
-    """
-    from .run_folder import MARKER, is_run_folder, remove_run
-
-    run_dir = Path(run_dir)
-    check_output_dir(run_dir, "run folder")
-    if not run_dir.is_dir() or not any(run_dir.iterdir()):
-        return run_dir
-    if not overwrite:
-        raise ConfigError(
-            f"run folder {run_dir} already exists and is not empty; choose another --run-name, pass --resume to "
-            "continue a checkpointed run, or --overwrite to replace it"
-        )
-    if not is_run_folder(run_dir):
-        raise ConfigError(
-            f"run folder {run_dir} holds files but no training run's marker ({MARKER}); refusing to delete anything "
-            "in it even with --overwrite; choose another --run-name"
-        )
-    if remove:
-        remove_run(run_dir)
-    return run_dir

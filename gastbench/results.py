@@ -37,7 +37,7 @@ SCHEMA_VERSION = 1
 RANDOM_INIT = "random-init"
 RUNS_ENV_VAR = "GASTBENCH_RUNS"
 #: Metric field names of :class:`MetricRow`, in display order.
-METRIC_KEYS = ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm")
+METRIC_KEYS = ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm", "pck", "auc")
 
 ResultKind = Literal["measured", "reported"]
 
@@ -47,7 +47,9 @@ class MetricRow:
     """Errors of one group of frames (an action, a subject/action cell or an average), in mm.
 
     ``frames`` counts the frames the position metrics averaged; ``velocity_frames`` the frame
-    pairs MPJVE averaged. A reported row may leave any field ``None``.
+    pairs MPJVE averaged. A reported row may leave any field ``None``. ``pck`` (at 150 mm) and
+    ``auc`` are percentages, computed for datasets whose papers report them (MPI-INF-3DHP; see
+    :mod:`gastbench.metrics_pck`), else ``None``.
     """
 
     mpjpe_mm: float | None = None
@@ -56,6 +58,8 @@ class MetricRow:
     mpjve_mm: float | None = None
     frames: int | None = None
     velocity_frames: int | None = None
+    pck: float | None = None
+    auc: float | None = None
 
     def get(self, metric: str) -> float | None:
         if metric not in METRIC_KEYS:
@@ -86,6 +90,8 @@ class ProtocolInfo:
         trimmed: 2D/3D frame-count mismatches cut to the shorter side (a few frames is the norm).
         incomplete: why the evaluated subjects are not covered in full (a sequence missing from
             the 2D file, a trim beyond the tolerance allowed with ``--allow-trim``); empty when whole.
+        annotation_3d: the 3D annotation scored against where a dataset has several (MPI-INF-3DHP:
+            ``univ_annot3`` or ``annot3``, whose numbers differ); empty for datasets with one.
     """
 
     convention: str = "standard"
@@ -103,6 +109,7 @@ class ProtocolInfo:
     max_sequences: int | None = None
     trimmed: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
+    annotation_3d: str = ""
 
 
 @dataclass

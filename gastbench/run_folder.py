@@ -13,10 +13,11 @@ import json
 from pathlib import Path
 
 from .errors import ConfigError
+from .outputs import check_output_dir, write_text_file
 
 __all__ = [
     "CHECKPOINT", "CONFIG", "LOG", "MARKER", "SUMMARY", "WEIGHTS",
-    "is_run_folder", "mark_run_folder", "record_written", "remove_run", "written_files",
+    "is_run_folder", "mark_run_folder", "prepare_run_dir", "record_written", "remove_run", "written_files",
 ]  # fmt: skip
 
 CONFIG = "config.json"
@@ -50,8 +51,6 @@ def _plain_name(name: str) -> bool:
 
 
 def _write_marker(run_dir: Path, names: list[str]) -> None:
-    from .outputs import write_text_file
-
     write_text_file(run_dir / MARKER, json.dumps({"files": sorted(set(names))}, indent=1) + "\n")
 
 
@@ -88,3 +87,30 @@ def remove_run(run_dir: str | Path) -> list[Path]:
     if not any(run_dir.iterdir()):
         run_dir.rmdir()
     return removed
+
+
+def prepare_run_dir(run_dir: str | Path, *, overwrite: bool = False, remove: bool = True) -> Path:
+    """Make sure a new training run may write ``run_dir``: absent, empty, or replaced with ``overwrite``.
+
+    ``overwrite`` deletes what an earlier run wrote there, as its marker lists it
+    (above), and nothing else; a folder without the marker is never
+    touched, whatever it holds. ``remove=False`` checks without deleting (the other processes
+    of a distributed run).
+    """
+    run_dir = Path(run_dir)
+    check_output_dir(run_dir, "run folder")
+    if not run_dir.is_dir() or not any(run_dir.iterdir()):
+        return run_dir
+    if not overwrite:
+        raise ConfigError(
+            f"run folder {run_dir} already exists and is not empty; choose another --run-name, pass --resume to "
+            "continue a checkpointed run, or --overwrite to replace it"
+        )
+    if not is_run_folder(run_dir):
+        raise ConfigError(
+            f"run folder {run_dir} holds files but no training run's marker ({MARKER}); refusing to delete anything "
+            "in it even with --overwrite; choose another --run-name"
+        )
+    if remove:
+        remove_run(run_dir)
+    return run_dir

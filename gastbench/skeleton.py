@@ -17,7 +17,7 @@ PoseArray = TypeVar("PoseArray", bound=Any)  # np.ndarray or torch.Tensor, witho
 
 from .errors import ConfigError
 
-__all__ = ["Skeleton", "get_layout", "list_layouts", "register_layout", "H36M_17", "H36M_16", "HUMANEVA_15"]
+__all__ = ["Skeleton", "get_layout", "list_layouts", "register_layout", "H36M_17", "H36M_16", "HUMANEVA_15", "MPI3DHP_17"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,24 @@ HUMANEVA_15 = Skeleton(
     distal=(4, 7, 10, 13),  # wrists and ankles only, as GAST-Net's reference graph (head excluded)
 )  # fmt: skip
 
+#: MPI-INF-3DHP's 17 test joints in the official order (``mpii_get_joints('relevant')``: head_top,
+#: neck, right shoulder/elbow/wrist, left shoulder/elbow/wrist, right hip/knee/ankle, left
+#: hip/knee/ankle, pelvis, spine, head), the order lifting papers keep for the dataset. They are
+#: Human3.6M's 17 joints, named as in :data:`H36M_17` so models map onto them by name: 3DHP's
+#: head_top is H36M's head, its neck H36M's thorax, its head H36M's neck/nose.
+MPI3DHP_17 = Skeleton(
+    name="mpi3dhp",
+    joint_names=(
+        "head", "thorax", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
+        "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+        "pelvis", "spine", "neck",
+    ),
+    parents=(16, 15, 1, 2, 3, 1, 5, 6, 14, 8, 9, 14, 11, 12, -1, 14, 1),
+    joints_left=(5, 6, 7, 11, 12, 13),
+    joints_right=(2, 3, 4, 8, 9, 10),
+    distal=(0, 4, 7, 10, 13),
+)  # fmt: skip
+
 _LAYOUTS: dict[str, Skeleton] = {}
 
 
@@ -171,7 +189,7 @@ def register_layout(skeleton: Skeleton) -> Skeleton:
     return skeleton
 
 
-for _layout in (H36M_17, H36M_16, HUMANEVA_15):
+for _layout in (H36M_17, H36M_16, HUMANEVA_15, MPI3DHP_17):
     register_layout(_layout)
 
 

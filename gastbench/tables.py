@@ -182,8 +182,8 @@ def _latex(text: pd.DataFrame, title: str) -> str:
     return "\n".join(lines)
 
 
-def render(frame: pd.DataFrame, fmt: str = "markdown", title: str = "") -> str:
-    """Render a table frame; numbers in mm with one decimal (params in millions, two decimals)."""
+def render(frame: pd.DataFrame, fmt: str = "markdown", title: str = "", unit: str = "mm") -> str:
+    """Render a table frame; numbers with one decimal (params in millions, two decimals); ``unit`` for JSON."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
     if fmt == "json":
@@ -199,7 +199,7 @@ def render(frame: pd.DataFrame, fmt: str = "markdown", title: str = "") -> str:
                 else:
                     row[k] = round(float(v), 2 if k == "Params (M)" else 1)
             rows.append(row)
-        return json.dumps({"title": title, "unit": "mm", "rows": rows}, indent=2, ensure_ascii=False)
+        return json.dumps({"title": title, "unit": unit, "rows": rows}, indent=2, ensure_ascii=False)
     text = _formatted(frame)
     if fmt == "csv":
         return text.to_csv()
@@ -216,10 +216,17 @@ def render(frame: pd.DataFrame, fmt: str = "markdown", title: str = "") -> str:
 
 
 def render_results(records: list[EvalResult], protocol: str | int = 1, fmt: str = "terminal") -> str:
-    """The right layout for the records' dataset: Table 3 for HumanEva-I, Table 1 otherwise."""
+    """The right layout for the records' dataset: Table 3 for HumanEva-I, Table 1 otherwise; MPI-INF-3DHP's
+    PCK table (``protocol="sequences"``: per test sequence) from :mod:`gastbench.tables_pck`."""
     if not records:
         raise ConfigError("no result records to render")
     datasets = {r.dataset for r in records}
+    if datasets == {"3dhp"}:
+        from . import tables_pck
+
+        view = "sequences" if str(protocol) == "sequences" else "scenes"
+        frame = tables_pck.view_frame(records, view, _label)
+        return render(frame, fmt, tables_pck.table_title(records, view), unit=tables_pck.PCK_UNIT)
     names = {"1": "Protocol #1 (MPJPE, mm)", "2": "Protocol #2 (P-MPJPE, mm)", "n": "N-MPJPE (mm)",
              "velocity": "MPJVE (mm/frame)"}  # fmt: skip
     title = f"{'/'.join(sorted(datasets))} — {names.get(str(protocol), str(protocol))}"

@@ -18,7 +18,8 @@ from gastbench.cli import app  # noqa: E402
 from gastbench.conformance import run_model_checks  # noqa: E402
 from gastbench.data import load_dataset  # noqa: E402
 from gastbench.errors import ConfigError, DataError, WeightsError  # noqa: E402
-from gastbench.outputs import check_distinct, check_output_dir, check_output_file, prepare_run_dir  # noqa: E402
+from gastbench.outputs import check_distinct, check_output_dir, check_output_file  # noqa: E402
+from gastbench.run_folder import prepare_run_dir  # noqa: E402
 
 RNG = np.random.default_rng(7)
 HE_META = {"layout_name": "humaneva15", "num_joints": 15, "keypoints_symmetry": [[2, 3, 4, 8, 9, 10], [5, 6, 7, 11, 12, 13]]}

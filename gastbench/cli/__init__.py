@@ -64,9 +64,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from . import check, convert, evaluate, infer, leaderboard, models, train, viz, zoo
+    from . import check, convert, data, evaluate, infer, leaderboard, models, train, viz, zoo
 
-    for module in (models, evaluate, zoo, convert, check, leaderboard, train, viz, infer):
+    for module in (models, evaluate, zoo, convert, check, leaderboard, train, viz, infer, data):
         module.register(app)
 
 

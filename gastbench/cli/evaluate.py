@@ -60,7 +60,7 @@ def _warn_partial(result: "EvalResult") -> None:
 
 def _load_all(
     model: str, dataset: str, input: str, data_dir: Optional[Path], allow_trim: bool, weights: Optional[Path],
-    random_init: bool,
+    random_init: bool, annotation: Optional[str], card_dataset: Optional[str], card_input: Optional[str],
 ) -> Any:
     """The dataset, with every missing piece (data files, weights) reported at once with what to do for each."""
     from ..data import load_dataset
@@ -70,11 +70,12 @@ def _load_all(
     problems: list[GastbenchError] = []
     data = None
     try:
-        data = load_dataset(dataset, input, data_dir, allow_trim=allow_trim)
+        data = load_dataset(dataset, input, data_dir, allow_trim=allow_trim, annotation=annotation)
     except GastbenchError as exc:
         problems.append(exc)
     if not random_init:
-        problem = weights_problem(model, dataset, data.input if data is not None else input, weights)
+        given = data.input if data is not None else input
+        problem = weights_problem(model, card_dataset or dataset, card_input or given, weights)
         if problem is not None:
             problems.append(problem)
     if problems:
@@ -88,7 +89,18 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         model: str = MODEL,
-        dataset: str = DATASET,
+        dataset: str = typer.Option("h36m", "--dataset", help="Dataset: h36m, humaneva, 3dhp (MPI-INF-3DHP) or synthetic (built in)."),
+        annotation: Optional[str] = typer.Option(
+            None, "--annotation", help="3dhp only: the 3D annotation scored against, univ_annot3 (default) or annot3."
+        ),
+        trained_on: Optional[str] = typer.Option(
+            None,
+            "--trained-on",
+            help=(
+                "DATASET or DATASET/INPUT whose zoo card gives the weights, for a cross-dataset evaluation "
+                "(e.g. --dataset 3dhp --trained-on h36m/gt); default: the evaluated dataset and --input."
+            ),
+        ),
         input: str = INPUT,
         data_dir: Optional[Path] = DATA_DIR,
         device: str = DEVICE,
@@ -129,17 +141,20 @@ def register(app: typer.Typer) -> None:
         if convention not in ("standard", "paper"):
             raise ConfigError(f"unknown --convention {convention!r}; use standard or paper")
         _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=[])
-        data = _load_all(model, dataset, input, data_dir, allow_trim, weights, random_init)
+        card_dataset, _, card_input = (trained_on or "").partition("/")
+        data = _load_all(model, dataset, input, data_dir, allow_trim, weights, random_init, annotation,
+                         card_dataset or None, card_input or None)  # fmt: skip
+        overrides = {"causal": True} if causal else {}
         lifter, info = resolve_lifter(
             model,
-            dataset=dataset,
-            input=data.input,  # the dataset's own name for the input ("detectron" -> "detectron_pt_coco")
+            dataset=card_dataset or dataset,
+            input=card_input or data.input,  # the dataset's own name for the input ("detectron" -> "detectron_pt_coco")
             layout=data.layout_2d,
             weights=weights,
             random_init=random_init,
             seed=seed,
             offline=offline,
-            **({"causal": True} if causal else {}),
+            **overrides,
         )
         outputs = _check_outputs(out, save_predictions, runs_dir, overwrite, inputs=[*data.files, *info.read_files])
         options = EvalOptions.for_weights(
@@ -158,7 +173,8 @@ def register(app: typer.Typer) -> None:
         result = evaluate(lifter, data, options, info, progress=not no_progress)
         path = save_result(result, outputs)
         _warn_partial(result)
-        write_text(_protocols_text([result], fmt, ["1", "2"]), fmt, out)
+        protocols = {"3dhp": ["1", "sequences"]}.get(data.name, ["1", "2"])
+        write_text(_protocols_text([result], fmt, protocols), fmt, out)
         if fmt == "terminal":
             typer.echo(
                 f"{result.frames_evaluated} frames, {result.sequences_evaluated} sequences, "
@@ -169,7 +185,10 @@ def register(app: typer.Typer) -> None:
     @app.command("table")
     def table_command(
         results: list[Path] = typer.Argument(..., help="Result records (JSON) written by `gastbench eval`."),
-        protocol: Optional[str] = PROTOCOL,
+        protocol: Optional[str] = typer.Option(
+            None, "--protocol", help="1 (MPJPE), 2 (P-MPJPE), n (N-MPJPE) or velocity (MPJVE); 3dhp records: 1 "
+            "(scenes) or sequences; default: the dataset's headline protocol (2 for HumanEva-I, 1 otherwise).",
+        ),
         fmt: str = FORMAT,
         out: Optional[Path] = TABLE_OUT,
         overwrite: bool = OVERWRITE,

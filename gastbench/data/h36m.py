@@ -18,7 +18,7 @@ from ..hashing import file_sha256
 from .paths import require_file, resolve_data_dir_with_origin
 from .safe_npz import load_npz
 from .types import PoseDataset, PoseSequence
-from .validate import check_mapping, check_positions
+from .validate import check_keypoints, check_mapping, check_positions
 
 __all__ = ["FILE_3D", "FILES_2D", "SPLITS", "EXCLUDED", "KEPT_JOINTS", "file_2d_name", "load_h36m", "read_3d"]
 
@@ -150,7 +150,7 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None, allow_trim:
                 n = pos.shape[0]
                 if keypoints is not None:
                     raw = keypoints[subject][name][index]
-                    raw = check_positions(raw, 2, layout.file_joints, file_2d, subject, name, cam.id)
+                    raw = check_keypoints(raw, layout.file_joints, file_2d, subject, name, cam.id)
                     n = min(n, raw.shape[0])  # 2D files can run a few frames past the mocap
                     kp = cam.normalize(layout.apply(raw[:n]))
                 seqs.append(make_sequence(subject, fold_action(name, "h36m"), name, cam, pos[:n], kp))

@@ -15,7 +15,7 @@ from ..hashing import file_sha256
 from .paths import require_file
 from .safe_npz import load_npz
 from .types import PoseDataset, PoseSequence
-from .validate import check_mapping, check_positions
+from .validate import check_keypoints, check_mapping, check_positions
 
 __all__ = ["FILE_3D", "INPUT_ALIASES", "SPLITS", "file_2d_name", "load_humaneva"]
 
@@ -91,7 +91,7 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_t
         for name, frames in plan[(split, subject)]:
             pos = check_positions(world[key][name], 3, HUMANEVA_15.num_joints, FILE_3D, key, name)[:frames]
             for index, cam in enumerate(cams):
-                raw = check_positions(keypoints[key][name][index], 2, layout.file_joints, file_2d, key, name, cam.id)
+                raw = check_keypoints(keypoints[key][name][index], layout.file_joints, file_2d, key, name, cam.id)
                 kp = cam.normalize(layout.apply(raw[:frames]))
                 seqs.append(make_sequence(subject, fold_action(name, "humaneva"), name, cam, pos, kp))
         return seqs

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..keypoints.coco import COCO_17_NAMES, COCO_LEFT_RIGHT, coco_to_layout
 from ..skeleton import H36M_16, H36M_17, HUMANEVA_15, Skeleton
 
-__all__ = ["FileLayout", "MPII_TO_H36M16", "resolve_file_layout"]
+__all__ = ["FileLayout", "MPII_TO_H36M16", "file_layout_names", "layout_metadata", "resolve_file_layout"]
 
 #: Stacked-Hourglass/MPII order -> H36M_16: for each H36M_16 joint, its MPII index.
 #: MPII: 0 r-ankle, 1 r-knee, 2 r-hip, 3 l-hip, 4 l-knee, 5 l-ankle, 6 pelvis, 7 thorax,
@@ -70,6 +70,22 @@ _KNOWN: dict[str, tuple[int, tuple[tuple[int, ...], tuple[int, ...]], Skeleton, 
     "sh_mpii": (16, _MPII_SYMMETRY, H36M_16, MPII_TO_H36M16),
     "humaneva15": (15, (HUMANEVA_15.joints_left, HUMANEVA_15.joints_right), HUMANEVA_15, None),
 }
+
+
+def file_layout_names() -> list[str]:
+    """The joint orders a 2D file may declare (``layout_name``)."""
+    return sorted([*_KNOWN, "coco"])
+
+
+def layout_metadata(layout_name: str) -> dict[str, Any]:
+    """The ``metadata`` a 2D file in joint order ``layout_name`` carries: what :func:`resolve_file_layout` checks."""
+    if layout_name == "coco":
+        joints, symmetry = len(COCO_17_NAMES), _COCO_SYMMETRY
+    elif layout_name in _KNOWN:
+        joints, symmetry = _KNOWN[layout_name][0], _KNOWN[layout_name][1]
+    else:
+        raise ConfigError(f"unknown 2D joint order {layout_name!r}; known: {file_layout_names()}")
+    return {"layout_name": layout_name, "num_joints": joints, "keypoints_symmetry": [list(symmetry[0]), list(symmetry[1])]}
 
 
 def _check_permutation_symmetry(perm: tuple[int, ...], file_sym: tuple[tuple[int, ...], ...], layout: Skeleton) -> bool:

@@ -15,11 +15,17 @@ ENV_VAR = "GASTBENCH_DATA"
 #: How each file is obtained; shown when it is missing.
 HOW_TO_GET = {
     "h36m": (
-        "Human3.6M files are produced by VideoPose3D's data preparation "
-        "(https://github.com/facebookresearch/VideoPose3D/blob/main/DATASETS.md): "
-        "`python prepare_data_h36m.py --from-source-cdf <Human3.6M dir>` gives data_3d_h36m.npz "
-        "(and data_2d_h36m_gt.npz); the 2D detections (CPN, SH, Detectron) are linked there as "
-        "data_2d_h36m_<input>.npz."
+        "`gastbench data prepare h36m --from <Human3.6M release dir or h36m.zip>` writes data_3d_h36m.npz "
+        "(VideoPose3D's `python prepare_data_h36m.py --from-source-cdf <dir>` gives the same arrays, less "
+        "S11 Directions: https://github.com/facebookresearch/VideoPose3D/blob/main/DATASETS.md); the 2D "
+        "detections (CPN, SH, Detectron) are linked there as data_2d_h36m_<input>.npz, and other tools' 2D "
+        "files convert with `gastbench data import-2d`."
+    ),
+    "3dhp": (
+        "MPI-INF-3DHP files are prepared from the official release "
+        "(https://vcai.mpi-inf.mpg.de/3dhp-dataset/): `gastbench data prepare 3dhp --from <release dir>` "
+        "gives data_test_3dhp.npz (and data_train_3dhp.npz); the lifting papers' already-prepared files of "
+        "the same names (P-STMO's layout) are read as they are."
     ),
     "humaneva": (
         "HumanEva-I files are produced by VideoPose3D's data preparation "

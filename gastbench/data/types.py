@@ -27,6 +27,8 @@ class PoseSequence:
         keypoints_2d: ``(T, J_in, 2)`` screen-normalized: ``x/w*2-1``, ``y/w*2-h/w``.
         positions_3d: ``(T, J_3d, 3)`` camera coordinates in metres, root-relative (root exactly 0).
         trajectory: ``(T, 3)`` root position in camera coordinates, metres.
+        scored: ``(T,)`` bool, the frames a protocol scores (MPI-INF-3DHP's ``valid_frame``); the
+            model still sees every frame. None: every frame is scored.
     """
 
     subject: str
@@ -36,6 +38,7 @@ class PoseSequence:
     keypoints_2d: np.ndarray
     positions_3d: np.ndarray
     trajectory: np.ndarray
+    scored: np.ndarray | None = None
 
     @property
     def frames(self) -> int:
@@ -63,6 +66,10 @@ class PoseDataset:
         synthetic: True for generated data.
         table_actions: the protocol's table actions in table order (HumanEva: Walk, Jog, Box).
         notes: other remarks, e.g. sequences trimmed to the shorter of their 2D and 3D frame counts.
+        annotation_3d: which of a dataset's 3D annotations the targets are (MPI-INF-3DHP:
+            ``univ_annot3`` or ``annot3``); empty for datasets with one.
+        extra_metrics: per-frame metrics the dataset's papers report beyond the position errors
+            (``("pck", "auc")`` for MPI-INF-3DHP, :mod:`gastbench.metrics_pck`).
     """
 
     name: str
@@ -82,6 +89,8 @@ class PoseDataset:
     incomplete: list[tuple[str, str, str]] = field(default_factory=list)
     #: the files the dataset was read from (absolute paths): outputs must never replace them
     files: list[str] = field(default_factory=list)
+    annotation_3d: str = ""
+    extra_metrics: tuple[str, ...] = ()
     #: split -> subject ids (in order)
     split_subjects: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: (split, subject) -> sequences; called once per key, then cached

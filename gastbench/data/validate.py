@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["where", "check_positions", "check_mapping"]
+__all__ = ["where", "check_keypoints", "check_positions", "check_mapping"]
 
 
 def where(file: str, subject: str | None = None, action: str | None = None, camera: str | None = None) -> str:
@@ -50,3 +50,12 @@ def check_positions(
             f"{loc}: {count} non-finite value(s) (NaN/inf), first at frame {bad[0]}, joint {bad[1]}"
         )
     return np.asarray(arr, dtype=np.float32)
+
+
+def check_keypoints(
+    arr: Any, joints: int, file: str, subject: str, action: str, camera: str | None = None
+) -> np.ndarray:
+    """2D keypoints ``(T, joints, 2)``, or ``(T, joints, 3)`` with a confidence channel (dropped):
+    validated like :func:`check_positions`; returns the float32 ``(T, joints, 2)`` pixel coordinates."""
+    channels = arr.shape[-1] if isinstance(arr, np.ndarray) and arr.ndim == 3 and arr.shape[-1] in (2, 3) else 2
+    return check_positions(arr, channels, joints, file, subject, action, camera)[..., :2]

@@ -45,7 +45,7 @@ def evaluate(
     if input_index is not None:  # a model built at a layout inside the dataset's sees its own joints
         keypoints = [kp[:, input_index] for kp in keypoints]
     lifter = lifter.to(device)
-    rows = RowAccumulator(sequences, subjects, actions, protocol.precision)
+    rows = RowAccumulator(sequences, subjects, actions, protocol.precision, dataset.extra_metrics)
     writer = PredictionWriter(options.save_predictions, sequences, protocol) if options.save_predictions else None
     predictions = lift_sequences(
         lifter,
@@ -62,9 +62,10 @@ def evaluate(
     with writer if writer is not None else contextlib.nullcontext():
         for seq, pred in zip(sequences, predictions):
             pred, gt = _scored_pair(lifter, dataset, seq, pred, protocol)
-            rows.add(pred, gt)
+            valid = _scored_frames(dataset, seq, protocol.score_stride, pred.shape[0])
+            rows.add(pred, gt, valid)
             if writer is not None:
-                writer.add(seq, pred, gt)
+                writer.add(seq, *((pred, gt) if valid is None else (pred[valid], gt[valid])))
     return _record(lifter, dataset, options, protocol, rows.result(), len(sequences), weights, device, started)
 
 
@@ -141,6 +142,19 @@ def _scored_pair(
     return align_for_scoring(pred, gt[:, gt_index], protocol)
 
 
+def _scored_frames(dataset: "PoseDataset", seq: "PoseSequence", score_stride: int, frames: int) -> np.ndarray | None:
+    """The sequence's own mask of frames to score (MPI-INF-3DHP's valid frames) at the scoring stride; None: all."""
+    if seq.scored is None:
+        return None
+    mask = np.asarray(seq.scored, dtype=bool)[::score_stride]
+    if mask.shape != (frames,):
+        raise ShapeError(
+            f"{dataset.name} {seq.subject}/{seq.name}/{seq.camera}: frame mask of shape {np.shape(seq.scored)} "
+            f"does not match its {seq.frames} frames"
+        )
+    return mask
+
+
 def _record(
     lifter: Lifter,
     dataset: "PoseDataset",
@@ -182,6 +196,7 @@ def _record(
             max_sequences=options.max_sequences,
             trimmed=list(dataset.notes),
             incomplete=incomplete_sequences(dataset, options),
+            annotation_3d=dataset.annotation_3d,
         ),
         per_action=rows.per_action,
         per_cell=rows.per_cell,

@@ -21,10 +21,10 @@ from torch import nn
 
 from ..errors import ConfigError, WeightsError
 from ..lifter import Lifter
-from ..outputs import prepare_run_dir
+
 from ..process_state import process_state_restored
 from ..progress import progress_bar
-from ..run_folder import CHECKPOINT, CONFIG, LOG, SUMMARY, WEIGHTS, mark_run_folder, record_written
+from ..run_folder import CHECKPOINT, CONFIG, LOG, SUMMARY, WEIGHTS, mark_run_folder, prepare_run_dir, record_written
 from .budget import EpochBudget, out_of_budget
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import TrainConfig
