@@ -31,6 +31,7 @@ LAYERS: list[set[str]] = [
     {"pretrained"},
     {"evaluation", "training"},
     {"tables", "leaderboard", "conformance", "conformance_behaviour", "convert", "infer", "viz"},
+    {"site"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

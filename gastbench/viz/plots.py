@@ -32,13 +32,18 @@ def _save(fig: Any, out: Path, overwrite: bool, dpi: int) -> Path:
         plt.close(fig)
         raise ConfigError(f"{out} already exists; pass --overwrite to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi, bbox_inches="tight")
+    if out.suffix.lower() == ".svg":
+        # Same record, same file: no date stamp, element ids from a fixed salt instead of a random one.
+        with plt.rc_context({"svg.hashsalt": "gastbench"}):
+            fig.savefig(out, dpi=dpi, bbox_inches="tight", metadata={"Date": None})
+    else:
+        fig.savefig(out, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return out
 
 
 def _label(record: "EvalResult") -> str:
-    tag = " [untrained]" if record.untrained else ""
+    tag = " [untrained]" if record.untrained else " [reported]" if record.reported else ""
     return f"{record.model} ({record.dataset} {record.input}){tag}"
 
 
