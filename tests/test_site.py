@@ -66,6 +66,12 @@ def test_the_folder_may_not_hold_what_the_site_reads(tmp_path: Path) -> None:
         check_site_dir(tmp_path, inputs=[record])
 
 
+def test_the_folder_may_not_lie_where_records_are_read(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="a folder records are read from"):
+        check_site_dir(tmp_path / "runs" / "site", read_folders=[tmp_path / "runs"])
+    check_site_dir(tmp_path / "site", read_folders=[tmp_path / "runs"])
+
+
 def test_a_damaged_marker_is_an_error_not_a_deletion(tmp_path: Path) -> None:
     (tmp_path / SITE_MARKER).write_text("{not json")
     (tmp_path / "index.html").write_text("x")

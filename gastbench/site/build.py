@@ -107,7 +107,8 @@ def build_site(
     if clashes:
         raise ConfigError(f"two pages of the site would share a file name ({clashes[0]}): rename a dataset or input")
     # The folder is checked before the pages render (building every model takes a while), written after.
-    check_site_dir(out_dir, overwrite=overwrite, inputs=content.inputs, planned=planned)
+    reads = {"inputs": content.inputs, "read_folders": content.record_folders}
+    check_site_dir(out_dir, overwrite=overwrite, planned=planned, **reads)
     texts: dict[str, str] = {}
     for board in content.boards:
         texts[board.file] = page(board.title, board_page_body(board, content), __version__)
@@ -120,7 +121,7 @@ def build_site(
     texts[CSS] = _asset("site.css")
     texts[JS] = _asset("sort.js")
     texts.update(records)
-    out = prepare_site_dir(out_dir, overwrite=overwrite, inputs=content.inputs, planned=planned)
+    out = prepare_site_dir(out_dir, overwrite=overwrite, planned=planned, **reads)
     for name, text in texts.items():
         path = out / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,8 @@ class SiteContent:
     warnings: list[str] = field(default_factory=list)
     inputs: list[Path] = field(default_factory=list)
     include_partial: bool = False
+    #: folders the records were read from (recursively): the site may not be written inside one
+    record_folders: list[Path] = field(default_factory=list)
 
     @property
     def cards_by_id(self) -> dict[str, Card]:
@@ -113,4 +115,5 @@ def gather(runs_dirs: Iterable[str | Path] = (), cards: list[Card] | None = None
                 boards.append(Board(dataset, input, protocol, table))
     inputs = [p for f in folders if f.is_dir() for p in f.rglob("*.json")]
     inputs += [c.path for c in cards if c.path is not None]
-    return SiteContent(cards, measured, boards, ModelCatalog(), warnings, inputs, include_partial)
+    read = [f for f in folders if f.is_dir()]
+    return SiteContent(cards, measured, boards, ModelCatalog(), warnings, inputs, include_partial, read)

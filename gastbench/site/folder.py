@@ -64,13 +64,19 @@ def _remove_previous(out_dir: Path) -> None:
 
 
 def check_site_dir(
-    out_dir: str | Path, *, overwrite: bool = False, inputs: Iterable[str | Path] = (), planned: Iterable[str] = ()
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | Path] = (),
+    planned: Iterable[str] = (),
+    read_folders: Iterable[str | Path] = (),
 ) -> Path:
     """Refuse an ``out_dir`` the site may not write (nothing is changed on disk).
 
-    ``inputs``: files the site reads (none may lie inside the folder). ``planned``: the relative
-    paths about to be written; one that exists and the earlier site did not write (someone's own
-    file beside the site) is refused.
+    ``inputs``: files the site reads (none may lie inside the folder). ``read_folders``: folders
+    records are read from recursively (the site, which holds record copies, may not lie inside
+    one). ``planned``: the relative paths about to be written; one that exists and the earlier site
+    did not write (someone's own file beside the site) is refused.
     """
     out_dir = check_output_dir(out_dir, "OUT_DIR")
     root = out_dir.expanduser().resolve()
@@ -78,6 +84,13 @@ def check_site_dir(
         resolved = Path(source).expanduser().resolve()
         if root == resolved or root in resolved.parents:
             raise ConfigError(f"OUT_DIR {out_dir} holds {source}, which the site reads; choose another folder")
+    for folder in read_folders:
+        resolved = Path(folder).expanduser().resolve()
+        if root == resolved or resolved in root.parents:
+            raise ConfigError(
+                f"OUT_DIR {out_dir} is inside {folder}, a folder records are read from (its record copies would be "
+                "read back); choose a folder outside it"
+            )
     if not out_dir.is_dir() or not any(out_dir.iterdir()):
         return out_dir
     marked = (out_dir / SITE_MARKER).is_file()
@@ -97,11 +110,16 @@ def check_site_dir(
 
 
 def prepare_site_dir(
-    out_dir: str | Path, *, overwrite: bool = False, inputs: Iterable[str | Path] = (), planned: Iterable[str] = ()
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | Path] = (),
+    planned: Iterable[str] = (),
+    read_folders: Iterable[str | Path] = (),
 ) -> Path:
     """:func:`check_site_dir`, then delete what an earlier site wrote there (``overwrite``) and mark the folder."""
     planned = list(planned)
-    out_dir = check_site_dir(out_dir, overwrite=overwrite, inputs=inputs, planned=planned)
+    out_dir = check_site_dir(out_dir, overwrite=overwrite, inputs=inputs, planned=planned, read_folders=read_folders)
     if (out_dir / SITE_MARKER).is_file():
         _remove_previous(out_dir)
     write_marker(out_dir, planned)

@@ -60,7 +60,8 @@ def flops_per_frame(lifter: Lifter) -> int:
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """One registered model at one input layout; ``error`` says why it could not be built (then the rest is None)."""
+    """One registered model at one input layout; ``error`` says why it could not be built (then the rest
+    is None) or why its FLOPs were not counted."""
 
     name: str
     layout: str
@@ -76,11 +77,6 @@ class ModelFacts:
     error: str = ""
 
 
-def _dataset_layout(dataset: str) -> str:
-    """The data layout a dataset's name stands for when a record names no card (h36m, humaneva)."""
-    return dataset if dataset in list_layouts() else "h36m"
-
-
 class ModelCatalog:
     """Builds each (model, layout) once, under a restored process state (building draws random weights)."""
 
@@ -88,13 +84,16 @@ class ModelCatalog:
         self._facts: dict[tuple[str, str], ModelFacts] = {}
 
     def layout_for(self, model: str, dataset: str, card_layout: str | None) -> str:
-        """The input layout a row's model ran at: its card's, else the model's native one for the data."""
+        """The input layout a row's model ran at: its card's, else the model's native one for the dataset's
+        layout (h36m, humaneva), else the model's default."""
         if card_layout:
             return card_layout
         try:
-            return native_layout(model, get_layout(_dataset_layout(dataset))).name
+            if dataset in list_layouts():
+                return native_layout(model, get_layout(dataset)).name
+            return get_lifter_spec(model).default_layout
         except GastbenchError:
-            return _dataset_layout(dataset)
+            return dataset
 
     def facts(self, model: str, layout: str) -> ModelFacts:
         key = (model, layout)
@@ -116,17 +115,21 @@ class ModelCatalog:
         try:
             with process_state_restored():
                 lifter = create_lifter(model, layout=layout)
-                flops = flops_per_frame(lifter)
             paper = resolve_protocol(lifter, EvalOptions(convention="paper"))
             standard = resolve_protocol(lifter, EvalOptions())
         except GastbenchError as exc:
             return ModelFacts(name=model, layout=layout, family=spec.family, paper=spec.paper, error=str(exc))
-        log.debug("site: %s at layout %s: %.2f MFLOPs per frame", model, layout, flops / 1e6)
+        flops, error = None, ""
+        try:
+            flops = flops_per_frame(lifter)
+            log.debug("site: %s at layout %s: %.2f MFLOPs per frame", model, layout, flops / 1e6)
+        except Exception as exc:  # noqa: BLE001 - a plugin's forward may raise anything; the page says so
+            error = f"FLOPs not counted: {model}'s forward raised {type(exc).__name__}: {exc}"
         meta = lifter.metadata
         return ModelFacts(
             name=model, layout=lifter.input_layout.name, family=meta.family, paper=meta.paper, url=meta.url,
             params=lifter.num_parameters(), receptive_field=lifter.receptive_field, flops_per_frame=flops,
-            convention=meta.convention, paper_protocol=paper, standard_protocol=standard,
+            convention=meta.convention, paper_protocol=paper, standard_protocol=standard, error=error,
         )  # fmt: skip
 
     def families(self) -> list[ModelFacts]:
@@ -134,9 +137,9 @@ class ModelCatalog:
         chosen: dict[str, ModelFacts] = {}
         for name in list_lifters():
             spec = get_lifter_spec(name)
-            if spec.family in chosen and not chosen[spec.family].error:
+            if spec.family in chosen and chosen[spec.family].paper_protocol is not None:
                 continue
             facts = self.facts(name, spec.default_layout)
-            if spec.family not in chosen or not facts.error:
+            if spec.family not in chosen or facts.paper_protocol is not None:
                 chosen[spec.family] = facts
         return [chosen[f] for f in sorted(chosen)]
