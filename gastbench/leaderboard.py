@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -21,8 +21,8 @@ from .results import EvalResult, MetricRow, ProtocolInfo
 from .cards import Card, load_cards, zoo_dirs
 
 __all__ = [
-    "DIFF_COLUMN", "NOTES_COLUMN", "collect_measured", "leaderboard_frame", "record_folders", "record_files",
-    "render_leaderboard", "reported_records",
+    "DIFF_COLUMN", "NOTES_COLUMN", "Leaderboard", "collect_measured", "headline_average", "leaderboard_frame",
+    "leaderboard_table", "record_files", "record_folders", "render_leaderboard", "reported_records",
 ]  # fmt: skip
 
 DIFF_COLUMN = "Δ vs paper"
@@ -147,7 +147,8 @@ def reported_records(cards: Iterable[Card]) -> list[EvalResult]:
     return [r for r in (card_record(c) for c in cards) if r is not None]
 
 
-def _avg(record: EvalResult, protocol: int) -> float | None:
+def headline_average(record: EvalResult, protocol: int) -> float | None:
+    """The number a row is ranked by: its mean over actions (HumanEva-I cells' mean when only cells exist)."""
     metric = _METRIC[protocol]
     value = record.average_over_actions.get(metric)
     if value is None and record.per_cell:
@@ -155,6 +156,69 @@ def _avg(record: EvalResult, protocol: int) -> float | None:
         if cells and all(v is not None for v in cells):
             value = sum(cells) / len(cells)  # type: ignore[arg-type]
     return value
+
+
+@dataclass
+class Leaderboard:
+    """The leaderboard's rows: ``records[i]`` is the record behind ``frame``'s i-th row (same order)."""
+
+    records: list[EvalResult] = field(default_factory=list)
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: list[str] = field(default_factory=list)
+    #: (model, dataset, input) -> the paper's average for this protocol (from the cards)
+    paper_averages: dict[tuple[str, str, str], float | None] = field(default_factory=dict)
+
+
+def leaderboard_table(
+    dataset: str = "h36m",
+    input: str | None = "cpn",
+    protocol: int = 1,
+    runs_dirs: Iterable[str | Path] = (),
+    cards: list[Card] | None = None,
+    include_reported: bool = True,
+    include_partial: bool = False,
+) -> Leaderboard:
+    """The leaderboard table (sorted by Avg) with the record behind each row, and warnings about skipped files."""
+    from . import tables
+
+    if protocol not in _METRIC:
+        raise ConfigError(f"protocol must be 1 (MPJPE) or 2 (P-MPJPE), got {protocol!r}")
+    # every zoo folder's results/ (the repository's and those installed packages ship), then the runs
+    measured, warnings = collect_measured(record_folders(runs_dirs), include_partial=include_partial)
+    reported = reported_records(load_cards() if cards is None else cards) if include_reported else []
+
+    def keep(r: EvalResult) -> bool:
+        return r.dataset == dataset and (input is None or r.input == input)
+
+    records = [r for r in measured if keep(r)] + [r for r in reported if keep(r) and headline_average(r, protocol) is not None]
+    paper = {(r.model, r.dataset, r.input): headline_average(r, protocol) for r in reported}
+    if not records:
+        return Leaderboard(warnings=warnings, paper_averages=paper)
+
+    def rank(r: EvalResult) -> tuple[float, bool, str]:
+        avg = headline_average(r, protocol)
+        return (math.inf if avg is None else avg, r.reported, r.model)
+
+    if dataset == "3dhp":  # the cross-dataset table: PCK, AUC and MPJPE, best PCK first
+        from .tables_pck import pck_frame
+
+        records.sort(key=lambda r: (-(r.average_over_frames.pck or -math.inf), r.model))
+        frame = pck_frame(records, tables._label)
+        frame[NOTES_COLUMN] = [_notes(r) for r in records]
+        return Leaderboard(records=records, frame=frame, warnings=warnings, paper_averages=paper)
+    records.sort(key=rank)
+    frame = tables.table_frame(records, protocol, frame_average=False)
+    diffs = []
+    for r in records:
+        ref = paper.get((r.model, r.dataset, r.input))
+        mine = headline_average(r, protocol)
+        diffs.append(math.nan if r.reported or ref is None or mine is None else round(mine - ref, 1))
+    frame[DIFF_COLUMN] = diffs
+    frame[NOTES_COLUMN] = [_notes(r) for r in records]
+    if len({r.protocol.convention for r in records if not r.reported}) > 1:
+        # Both protocols measured: say which each row is (the standard one is the leaderboard's).
+        frame.insert(1, "Convention", ["reported" if r.reported else r.protocol.convention for r in records])
+    return Leaderboard(records=records, frame=frame, warnings=warnings, paper_averages=paper)
 
 
 def leaderboard_frame(
@@ -167,41 +231,8 @@ def leaderboard_frame(
     include_partial: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The leaderboard table (sorted by Avg) and warnings about skipped files."""
-    from . import tables
-
-    if protocol not in _METRIC:
-        raise ConfigError(f"protocol must be 1 (MPJPE) or 2 (P-MPJPE), got {protocol!r}")
-    # every zoo folder's results/ (the repository's and those installed packages ship), then the runs
-    measured, warnings = collect_measured(record_folders(runs_dirs), include_partial=include_partial)
-    reported = reported_records(load_cards() if cards is None else cards) if include_reported else []
-
-    def keep(r: EvalResult) -> bool:
-        return r.dataset == dataset and (input is None or r.input == input)
-
-    records = [r for r in measured if keep(r)] + [r for r in reported if keep(r) and _avg(r, protocol) is not None]
-    if not records:
-        return pd.DataFrame(), warnings
-    if dataset == "3dhp":  # the cross-dataset table: PCK, AUC and MPJPE, best PCK first
-        from .tables_pck import pck_frame
-
-        records.sort(key=lambda r: (-(r.average_over_frames.pck or -math.inf), r.model))
-        frame = pck_frame(records, tables._label)
-        frame[NOTES_COLUMN] = [_notes(r) for r in records]
-        return frame, warnings
-    paper = {(r.model, r.dataset, r.input): _avg(r, protocol) for r in reported}
-    records.sort(key=lambda r: (math.inf if _avg(r, protocol) is None else _avg(r, protocol), r.reported, r.model))
-    frame = tables.table_frame(records, protocol, frame_average=False)
-    diffs = []
-    for r in records:
-        ref = paper.get((r.model, r.dataset, r.input))
-        mine = _avg(r, protocol)
-        diffs.append(math.nan if r.reported or ref is None or mine is None else round(mine - ref, 1))
-    frame[DIFF_COLUMN] = diffs
-    frame[NOTES_COLUMN] = [_notes(r) for r in records]
-    if len({r.protocol.convention for r in records if not r.reported}) > 1:
-        # Both protocols measured: say which each row is (the standard one is the leaderboard's).
-        frame.insert(1, "Convention", ["reported" if r.reported else r.protocol.convention for r in records])
-    return frame, warnings
+    board = leaderboard_table(dataset, input, protocol, runs_dirs, cards, include_reported, include_partial)
+    return board.frame, board.warnings
 
 
 def render_leaderboard(

@@ -32,6 +32,7 @@ LAYERS: list[set[str]] = [
     {"evaluation", "training"},
     {"tables_pck"},
     {"tables", "leaderboard", "conformance", "conformance_behaviour", "convert", "infer", "viz"},
+    {"site"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

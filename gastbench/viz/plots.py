@@ -34,14 +34,19 @@ def _save(fig: Any, out: Path, overwrite: bool, dpi: int) -> Path:
         raise ConfigError(f"{out} already exists; pass --overwrite to replace it")
     try:
         with replacing_path(out) as tmp:
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=out.suffix.lstrip(".") or None)
+            if out.suffix.lower() == ".svg":
+                # Same record, same file: no date stamp, element ids from a fixed salt instead of a random one.
+                with plt.rc_context({"svg.hashsalt": "gastbench"}):
+                    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="svg", metadata={"Date": None})
+            else:
+                fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=out.suffix.lstrip(".") or None)
     finally:
         plt.close(fig)
     return out
 
 
 def _label(record: "EvalResult") -> str:
-    tag = " [untrained]" if record.untrained else ""
+    tag = " [untrained]" if record.untrained else " [reported]" if record.reported else ""
     return f"{record.model} ({record.dataset} {record.input}){tag}"
 
 
