@@ -148,14 +148,10 @@ def reported_records(cards: Iterable[Card]) -> list[EvalResult]:
 
 
 def headline_average(record: EvalResult, protocol: int) -> float | None:
-    """The number a row is ranked by: its mean over actions (HumanEva-I cells' mean when only cells exist)."""
-    metric = _METRIC[protocol]
-    value = record.average_over_actions.get(metric)
-    if value is None and record.per_cell:
-        cells = [c.get(metric) for s in record.per_cell.values() for c in s.values()]
-        if cells and all(v is not None for v in cells):
-            value = sum(cells) / len(cells)  # type: ignore[arg-type]
-    return value
+    """The number a row is ranked by, the Avg its table shows (:func:`gastbench.tables.headline_average`)."""
+    from .tables import headline_average as shown
+
+    return shown(record, protocol)
 
 
 @dataclass

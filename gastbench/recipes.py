@@ -34,11 +34,11 @@ import copy
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from types import UnionType
-from typing import Any, Iterator, Literal, Mapping, Union, get_args, get_origin, get_type_hints
+from typing import Any, Iterator, Literal, Mapping
 
 from .data.actions import HUMANEVA_ACTIONS
 from .errors import ConfigError
+from .typecheck import check_field_types
 
 __all__ = [
     "DEFAULT_RECIPE_FAMILY",
@@ -277,40 +277,3 @@ def effective_recipe(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     if isinstance(name, str) and name:
         base = {**{f.name: f.default for f in fields(Recipe)}, **recipe_settings(name, where)}
     return {**base, **{k: v for k, v in table.items() if k != "name"}}
-
-
-def check_field_types(obj: Any, where: str, cls: type | None = None) -> None:
-    """A :class:`ConfigError` naming the field, the expected type and the value given (for ``cls``'s fields)."""
-    hints = get_type_hints(cls or type(obj))
-    for f in fields(cls or obj):
-        value = getattr(obj, f.name)
-        if not _matches(value, hints[f.name]):
-            hint = hints[f.name]
-            expected = hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
-            raise ConfigError(f"{where}: {f.name} must be {expected}, got {value!r} ({type(value).__name__})")
-
-
-def _matches(value: Any, hint: Any) -> bool:
-    """Whether ``value`` fits the type ``hint`` (the simple types a config holds)."""
-    origin, args = get_origin(hint), get_args(hint)
-    if hint is Any:
-        return True
-    if origin is Literal:
-        return value in args
-    if origin in (Union, UnionType):
-        return any(_matches(value, a) for a in args)
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if hint is str:
-        return isinstance(value, str)
-    if origin is list:
-        return isinstance(value, list) and all(_matches(v, args[0]) for v in value) if args else isinstance(value, list)
-    if origin is dict:
-        return isinstance(value, dict)
-    return True

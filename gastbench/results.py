@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError, DataError, not_a_file
+from .typecheck import check_field_types
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -207,17 +208,69 @@ class EvalResult:
             raise DataError(f"result {origin}: kind must be 'measured' or 'reported', got {data.get('kind')!r}")
         try:
             values = dict(data)
-            protocol = dict(data.get("protocol", {}))
-            values["protocol"] = ProtocolInfo(**protocol)
-            values["per_action"] = {a: MetricRow(**r) for a, r in data.get("per_action", {}).items()}
+            values["protocol"] = _build(ProtocolInfo, data.get("protocol", {}), f"result {origin}: protocol")
+            values["per_action"] = {
+                _key(a, origin): _row(r, f"result {origin}: per_action[{a!r}]") for a, r in _mapping(data.get("per_action", {}), origin, "per_action").items()
+            }
             values["per_cell"] = {
-                s: {a: MetricRow(**r) for a, r in cells.items()} for s, cells in data.get("per_cell", {}).items()
+                _key(s, origin): {
+                    _key(a, origin): _row(r, f"result {origin}: per_cell[{s!r}][{a!r}]")
+                    for a, r in _mapping(cells, origin, f"per_cell[{s!r}]").items()
+                }
+                for s, cells in _mapping(data.get("per_cell", {}), origin, "per_cell").items()
             }
             for key in ("average_over_actions", "average_over_frames"):
-                values[key] = MetricRow(**data.get(key, {}))
+                values[key] = _row(data.get(key, {}), f"result {origin}: {key}")
+            record = cls(**values)
         except (TypeError, ValueError, AttributeError) as exc:
             raise DataError(f"result {origin}: malformed record: {exc}") from None
-        return cls(**values)
+        check_field_types(record, f"result {origin}", error=DataError)
+        for name in ("parameters", "frames_evaluated", "sequences_evaluated", "wall_time_s", "frames_per_s"):
+            value = getattr(record, name)
+            if value is not None and value < 0:
+                raise DataError(f"result {origin}: {name} must be >= 0, got {value!r}")
+        if record.receptive_field is not None and record.receptive_field < 1:
+            raise DataError(f"result {origin}: receptive_field must be >= 1, got {record.receptive_field!r}")
+        return record
+
+
+def _mapping(value: Any, origin: str, what: str) -> dict[Any, Any]:
+    if not isinstance(value, dict):
+        raise DataError(f"result {origin}: {what} must be an object, got {type(value).__name__}")
+    return value
+
+
+def _key(value: Any, origin: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise DataError(f"result {origin}: names of actions and subjects must be non-empty strings, got {value!r}")
+    return value
+
+
+def _build(cls: Any, raw: Any, where: str) -> Any:
+    """A dataclass from a JSON object: known keys only, each of its declared type."""
+    if not isinstance(raw, dict):
+        raise DataError(f"{where} must be an object, got {type(raw).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise DataError(f"{where}: unknown key(s) {unknown}")
+    built = cls(**raw)
+    check_field_types(built, where, error=DataError)
+    return built
+
+
+def _row(raw: Any, where: str) -> MetricRow:
+    """A metric row whose errors are finite and non-negative (a negative or NaN error would rank first)."""
+    row = _build(MetricRow, raw, where)
+    for name in METRIC_KEYS:
+        value = getattr(row, name, None)
+        if value is not None and (value < 0 or (name in ("pck", "auc") and value > 100)):
+            raise DataError(f"{where}: {name} must be >= 0{' and <= 100 (%)' if name in ('pck', 'auc') else ''}, got {value!r}")
+    for name in ("frames", "velocity_frames"):
+        value = getattr(row, name)
+        if value is not None and value < 0:
+            raise DataError(f"{where}: {name} must be >= 0, got {value!r}")
+    return row
 
 
 def now_iso() -> str:

@@ -22,6 +22,8 @@ __all__ = [
     "PROTOCOL_METRICS",
     "results_frame",
     "humaneva_frame",
+    "cell_average",
+    "headline_average",
     "headline_protocol",
     "table_frame",
     "latex_escape",
@@ -105,21 +107,37 @@ def results_frame(records: Iterable[EvalResult], protocol: str | int = 1, frame_
     return pd.DataFrame(rows).set_index("Method") if rows else pd.DataFrame()
 
 
+def cell_average(record: EvalResult, protocol: str | int) -> float | None:
+    """The Table 3 Avg: the mean of the Walk/Jog/Box x S1-S3 cells (None unless all nine are there)."""
+    metric = _metric(protocol)
+    cells = [record.per_cell.get(s, {}).get(a) for a in HUMANEVA_ACTIONS for s in HUMANEVA_SUBJECTS]
+    values = [c.get(metric) for c in cells if c is not None]
+    if len(values) != len(cells) or any(v is None for v in values):
+        return None
+    return float(sum(values)) / len(values)  # type: ignore[arg-type]
+
+
+def headline_average(record: EvalResult, protocol: str | int) -> float | None:
+    """The number a row is ranked by, as its table shows it in the Avg column: for HumanEva-I the mean of its
+    nine cells (a paper that printed only an average: that average), else the mean over actions."""
+    if record.dataset in _CELL_TABLE_DATASETS:
+        cells = cell_average(record, protocol)
+        if cells is not None:
+            return cells
+    return record.average_over_actions.get(_metric(protocol))
+
+
 def humaneva_frame(records: Iterable[EvalResult], protocol: str | int = 2) -> pd.DataFrame:
     """Table 3 layout: Walk/Jog/Box x S1-S3 cells, their mean, params (M) and RF (Protocol #2 by default)."""
     metric = _metric(protocol)
     rows = []
     for r in records:
         row: dict[str, object] = {"Method": _label(r)}
-        values = []
         for action in HUMANEVA_ACTIONS:
             for subject in HUMANEVA_SUBJECTS:
                 cell = r.per_cell.get(subject, {}).get(action)
-                value = _nan(cell.get(metric) if cell else None)
-                row[f"{action} {subject}"] = value
-                values.append(value)
-        present = [v for v in values if not math.isnan(v)]
-        row[AVG] = sum(present) / len(present) if len(present) == len(values) else math.nan
+                row[f"{action} {subject}"] = _nan(cell.get(metric) if cell else None)
+        row[AVG] = _nan(headline_average(r, protocol))
         row["Params (M)"] = math.nan if r.parameters is None else r.parameters / 1e6  # same trailing columns as Table 1
         row["RF"] = r.receptive_field
         rows.append(row)

@@ -20,7 +20,7 @@ MAX_LINES = 400
 
 #: Lowest first; a module may import its own layer and the ones below, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "hashing", "model_id", "progress", "outputs", "revision", "safe_pickle", "run_folder", "process_state"},
+    {"errors", "hashing", "model_id", "progress", "outputs", "revision", "safe_pickle", "run_folder", "process_state", "typecheck"},
     {"skeleton", "metrics", "metrics_pck", "results"},
     {"data", "keypoints", "recipes"},
     {"lifter"},

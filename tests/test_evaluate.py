@@ -402,7 +402,7 @@ def test_train_stride_record_roundtrip(tmp_path: Path) -> None:
         load_result(old)
     data["protocol"] = "not a mapping"
     old.write_text(json.dumps(data))
-    with pytest.raises(DataError, match="malformed"):
+    with pytest.raises(DataError, match="protocol must be an object"):
         load_result(old)
 
 

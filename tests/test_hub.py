@@ -69,7 +69,7 @@ def zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, weights_file: tuple[Pat
     zoo_dir = tmp_path / "zoo"
     write_card(card, zoo_dir)
     # A temp zoo dir shadows the shipped unpublished card of the same id: test it alone.
-    monkeypatch.setattr("gastbench.cards.lookup.default_zoo_dir", lambda: tmp_path / "empty")
+    monkeypatch.setattr("gastbench.cards.lookup.plugin_zoo_dirs", lambda: [])
     monkeypatch.setenv("GASTBENCH_ZOO_DIR", str(zoo_dir))
     return {"card": card, "lifter": lifter, "blob": blob, "zoo_dir": zoo_dir, "hf_home": hf_home}
 

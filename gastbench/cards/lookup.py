@@ -17,7 +17,6 @@ __all__ = [
     "ZOO_ENTRY_POINT_GROUP",
     "ModelId",
     "card_id",
-    "default_zoo_dir",
     "find_card",
     "load_cards",
     "parse_model_id",
@@ -31,11 +30,6 @@ ZOO_DIR_ENV = "GASTBENCH_ZOO_DIR"
 ZOO_ENTRY_POINT_GROUP = "gastbench.zoo"
 
 
-def default_zoo_dir() -> Path:
-    """The ``zoo/`` folder shipped beside the package (the repository's cards)."""
-    return Path(__file__).resolve().parents[2] / "zoo"
-
-
 def plugin_zoo_dirs() -> list[Path]:
     """The card folders installed packages declare in the ``gastbench.zoo`` entry-point group.
 
@@ -46,7 +40,8 @@ def plugin_zoo_dirs() -> list[Path]:
     from importlib.metadata import entry_points
 
     found: list[Path] = []
-    for ep in entry_points(group=ZOO_ENTRY_POINT_GROUP):
+    own_first = sorted(entry_points(group=ZOO_ENTRY_POINT_GROUP), key=lambda ep: (_distribution(ep) != "gastbench", ep.name))
+    for ep in own_first:
         # Locate the top-level package without importing it (no torch for `gastbench zoo`), then descend.
         top, *rest = ep.module.split(".")
         try:
@@ -62,11 +57,15 @@ def plugin_zoo_dirs() -> list[Path]:
     return found
 
 
+def _distribution(ep: object) -> str:
+    return str(getattr(getattr(ep, "dist", None), "name", "") or "")
+
+
 def zoo_dirs() -> list[Path]:
-    """Card folders: ``$GASTBENCH_ZOO_DIR`` (``os.pathsep``-separated), the repository's ``zoo/``,
-    then those installed packages ship through the ``gastbench.zoo`` entry-point group."""
+    """Card folders: ``$GASTBENCH_ZOO_DIR`` (``os.pathsep``-separated), then those installed packages ship
+    through the ``gastbench.zoo`` entry-point group: gastbench's own zoo (package ``gastbench_zoo``) first."""
     extra = [Path(p) for p in os.environ.get(ZOO_DIR_ENV, "").split(os.pathsep) if p.strip()]
-    dirs = [*extra, default_zoo_dir(), *plugin_zoo_dirs()]
+    dirs = [*extra, *plugin_zoo_dirs()]
     unique: list[Path] = []
     for d in dirs:
         if d.resolve() not in [u.resolve() for u in unique]:

@@ -50,7 +50,7 @@ def _read_3d_cached(path: str, size: int, mtime_ns: int) -> dict[str, dict[str, 
     for subject, actions in raw.items():
         out[subject] = {}
         for action, arr in check_mapping(actions, FILE_3D, f"positions_3d[{subject!r}]").items():
-            arr = check_positions(arr, 3, 32, FILE_3D, subject, action)
+            arr = check_positions(arr, 3, 32, FILE_3D, subject, action, targets=True)
             kept = np.ascontiguousarray(arr[:, KEPT_JOINTS])
             kept.setflags(write=False)
             out[subject][action] = kept

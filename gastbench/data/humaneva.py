@@ -89,7 +89,7 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_t
         seqs: list[PoseSequence] = []
         cams = cameras.cameras(subject)
         for name, frames in plan[(split, subject)]:
-            pos = check_positions(world[key][name], 3, HUMANEVA_15.num_joints, FILE_3D, key, name)[:frames]
+            pos = check_positions(world[key][name], 3, HUMANEVA_15.num_joints, FILE_3D, key, name, targets=True)[:frames]
             for index, cam in enumerate(cams):
                 raw = check_keypoints(keypoints[key][name][index], layout.file_joints, file_2d, key, name, cam.id)
                 kp = cam.normalize(layout.apply(raw[:frames]))

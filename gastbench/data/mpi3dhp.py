@@ -127,7 +127,7 @@ def _pair(entry: Any, file: str, subject: str, name: str, camera: str | None = N
         raise DataError(f"{file}: {where} lacks {missing}; expected data_2d (T, 17, 2) and data_3d (T, 17, 3)")
     joints = MPI3DHP_17.num_joints
     kp = check_keypoints(entry["data_2d"], joints, file, subject, name, camera)
-    pos = check_positions(entry["data_3d"], 3, joints, file, subject, name, camera)
+    pos = check_positions(entry["data_3d"], 3, joints, file, subject, name, camera, targets=True)
     if kp.shape[0] != pos.shape[0]:
         raise DataError(f"{file}: {where}: data_2d has {kp.shape[0]} frames, data_3d {pos.shape[0]}")
     return kp, pos

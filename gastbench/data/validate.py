@@ -26,9 +26,12 @@ def check_mapping(obj: Any, file: str, what: str) -> dict[str, Any]:
 
 
 def check_positions(
-    arr: Any, dims: int, joints: int, file: str, subject: str, action: str, camera: str | None = None
+    arr: Any, dims: int, joints: int, file: str, subject: str, action: str, camera: str | None = None,
+    *, targets: bool = False,
 ) -> np.ndarray:
     """Validate a ``(T, joints, dims)`` float array with finite values; returns it as float32.
+
+    ``targets``: 3D ground truth, where a frame with every joint at one point is refused too.
 
     Raises:
         DataError: wrong type/dtype/shape or a NaN/inf, naming file, subject, action and camera.
@@ -49,6 +52,14 @@ def check_positions(
         raise DataError(
             f"{loc}: {count} non-finite value(s) (NaN/inf), first at frame {bad[0]}, joint {bad[1]}"
         )
+    if targets:
+        spread = np.ptp(arr, axis=1).max(axis=-1)  # per frame: the largest extent of the joints, metres
+        collapsed = np.flatnonzero(spread < 1e-6)
+        if collapsed.size:
+            raise DataError(
+                f"{loc}: {collapsed.size} frame(s) with every joint at one point, first at frame {collapsed[0]}: "
+                "degenerate 3D targets (Procrustes would align any prediction onto them perfectly); fix the file"
+            )
     return np.asarray(arr, dtype=np.float32)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, not_a_file
-from ..recipes import LossName, LrSchedule, OptimizerName, Recipe, check_field_types
+from ..recipes import LossName, LrSchedule, OptimizerName, Recipe
+from ..typecheck import check_field_types
 
 __all__ = ["TrainConfig", "OptimizerName", "LossName", "LrSchedule"]
 

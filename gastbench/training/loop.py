@@ -151,12 +151,21 @@ class _Trainer:
         )
 
     def resume(self) -> None:
+        from ..checkpoint import load_state_dict_strict
+
         state = load_checkpoint(self.checkpoint_path)
-        self.lifter.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.sampler.load_state_dict(state["sampler"])
-        per_rank = state.get("rng_per_rank") or [state["rng"]]
+        try:
+            load_state_dict_strict(self.lifter, state["model"], origin=str(self.checkpoint_path))
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.sampler.load_state_dict(state["sampler"])
+            per_rank = state.get("rng_per_rank") or [state["rng"]]
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
+            why = " ".join(str(exc).split())  # torch's refusals span several lines
+            raise WeightsError(
+                f"checkpoint {self.checkpoint_path} does not fit this run ({type(exc).__name__}: {why[:300]}); "
+                "resume it with the settings it was written with, or start a new run"
+            ) from None
         if len(per_rank) != self.ctx.world_size:
             self.log(
                 f"warning: checkpoint written by {len(per_rank)} process(es), resumed by {self.ctx.world_size}: "
