@@ -75,8 +75,8 @@ def collect_measured(
         for path in sorted(folder.rglob("*.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                warnings.append(f"skipped {path}: not a readable JSON file: {exc}")
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+                warnings.append(f"skipped {path}: not a readable JSON file: {type(exc).__name__}: {str(exc)[:200]}")
                 continue
             if not _is_record(data):
                 continue

@@ -151,6 +151,9 @@ class EvalResult:
     wall_time_s: float | None = None
     frames_per_s: float | None = None
     gastbench_version: str = ""
+    #: How the numbers were computed, which moves them by float rounding only (~1e-7 mm): torch threads,
+    #: the BLAS of GAST-Net's fused CPU path, frames per chunk and per forward.
+    compute: dict[str, Any] = field(default_factory=dict)
     #: Git commit of the code that computed the record ("+dirty" for uncommitted changes; "" outside a checkout).
     code_revision: str = ""
     torch_version: str = ""
@@ -310,4 +313,8 @@ def load_result(path: str | Path) -> EvalResult:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"result file {path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise DataError(f"result file {path} nests objects too deeply to be a result record") from None
+    except OSError as exc:
+        raise DataError(f"result file {path} cannot be read: {exc.strerror or exc}") from None
     return EvalResult.from_dict(data, origin=str(path))

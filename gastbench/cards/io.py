@@ -27,6 +27,12 @@ def load_card(path: str | Path) -> Card:
         raise ConfigError(f"zoo card {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"zoo card {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"zoo card {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise ConfigError(f"zoo card {path} nests tables or arrays too deeply to be a card") from None
+    except OSError as exc:
+        raise ConfigError(f"zoo card {path} cannot be read: {exc.strerror or exc}") from None
     return card_from_dict(raw, path)
 
 

@@ -7,11 +7,13 @@ import json
 import typer
 
 from ._console import print_table
+from .options import JSON
 
 
 
 def model_rows(pattern: str = "*", layout: str | None = None) -> list[dict[str, object]]:
     """One row per registered lifter: name, family, receptive field, joints, parameters."""
+    from ..errors import GastbenchError
     from ..registry import create_lifter, get_lifter_spec, list_lifters  # torch loads only when a command runs
 
     rows: list[dict[str, object]] = []
@@ -23,7 +25,13 @@ def model_rows(pattern: str = "*", layout: str | None = None) -> list[dict[str, 
                          "joints_in": None, "joints_out": None, "layout": spec.default_layout, "params": None,
                          "params_m": None, "paper": spec.paper, "needs": missing})  # fmt: skip
             continue
-        lifter = create_lifter(name, layout=layout if layout in spec.layouts else None)
+        try:
+            lifter = create_lifter(name, layout=layout if layout in spec.layouts else None)
+        except GastbenchError as exc:  # a plugin whose factory fails is listed with why, not a traceback
+            rows.append({"name": name, "family": spec.family, "receptive_field": None, "causal": None,
+                         "joints_in": None, "joints_out": None, "layout": spec.default_layout, "params": None,
+                         "params_m": None, "paper": spec.paper, "error": str(exc)})  # fmt: skip
+            continue
         rows.append(
             {
                 "name": name,
@@ -45,11 +53,14 @@ def register(app: typer.Typer) -> None:
     @app.command("models")
     def models_command(
         pattern: str = typer.Argument("*", help="Shell-style wildcard, e.g. 'gast-*'."),
-        layout: str = typer.Option(None, help="Input layout to count parameters for (default: each model's own)."),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+        layout: str = typer.Option(None, "--layout", help="Input layout to count parameters for (default: each model's own)."),
+        as_json: bool = JSON,
     ) -> None:
         """List registered lifters with receptive field, joints and parameter count."""
         rows = model_rows(pattern, layout)
+        for r in rows:
+            if r.get("error"):
+                typer.echo(f"warning: {r['error']}", err=True)
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
@@ -59,7 +70,8 @@ def register(app: typer.Typer) -> None:
             [
                 [str(r["name"]), str(r["family"]), str(r["receptive_field"] or "-"),
                  f"{r['joints_in']}->{r['joints_out']}" if r["joints_in"] else "-", str(r["layout"]),
-                 f"{r['params_m']:.2f}" if r["params_m"] is not None else f"needs {', '.join(r['needs'])}",
+                 f"{r['params_m']:.2f}" if r["params_m"] is not None
+                 else f"needs {', '.join(r['needs'])}" if r.get("needs") else "build failed",
                  str(r["paper"])]  # fmt: skip
                 for r in rows
             ],

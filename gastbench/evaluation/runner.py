@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import ConfigError, DataError, ShapeError, WeightsError
 from ..lifter import Lifter
 from ..results import EvalResult, ProtocolInfo, now_iso
 from ..revision import code_revision
@@ -61,6 +61,12 @@ def evaluate(
     # One sequence at a time: scored, written if asked, then dropped (memory does not grow with the test set).
     with writer if writer is not None else contextlib.nullcontext():
         for seq, pred in zip(sequences, predictions):
+            if not np.isfinite(pred).all():
+                raise WeightsError(
+                    f"{lifter.name or type(lifter).__name__}: the model predicts NaN or inf for {seq.subject}/{seq.name}/"
+                    f"{seq.camera} (first at frame {int(np.argwhere(~np.isfinite(pred))[0][0])}); its weights are broken "
+                    "or do not belong to this model"
+                )
             pred, gt = _scored_pair(lifter, dataset, seq, pred, protocol)
             valid = _scored_frames(dataset, seq, protocol.score_stride, pred.shape[0])
             rows.add(pred, gt, valid)
@@ -155,6 +161,20 @@ def _scored_frames(dataset: "PoseDataset", seq: "PoseSequence", score_stride: in
     return mask
 
 
+def _compute_settings(lifter: Lifter, options: EvalOptions, device: torch.device) -> dict[str, object]:
+    """The settings that move results by float rounding only, recorded so that two runs can be told apart."""
+    from ..models._blas import blas_name
+    from .inference import auto_chunking
+
+    chunk, per_forward = auto_chunking(lifter.receptive_field, device)
+    return {
+        "torch_threads": torch.get_num_threads(),
+        "fused_path_blas": blas_name() if device.type == "cpu" else "device",
+        "chunk_frames": options.chunk_frames or chunk,
+        "frames_per_forward": options.frames_per_forward or per_forward,
+    }
+
+
 def _record(
     lifter: Lifter,
     dataset: "PoseDataset",
@@ -207,6 +227,7 @@ def _record(
         frames_evaluated=rows.frames,
         sequences_evaluated=n_sequences,
         device=device_name(device),
+        compute=_compute_settings(lifter, options, device),
         wall_time_s=round(wall, 4),
         frames_per_s=round(float(rows.frames) / wall, 1) if wall > 0 else None,
         gastbench_version=__version__,

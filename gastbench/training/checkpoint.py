@@ -8,7 +8,7 @@ released checkpoint (a run folder may come from someone else).
 
 from __future__ import annotations
 
-import os
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,13 @@ import numpy as np
 import torch
 
 from ..checkpoint.unpickle import load_torch_checkpoint
-from ..errors import WeightsError, not_a_file
+from ..errors import ConfigError, WeightsError, not_a_file
+from .config import TrainConfig
 
-__all__ = ["capture_rng", "restore_rng", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
+__all__ = [
+    "CHECKPOINT_VERSION", "capture_rng", "check_resume_config", "load_checkpoint", "restore_rng", "rewrite_log",
+    "save_checkpoint",
+]  # fmt: skip
 
 CHECKPOINT_VERSION = 1
 
@@ -73,3 +77,29 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"got version {data.get('version') if isinstance(data, dict) else type(data).__name__!r}"
         )
     return data
+
+
+#: Settings that may differ between a run and its resumption (they do not change the numbers on CPU).
+_RESUMABLE_CHANGES = frozenset({"device", "num_threads", "validate_every", "data_dir", "runs_dir"})
+
+
+def check_resume_config(saved: TrainConfig, given: TrainConfig) -> None:
+    a, b = saved.to_dict(), given.to_dict()
+    diff = sorted(k for k in a if k not in _RESUMABLE_CHANGES and a[k] != b.get(k))
+    if diff:
+        details = ", ".join(f"{k}: run {a[k]!r} vs now {b.get(k)!r}" for k in diff)
+        raise ConfigError(f"--resume: the settings differ from the run being resumed ({details})")
+
+
+def rewrite_log(path: Path, keep_epochs: int) -> list[dict[str, Any]]:
+    """Keep the log lines of the epochs the checkpoint holds (a killed run may have logged one more)."""
+    if not path.is_file():
+        return []
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if row.get("epoch", 0) <= keep_epochs:
+                kept.append(row)
+    path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    return kept

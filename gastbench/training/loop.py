@@ -12,7 +12,6 @@ import logging
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -20,13 +19,12 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, WeightsError
-from ..lifter import Lifter
 
 from ..process_state import process_state_restored
 from ..progress import progress_bar
 from ..run_folder import CHECKPOINT, CONFIG, LOG, SUMMARY, WEIGHTS, mark_run_folder, prepare_run_dir, record_written
 from .budget import EpochBudget, out_of_budget
-from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from .checkpoint import capture_rng, check_resume_config, load_checkpoint, restore_rng, rewrite_log, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistContext, all_reduce_sum, barrier, init_distributed
 from .finish import finish_run, state_dict_cpu
@@ -43,32 +41,6 @@ if TYPE_CHECKING:
     from ..results import EvalResult
 
 __all__ = ["TrainResult", "train"]
-
-#: Settings that may differ between a run and its resumption (they do not change the numbers on CPU).
-_RESUMABLE_CHANGES = frozenset({"device", "num_threads", "validate_every", "data_dir", "runs_dir"})
-
-
-def _check_resume_config(saved: TrainConfig, given: TrainConfig) -> None:
-    a, b = saved.to_dict(), given.to_dict()
-    diff = sorted(k for k in a if k not in _RESUMABLE_CHANGES and a[k] != b.get(k))
-    if diff:
-        details = ", ".join(f"{k}: run {a[k]!r} vs now {b.get(k)!r}" for k in diff)
-        raise ConfigError(f"--resume: the settings differ from the run being resumed ({details})")
-
-
-def _rewrite_log(path: Path, keep_epochs: int) -> list[dict[str, Any]]:
-    """Keep the log lines of the epochs the checkpoint holds (a killed run may have logged one more)."""
-    if not path.is_file():
-        return []
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            if row.get("epoch", 0) <= keep_epochs:
-                kept.append(row)
-    path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
-    return kept
-
 
 class _Trainer:
     """One run's state; :func:`train` drives it."""
@@ -174,7 +146,7 @@ class _Trainer:
         restore_rng(per_rank[self.ctx.rank % len(per_rank)])
         self.epoch = int(state["epoch"])
         if self.ctx.is_main:
-            self.history = _rewrite_log(self.run_dir / LOG, self.epoch)
+            self.history = rewrite_log(self.run_dir / LOG, self.epoch)
         self.log(f"resumed {self.run_dir} after epoch {self.epoch}/{self.config.epochs}")
 
     # --- one epoch -----------------------------------------------------------------
@@ -337,7 +309,7 @@ def _train(
                 f"checkpoint {run_dir / CHECKPOINT} does not exist; nothing to resume (run without --resume)"
             )
         if config_path.is_file():
-            _check_resume_config(TrainConfig.load(config_path), config)
+            check_resume_config(TrainConfig.load(config_path), config)
     elif (run_dir / CHECKPOINT).exists() and not overwrite:
         raise ConfigError(
             f"run folder {run_dir} already holds a checkpoint; pass --resume to continue it, or choose another "
