@@ -1,6 +1,6 @@
 """GAST-Net on an accelerator, checked without one: launch counts, host syncs, torch.compile graphs.
 
-An H100 run (benchmarks/DEVICE.md) found three CPU-only habits that cost a GPU dearly: the fused
+Three CPU-only habits cost a GPU dearly (the GPU benchmark, benchmarks/device_run.py, shows them): the fused
 eval path cut each level into cache-sized chunks (thousands of small GEMMs per sequence), every
 graph convolution called ``nonzero`` (a host sync, and a torch.compile graph break), and the fused
 path's ``out=`` views could not be lowered by Inductor. The meta device stands in for the GPU: it

@@ -42,8 +42,8 @@ def auto_chunking(receptive_field: int, device: torch.device) -> tuple[int, int]
 
     Each chunk recomputes the ``RF-1`` frames it overlaps with the next, so chunks should be
     long against the receptive field; but on CPU a forward's activations should also stay
-    cache-sized (measured on a 2-core Xeon: gast-t27 runs ~10% faster per frame on ~300-frame
-    chunks than on 2,400-frame ones, videopose3d-t243 is flat from ~1,300 frames on). A chunk
+    cache-sized (a narrow model runs faster per frame on a few hundred frames than on thousands,
+    a wide one is flat past ~1,000: ``benchmarks/eval_throughput.py --chunk-frames``). A chunk
     is 16x the overlap within [256, 4096] frames, one chunk (and its flipped copy) per forward
     on CPU; a GPU takes up to 64 of a sequence's chunks per forward instead (chunks never
     group across sequences).

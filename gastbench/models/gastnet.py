@@ -76,8 +76,8 @@ __all__ = ["GraphAttentionBlock", "GASTNet", "GASTNET_METADATA"]
 
 #: Bytes of a fused level's widest intermediate (4C floats per row, inside the local attention)
 #: per chunk. On a CPU a chunk is sized to stay in cache (~8 MiB, a share of L3). On a GPU chunks
-#: only bound memory: cache-sized ones multiply kernel launches (an H100 ran gast-t27 at 6.1k
-#: frames/s with them, launch-bound, see benchmarks/DEVICE.md), so a chunk there is 512 MiB.
+#: only bound memory: cache-sized ones multiply kernel launches until the device waits on the host,
+#: so a chunk there is 512 MiB.
 _CHUNK_BYTES_CPU = 1 << 23
 _CHUNK_BYTES_ACCELERATOR = 1 << 29
 
