@@ -8,7 +8,7 @@ Checks, each pass / fail / skip with a one-line detail:
 - ``params``: parameter count equals the zoo card's (exact when the card has weights; the
   paper's rounded millions otherwise);
 - ``locality``: each output frame moves only with the input frames of its window (causal: past only);
-- ``flip``: mirror permutations are involutions; trained weights are mirror-equivariant on real poses;
+- ``flip``: mirror permutations are involutions; trained weights are mirror-equivariant on a synthetic walking person;
 - ``determinism``: two evaluations give bit-identical outputs;
 - ``weights``: the weights (``--weights`` file, or the card's cached weights) load strictly.
 """

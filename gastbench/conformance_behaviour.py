@@ -9,7 +9,7 @@
   its input, or predicts the centre of its window while declaring itself causal, fails.
 - ``flip``: test-time flip averaging needs both layouts' mirror permutations to be
   involutions; with trained weights the model itself must be roughly mirror-equivariant on
-  real poses (``|f(mirror x) - mirror f(x)|`` small against the pose's size), which fails when
+  a synthetic walking person (``|f(mirror x) - mirror f(x)|`` small against the pose's size), which fails when
   the output joints are not in the declared layout's order.
 """
 
@@ -76,7 +76,7 @@ def check_locality(lifter: Lifter) -> tuple[str, str]:
     return "pass", f"each output frame depends on {kind}: {len(changed)} of {a.shape[1]} outputs moved, its own among them"
 
 
-def _real_poses(layout: Skeleton) -> torch.Tensor | None:
+def _walking_person(layout: Skeleton) -> torch.Tensor | None:
     """Normalized 2D keypoints of a synthetic walking person in ``layout`` (None if the layout cannot be built)."""
     from .data.synthetic import load_synthetic
 
@@ -96,14 +96,14 @@ def check_flip_equivariance(lifter: Lifter, trained: bool) -> tuple[str, str]:
             return "fail", f"{role} layout {layout.name!r}: its mirror permutation {perm} is not an involution"
     if not trained:
         return "skip", "mirror permutations are involutions; model equivariance needs trained weights (random here)"
-    x = _real_poses(lifter.input_layout)
+    x = _walking_person(lifter.input_layout)
     if x is None or x.shape[1] < lifter.receptive_field:
-        return "skip", f"mirror permutations are involutions; no real poses in layout {lifter.input_layout.name!r}"
+        return "skip", f"mirror permutations are involutions; no synthetic walking person in layout {lifter.input_layout.name!r}"
     y = lifter(x, mode="dilated")
     y_of_mirror = lifter(lifter.input_layout.mirror(x), mode="dilated")
     y_flip = lifter.output_layout.mirror(y_of_mirror)
     if not (torch.isfinite(y).all() and torch.isfinite(y_of_mirror).all()):
-        return "fail", "the model's output on real poses holds NaN or inf"
+        return "fail", "the model's output on a synthetic walking person holds NaN or inf"
     size = float((y - y.mean(dim=-2, keepdim=True)).norm(dim=-1).mean())
     if size < 1e-6:
         return "fail", "every output joint is at the same place: the model predicts no pose on real input"
@@ -119,7 +119,7 @@ def check_flip_equivariance(lifter: Lifter, trained: bool) -> tuple[str, str]:
             f"{response:.2f} of the pose size), so equivariance cannot be judged: train longer"
         )
     if err <= FLIP_TOLERANCE:
-        return "pass", f"mirror-equivariant on real poses: relative error {err:.3f} <= {FLIP_TOLERANCE}"
+        return "pass", f"mirror-equivariant on a synthetic walking person: relative error {err:.3f} <= {FLIP_TOLERANCE}"
     # A briefly trained model is only roughly equivariant; what must still hold is that the layout's
     # left/right swap explains its outputs better than no swap (a joint-order mix-up reverses that).
     unswapped = _negate_x(y_of_mirror)

@@ -19,7 +19,6 @@ from gastbench.training import (
     WindowSampler,
     build_windows,
     flip_windows,
-    naive_gather,
     recipe_for,
     resolve_config,
     train,
@@ -37,6 +36,31 @@ TINY = {
     "validate_every": 0,
     "num_threads": 1,
 }
+
+
+def naive_gather(
+    keypoints_2d: Sequence[np.ndarray],
+    positions_3d: Sequence[np.ndarray],
+    pairs: Sequence[tuple[int, int]],
+    *,
+    receptive_field: int,
+    causal_shift: int = 0,
+    joints_3d: Sequence[int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample reference gather: pad each sequence, slice one window per (sequence, frame) pair."""
+    pad = (receptive_field - 1) // 2
+    left, right = pad + causal_shift, pad - causal_shift
+    windows = []
+    targets = []
+    for seq, frame in pairs:
+        kp = np.pad(keypoints_2d[seq], ((left, right), (0, 0), (0, 0)), mode="edge")
+        windows.append(kp[frame : frame + receptive_field])
+        pos = positions_3d[seq][frame : frame + 1]
+        targets.append(pos[:, list(joints_3d)] if joints_3d is not None else pos)
+    return (
+        torch.from_numpy(np.stack(windows).astype(np.float32)),
+        torch.from_numpy(np.stack(targets).astype(np.float32)),
+    )
 
 
 def _tiny_config(tmp_path: Path, name: str = "run", **overrides: Any) -> TrainConfig:

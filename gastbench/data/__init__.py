@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .actions import fold_action
 from .cameras import Camera, CameraSet, load_cameras
-from .loader import list_datasets, load_dataset
+from .loader import load_dataset
 from .paths import resolve_data_dir
 from .types import PoseDataset, PoseSequence
 
@@ -19,7 +19,6 @@ __all__ = [
     "PoseDataset",
     "PoseSequence",
     "fold_action",
-    "list_datasets",
     "load_cameras",
     "load_dataset",
     "resolve_data_dir",

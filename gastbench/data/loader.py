@@ -7,13 +7,9 @@ from pathlib import Path
 from ..errors import ConfigError
 from .types import PoseDataset
 
-__all__ = ["DATASETS", "list_datasets", "load_dataset"]
+__all__ = ["DATASETS", "load_dataset"]
 
 DATASETS = ("h36m", "humaneva", "3dhp", "synthetic")
-
-
-def list_datasets() -> list[str]:
-    return list(DATASETS)
 
 
 def load_dataset(

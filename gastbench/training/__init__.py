@@ -12,7 +12,7 @@ from .result import TrainResult
 from .setup import build_lifter, loss_fn, training_windows
 from .presets import default_recipe_note, recipe_for, resolve_config
 from .sampler import EpochPlan, WindowSampler
-from .windows import WindowSet, build_windows, flip_windows, naive_gather
+from .windows import WindowSet, build_windows, flip_windows
 
 __all__ = [
     "default_recipe_note",
@@ -25,7 +25,6 @@ __all__ = [
     "build_windows",
     "flip_windows",
     "loss_fn",
-    "naive_gather",
     "recipe_for",
     "resolve_config",
     "train",

@@ -3,7 +3,7 @@
 Every sequence of a split is edge-padded by the model's receptive field and concatenated into
 ONE tensor ``padded`` (frames, J_in, 2). For every (sequence, frame) the start of its window in
 that tensor is precomputed, so a batch of windows is ``padded[starts[idx, None] + arange(RF)]``:
-one indexing kernel, no Python loop per sample. :func:`naive_gather` is the per-sample loop it
+one indexing kernel, no Python loop per sample. the tests' per-sample loop is what it
 replaces (kept for the tests and the throughput benchmark).
 
 Flip augmentation costs nothing per batch either: when built with the layouts, the set also holds
@@ -23,7 +23,7 @@ import torch
 from ..errors import DataError, ShapeError
 from ..skeleton import Skeleton
 
-__all__ = ["WindowSet", "build_windows", "naive_gather", "flip_windows"]
+__all__ = ["WindowSet", "build_windows", "flip_windows"]
 
 
 @dataclass
@@ -174,30 +174,6 @@ def build_windows(
         sequence_offsets=np.asarray(offsets, dtype=np.int64),
         sequence_frames=np.asarray(frames, dtype=np.int64),
         mirrored=mirror_layouts is not None,
-    )
-
-
-def naive_gather(
-    keypoints_2d: Sequence[np.ndarray],
-    positions_3d: Sequence[np.ndarray],
-    pairs: Sequence[tuple[int, int]],
-    *,
-    receptive_field: int,
-    causal_shift: int = 0,
-    joints_3d: Sequence[int] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample reference gather: pad each sequence, slice one window per (sequence, frame) pair."""
-    left, right = _pad_widths(receptive_field, causal_shift)
-    windows = []
-    targets = []
-    for seq, frame in pairs:
-        kp = np.pad(keypoints_2d[seq], ((left, right), (0, 0), (0, 0)), mode="edge")
-        windows.append(kp[frame : frame + receptive_field])
-        pos = positions_3d[seq][frame : frame + 1]
-        targets.append(pos[:, list(joints_3d)] if joints_3d is not None else pos)
-    return (
-        torch.from_numpy(np.stack(windows).astype(np.float32)),
-        torch.from_numpy(np.stack(targets).astype(np.float32)),
     )
 
 
