@@ -86,6 +86,11 @@ class ProtocolInfo:
         trimmed: 2D/3D frame-count mismatches cut to the shorter side (a few frames is the norm).
         incomplete: why the evaluated subjects are not covered in full (a sequence missing from
             the 2D file, a trim beyond the tolerance allowed with ``--allow-trim``); empty when whole.
+        clips: sequence-to-sequence lifters: ``{"clip_frames", "tail", "scoring"}``, how each sequence
+            was cut into clips, how the last clip was formed and which clip frames were scored
+            (:mod:`gastbench.evaluation.clips`); None for windowed lifters.
+        output_scale: ``"metres"``, or ``"image-2.5d"`` when the model's output was brought to metres
+            with each frame's 2.5D factor, taken from the ground truth's root depth (MotionBERT).
     """
 
     convention: str = "standard"
@@ -103,6 +108,8 @@ class ProtocolInfo:
     max_sequences: int | None = None
     trimmed: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
+    clips: dict[str, Any] | None = None
+    output_scale: str = "metres"
 
 
 @dataclass
