@@ -46,7 +46,7 @@ from gastbench.skeleton import Skeleton
 
 from .timm_layers import timm_layers
 
-__all__ = ["MixSTE", "mixste_checkpoint_key", "mixste_facts"]
+__all__ = ["METADATA", "MixSTE", "mixste_checkpoint_key", "mixste_facts"]
 
 _FAMILY = "mixste"
 _PAPER = "Zhang et al., CVPR 2022"
@@ -54,7 +54,7 @@ _URL = "https://github.com/JinluZhang1126/MixSTE"
 # run.py evaluate(): each sequence cut by eval_data_prepare into 243-frame clips, the last aligned to the
 # end; every clip frame scored (overlap frames twice), flip always on, ground-truth root set to 0,
 # torch float32 mpjpe weighted by clip frames, per action, mean over actions.
-_METADATA = LifterMetadata(
+METADATA = LifterMetadata(
     family=_FAMILY,
     paper=_PAPER,
     url=_URL,
@@ -113,7 +113,7 @@ class MixSTE(Lifter):
                 raise ConfigError(f"mixste: {label} must be in [0, 1), got {p!r}")
         block = timm_layers("MixSTE").Block
         # Every output frame sees the whole clip: the clip is the receptive field.
-        super().__init__(input_layout=layout, output_layout=layout, receptive_field=frames, causal=False, metadata=_METADATA)
+        super().__init__(input_layout=layout, output_layout=layout, receptive_field=frames, causal=False, metadata=METADATA)
         self.set_clips(frames, tail="align-end")
         self.embed_dim = embed_dim
         self.depth = depth

@@ -50,7 +50,7 @@ from gastbench.skeleton import Skeleton
 
 from .timm_layers import timm_layers
 
-__all__ = ["MotionBERT", "motionbert_checkpoint_key", "motionbert_facts"]
+__all__ = ["METADATA", "MotionBERT", "motionbert_checkpoint_key", "motionbert_facts"]
 
 _FAMILY = "motionbert"
 _PAPER = "Zhu et al., ICCV 2023"
@@ -58,7 +58,7 @@ _URL = "https://github.com/Walter0807/MotionBERT"
 # train.py evaluate(): test clips of 243 frames at stride 243 (split_clips: a sequence's tail after its last
 # whole clip is never scored), flip on (config), root of the prediction set to 0 (rootrel), to millimetres
 # by res_w / 2 and the 2.5D factor, prediction and target root-relative, per-frame errors averaged per action.
-_METADATA = LifterMetadata(
+METADATA = LifterMetadata(
     family=_FAMILY,
     paper=_PAPER,
     url=_URL,
@@ -145,7 +145,7 @@ class MotionBERT(Lifter):
                 raise ConfigError(f"motionbert: {label} must be in [0, 1), got {p!r}")
         block = timm_layers("MotionBERT").Block
         # Every output frame sees the whole clip: the (longest) clip is the receptive field.
-        super().__init__(input_layout=layout, output_layout=layout, receptive_field=clip_frames, causal=False, metadata=_METADATA)
+        super().__init__(input_layout=layout, output_layout=layout, receptive_field=clip_frames, causal=False, metadata=METADATA)
         self.set_clips(clip_frames, tail="own-length", shorter_clips=True)
         self.output_scale = "image-2.5d"
         self.dim_feat = dim_feat
