@@ -64,9 +64,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from . import check, convert, evaluate, leaderboard, models, train, viz, zoo
+    from . import check, convert, evaluate, export, leaderboard, models, train, viz, zoo
 
-    for module in (models, evaluate, zoo, convert, check, leaderboard, train, viz):
+    for module in (models, evaluate, zoo, convert, export, check, leaderboard, train, viz):
         module.register(app)
 
 
