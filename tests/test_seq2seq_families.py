@@ -224,3 +224,47 @@ def test_clip_contract_and_training_step() -> None:
         create_lifter("mixste-t27", channels=3)
     with pytest.raises(ConfigError, match="num_heads 5 must divide"):
         create_lifter("motionbert", num_heads=5)
+
+
+def _main(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from gastbench.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["gastbench", *argv])
+    with pytest.raises(SystemExit) as info:
+        main()
+    captured = capsys.readouterr()
+    return int(info.value.code or 0), captured.out, captured.err
+
+
+@needs_timm
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_authors_checkpoint_converts_and_evaluates_through_the_cli(
+    family: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fixture's checkpoint (the authors' format, DataParallel keys) -> convert -> eval, both conventions."""
+    from gastbench.results import load_result
+
+    name, entry = _manifest(family)
+    weights = tmp_path / "converted.safetensors"
+    model_args = [arg for k, v in entry["overrides"].items() for arg in ("--model-arg", f"{k}={v}")]
+    code, out, err = _main(
+        ["convert", str(PARITY / family / entry["checkpoint"]), "--from", family, "--to", str(weights), "--model", name,
+         *model_args, "--json"], monkeypatch, capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["renamed"] and "optimizer" in json.loads(out)["ignored_entries"]
+    runs = tmp_path / "runs"
+    for convention in ("standard", "paper"):
+        code, out, err = _main(
+            ["eval", name, "--dataset", "synthetic", "--weights", str(weights), "--convention", convention,
+             "--max-sequences", "2", "--format", "json", "--runs-dir", str(runs), "--no-progress"], monkeypatch, capsys,
+        )  # fmt: skip
+        assert code == 0, err
+    records = sorted((load_result(p) for p in runs.glob("*.json")), key=lambda r: r.protocol.convention)
+    paper, standard = records
+    assert standard.weights["source"] == "file" and standard.parameters == entry["reference_parameters"]
+    assert standard.protocol.clips == {"clip_frames": 243, "tail": "align-end" if family == "mixste" else "own-length", "scoring": "once"}
+    assert paper.protocol.clips["scoring"] == ("clip-layout" if family == "mixste" else "full-clips")
+    assert standard.protocol.output_scale == ("image-2.5d" if family == "motionbert" else "metres")
+    for record in records:
+        assert record.average_over_actions.mpjpe_mm is not None and record.average_over_actions.mpjpe_mm > 0

@@ -151,8 +151,9 @@ def iter_clip_predictions(
     try:
         with bar:
             for kp, plan in zip(keypoints, plans):
-                padded = np.pad(kp, ((0, plan.pad_right), (0, 0), (0, 0)), mode="edge") if plan.pad_right else kp
-                sequence = torch.from_numpy(np.ascontiguousarray(padded, dtype=np.float32))
+                # A copy either way (the data layer's arrays are read-only; torch wants writable memory).
+                padded = np.pad(kp, ((0, plan.pad_right), (0, 0), (0, 0)), mode="edge")
+                sequence = torch.from_numpy(padded.astype(np.float32, copy=False))
                 outputs: list[np.ndarray] = []
                 # Clips of one length stack into one batch: all but an own-length tail.
                 groups: list[list[tuple[int, int]]] = []
