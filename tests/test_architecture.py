@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"hub"},
     {"pretrained"},
     {"evaluation", "training"},
-    {"tables", "leaderboard", "conformance", "conformance_behaviour", "convert", "infer", "viz", "export"},
+    {"tables", "leaderboard", "conformance", "conformance_behaviour", "conformance_clips", "convert", "infer", "viz", "export"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
