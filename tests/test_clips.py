@@ -132,3 +132,21 @@ def test_a_windowed_lifter_records_no_clips() -> None:
 
     result = evaluate(TinyLifter(), fake_dataset(), EvalOptions(device="cpu", max_sequences=1), progress=False)
     assert result.protocol.clips is None and result.protocol.output_scale == "metres"
+
+
+def test_training_and_keypoint_lifting_refuse_what_they_cannot_do() -> None:
+    from gastbench.data import load_dataset
+    from gastbench.infer import lift_keypoints
+    from gastbench.registry import register_lifter, registry_restored
+    from gastbench.training.presets import resolve_config
+    from gastbench.training.setup import build_lifter
+
+    with registry_restored():
+        register_lifter("clip-toy", family="clip-toy")(lambda layout, **_: ClipLifter(8, "align-end"))
+        config = resolve_config("clip-toy", "synthetic", "gt", epochs=1)
+        with pytest.raises(ConfigError, match="sequence-to-sequence lifter learns from whole 8-frame clips"):
+            build_lifter(config, load_dataset("synthetic"))
+    lifter = ClipLifter(8, "own-length")
+    lifter.output_scale = "image-2.5d"
+    with pytest.raises(ConfigError, match="image-2.5d"):
+        lift_keypoints(lifter, np.zeros((20, 17, 2), np.float32))

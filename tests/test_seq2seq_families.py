@@ -268,3 +268,17 @@ def test_authors_checkpoint_converts_and_evaluates_through_the_cli(
     assert standard.protocol.output_scale == ("image-2.5d" if family == "motionbert" else "metres")
     for record in records:
         assert record.average_over_actions.mpjpe_mm is not None and record.average_over_actions.mpjpe_mm > 0
+
+
+@needs_timm
+def test_gastbench_check_runs_the_clip_checks() -> None:
+    from gastbench.conformance import run_checks, run_model_checks
+
+    results = {r.name: r for r in run_checks("mixste-t27")}
+    assert all(r.ok for r in results.values()), [r.detail for r in results.values() if not r.ok]
+    assert {"shape", "clip_length", "context", "determinism"} <= {n for n, r in results.items() if r.status == "pass"}
+    assert results["flip"].status == "skip"  # random weights: only the mirror permutations are checked
+    lifter = create_lifter("motionbert", dim_feat=16, dim_rep=8, depth=1, num_heads=2).eval()
+    with torch.inference_mode():
+        rows = {r.name: r for r in run_model_checks(lifter)}
+    assert rows["clip_length"].status == "pass" and "1 to 243" in rows["clip_length"].detail
