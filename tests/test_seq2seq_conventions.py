@@ -48,8 +48,7 @@ AVERAGE_TOL_MM = 1e-3
 def _fixture(family: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     folder = FIXTURES / family
     record = json.loads((folder / "seq2seq_convention.json").read_text())
-    with np.load(folder / "data.npz", allow_pickle=False) as data:
-        return record, dict(data)
+    return record, {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in record["arrays"]}
 
 
 def _metadata(family: str) -> LifterMetadata:
