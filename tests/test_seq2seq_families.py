@@ -117,13 +117,13 @@ def test_mixste_parity_with_the_authors_model_and_clips() -> None:
     name, entry = _manifest("mixste")
     lifter = _converted("mixste")
     folder = PARITY / "mixste"
-    clips = torch.from_numpy(np.load(folder / entry["clips"], allow_pickle=False))
+    clips = torch.from_numpy(np.load(folder / entry["input"], allow_pickle=False))
     expected = np.load(folder / entry["output"], allow_pickle=False)
     with torch.inference_mode():
         out = lifter(clips).numpy()
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
     # gastbench's engine cuts the sequence into the same clips (the last aligned to the end) and lays them out alike.
-    sequence = np.load(folder / entry["input"], allow_pickle=False)[0]
+    sequence = np.load(folder / entry["sequence"], allow_pickle=False)[0]
     (pred, frames), = iter_clip_predictions(lifter, [sequence], scoring="clip-layout", flip=False)
     np.testing.assert_allclose(pred, expected.reshape(-1, 17, 3), rtol=0, atol=1e-5)
     starts = frames.reshape(len(clips), -1)[:, 0]
@@ -142,15 +142,15 @@ def test_motionbert_parity_with_the_authors_model() -> None:
     name, entry = _manifest("motionbert")
     lifter = _converted("motionbert")
     folder = PARITY / "motionbert"
-    x = np.load(folder / entry["input"], allow_pickle=False)[0]  # (T, 17, 3): x, y, confidence
-    expected = np.load(folder / entry["output"], allow_pickle=False)[0]
+    x = np.load(folder / entry["sequence"], allow_pickle=False)[0]  # (T, 17, 3): x, y, confidence
+    expected = np.load(folder / entry["sequence_output"], allow_pickle=False)[0]
     clip = lifter.clip_frames
     with torch.inference_mode():
         out = np.concatenate([lifter(torch.from_numpy(x[None, s : s + clip]))[0].numpy() for s in range(0, len(x), clip)])
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
     # Two channels: confidence 1, as the authors' reader fills it for a source without one; the last clip at its own length.
     (pred, frames), = iter_clip_predictions(lifter, [x[..., :2]], scoring="once", flip=False)
-    conf1 = np.load(folder / entry["output_confidence_1"], allow_pickle=False)[0]
+    conf1 = np.load(folder / entry["sequence_output_confidence_1"], allow_pickle=False)[0]
     np.testing.assert_allclose(pred, conf1, rtol=0, atol=1e-5)
     assert np.abs(conf1 - expected).max() > 1e-3  # the confidence channel matters
 
