@@ -1,9 +1,9 @@
 """Baseline lifters, registered through the ``gastbench.lifters`` entry point.
 
-Importing this package registers VideoPose3D, Martinez and SemGCN with
-:mod:`gastbench.registry`; it never imports :mod:`gastbench.models`.
+Importing this package registers VideoPose3D, Martinez, SemGCN and the transformer families
+(PoseFormer, MixSTE, MotionBERT) with :mod:`gastbench.registry`; it never imports :mod:`gastbench.models`.
 """
 
-from . import martinez, poseformer, semgcn, videopose3d  # poseformer imports timm only when built
+from . import martinez, mixste, motionbert, poseformer, semgcn, videopose3d  # transformers import timm only when built
 
-__all__ = ["martinez", "poseformer", "semgcn", "videopose3d"]
+__all__ = ["martinez", "mixste", "motionbert", "poseformer", "semgcn", "videopose3d"]

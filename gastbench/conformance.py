@@ -168,8 +168,13 @@ def run_model_checks(lifter: Lifter, trained: bool = False) -> list[CheckResult]
     """The checks that only need the model (shape, receptive field, locality, flip, determinism).
 
     Anything a check raises is that check's ``fail`` row (a contributed model may raise anything,
-    e.g. an IndexError from a wrong output joint count), never a traceback.
+    e.g. an IndexError from a wrong output joint count), never a traceback. A sequence-to-sequence
+    lifter gets the clip checks instead (:mod:`gastbench.conformance_clips`).
     """
+    if lifter.seq2seq:
+        from .conformance_clips import run_clip_checks
+
+        return [CheckResult(name, status, detail) for name, status, detail in run_clip_checks(lifter, trained)]  # type: ignore[arg-type]
     checks = (_check_shape, _check_receptive_field, _check_locality, lambda m: _check_flip(m, trained), _check_determinism)
     names = ("shape", "receptive_field", "locality", "flip", "determinism")
     results: list[CheckResult] = []

@@ -15,6 +15,7 @@ is byte-deterministic: the same checkpoint always gives the same sha256.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -159,7 +160,8 @@ def convert_checkpoint(
     A format that declares ``statistics`` (Martinez: ``stat_3d``, ``stat_2d``) needs those files
     (``statistics={name: path}``); they are read by the restricted unpickler and folded into the
     weights for images of ``image_size`` (width, height), and the file's metadata says so.
-    ``overrides`` build a reduced model (e.g. ``{"hidden": 64}``), as for the parity fixtures.
+    ``overrides`` build a reduced model (e.g. ``{"hidden": 64}``), as for the parity fixtures; they are
+    recorded in the file (metadata ``model_overrides``), so ``--weights`` rebuilds that model.
     """
 
     fmt = _get_format(source_format)
@@ -191,6 +193,8 @@ def convert_checkpoint(
         "source_file": src.name,
         "source_sha256": file_sha256(src),
     }
+    if overrides:  # a reduced model (parity fixtures): loading the file rebuilds it the same way
+        metadata["model_overrides"] = json.dumps(dict(overrides), sort_keys=True)
     save_safetensors(tensors, out, metadata)
     # Prove the file loads strictly into a fresh model before calling it done.
     check = create_lifter(model, layout=layout, **dict(overrides or {}))

@@ -112,6 +112,11 @@ def lift_keypoints(
         raise DataError("keypoints hold NaN or inf after gap filling; fill or drop the missing joints first")
     if isinstance(train_stride, bool) or not isinstance(train_stride, (int, np.integer)) or train_stride < 1:
         raise ConfigError(f"train_stride must be an integer >= 1, got {train_stride!r}")
+    if lifter.output_scale != "metres":  # MotionBERT: metres need each frame's distance from the camera
+        raise ConfigError(
+            f"{lifter.name}: its output is {lifter.output_scale} (image units); metres need each frame's 2.5D factor, "
+            "the person's distance from the camera, which a keypoint file does not give"
+        )
     (out,) = lift_sequences(lifter, [kp], int(train_stride), 1, chunk_frames=chunk_frames, flip=flip, device=device)
     root = lifter.output_layout.root
     return out - out[:, root : root + 1]

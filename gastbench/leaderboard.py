@@ -2,8 +2,13 @@
 
 Measured rows come from result JSONs (the zoo's published ``zoo/results/*.json`` and the
 user's runs folder); reported rows are generated from the zoo cards' ``[reported]`` tables,
-never typed twice. Where a model has both, the difference (measured - reported Avg) is shown.
-Rendering goes through :mod:`gastbench.tables`.
+never typed twice, plus the reported records in each zoo folder's ``reported/`` (a paper's
+second row for one card: MotionBERT fine-tuned after pretraining). Where a model has both, the
+difference (measured - the card's reported Avg) is shown. Rendering goes through :mod:`gastbench.tables`.
+
+2D sources stay apart: a table for one ``input`` holds only that input's rows (CPN, SH
+fine-tuned, SH pre-trained, ground truth are different names), every row's label names its input,
+and a table over all inputs (``input=None``) adds a "2D input" column and groups the rows by it.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from .results import EvalResult, MetricRow, ProtocolInfo
 from .cards import Card, load_cards, zoo_dirs
 
 __all__ = [
-    "DIFF_COLUMN", "NOTES_COLUMN", "Leaderboard", "collect_measured", "headline_average", "leaderboard_frame",
-    "leaderboard_table", "record_files", "record_folders", "render_leaderboard", "reported_records",
+    "DIFF_COLUMN", "INPUT_COLUMN", "NOTES_COLUMN", "Leaderboard", "collect_measured", "headline_average",
+    "leaderboard_frame", "leaderboard_table", "record_files", "record_folders", "render_leaderboard", "reported_files",
+    "reported_records",
 ]  # fmt: skip
 
 DIFF_COLUMN = "Δ vs paper"
+INPUT_COLUMN = "2D input"
 NOTES_COLUMN = "Notes"
 _METRIC = {1: "mpjpe_mm", 2: "p_mpjpe_mm"}
 
@@ -106,6 +113,10 @@ def _notes(record: EvalResult) -> str:
         parts.append("causal")
     if p.train_stride != 1 or p.score_stride != 1:
         parts.append(f"train stride {p.train_stride}, score stride {p.score_stride}")
+    if p.output_scale == "image-2.5d":
+        parts.append("2.5D output scaled by ground-truth root depth")
+    if p.clips and p.clips.get("scoring") not in (None, "once"):
+        parts.append(f"clips scored {p.clips['scoring']}")
     reasons = record.partial_reasons()
     if reasons:
         parts.append("partial: " + "; ".join(reasons))
@@ -147,6 +158,24 @@ def reported_records(cards: Iterable[Card]) -> list[EvalResult]:
     return [r for r in (card_record(c) for c in cards) if r is not None]
 
 
+def reported_files(folders: Iterable[str | Path] | None = None) -> tuple[list[EvalResult], list[str]]:
+    """The reported records (``kind = "reported"``) in ``folders`` (default: every zoo folder's ``reported/``)."""
+    records: list[EvalResult] = []
+    warnings: list[str] = []
+    for folder in [d / "reported" for d in zoo_dirs()] if folders is None else [Path(f) for f in folders]:
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                record = EvalResult.from_dict(json.loads(path.read_text(encoding="utf-8")), origin=str(path))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, GastbenchError) as exc:
+                warnings.append(f"skipped {path}: {exc}")
+                continue
+            if not record.reported:
+                warnings.append(f"skipped {path}: a reported/ record must have kind 'reported'")
+                continue
+            records.append(record)
+    return records, warnings
+
+
 def headline_average(record: EvalResult, protocol: int) -> float | None:
     """The number a row is ranked by, the Avg its table shows (:func:`gastbench.tables.headline_average`)."""
     from .tables import headline_average as shown
@@ -181,19 +210,24 @@ def leaderboard_table(
         raise ConfigError(f"protocol must be 1 (MPJPE) or 2 (P-MPJPE), got {protocol!r}")
     # every zoo folder's results/ (the repository's and those installed packages ship), then the runs
     measured, warnings = collect_measured(record_folders(runs_dirs), include_partial=include_partial)
-    reported = reported_records(load_cards() if cards is None else cards) if include_reported else []
+    from_cards = reported_records(load_cards() if cards is None else cards) if include_reported else []
+    extra, extra_warnings = reported_files() if include_reported and cards is None else ([], [])
+    warnings += extra_warnings
+    reported = from_cards + extra
 
     def keep(r: EvalResult) -> bool:
         return r.dataset == dataset and (input is None or r.input == input)
 
     records = [r for r in measured if keep(r)] + [r for r in reported if keep(r) and headline_average(r, protocol) is not None]
-    paper = {(r.model, r.dataset, r.input): headline_average(r, protocol) for r in reported}
+    # The difference is taken to the card's row: the checkpoint a measured record's weights belong to.
+    paper = {(r.model, r.dataset, r.input): headline_average(r, protocol) for r in from_cards}
     if not records:
         return Leaderboard(warnings=warnings, paper_averages=paper)
 
-    def rank(r: EvalResult) -> tuple[float, bool, str]:
+    def rank(r: EvalResult) -> tuple[str, float, bool, str]:
+        # rows of different 2D sources are never interleaved: each source is its own block
         avg = headline_average(r, protocol)
-        return (math.inf if avg is None else avg, r.reported, r.model)
+        return (r.input, math.inf if avg is None else avg, r.reported, r.model)
 
     if dataset == "3dhp":  # the cross-dataset table: PCK, AUC and MPJPE, best PCK first
         from .tables_pck import pck_frame
@@ -214,6 +248,8 @@ def leaderboard_table(
     if len({r.protocol.convention for r in records if not r.reported}) > 1:
         # Both protocols measured: say which each row is (the standard one is the leaderboard's).
         frame.insert(1, "Convention", ["reported" if r.reported else r.protocol.convention for r in records])
+    if len({r.input for r in records}) > 1:
+        frame.insert(0, INPUT_COLUMN, [r.input for r in records])
     return Leaderboard(records=records, frame=frame, warnings=warnings, paper_averages=paper)
 
 
@@ -259,5 +295,7 @@ def render_leaderboard(
     name = {1: "Protocol #1 (MPJPE, mm)", 2: "Protocol #2 (P-MPJPE, mm)"}[chosen]
     if dataset == "3dhp":
         name = "PCK@150mm / AUC (%), MPJPE (mm), ranked by PCK"
-    title = f"gastbench leaderboard: {dataset}{'' if input is None else f'/{input}'}, {name}; [reported] rows are the papers' numbers"
+    mixed = INPUT_COLUMN in frame.columns
+    where = f"/{input}" if input is not None else (", every 2D input, grouped: rows of different inputs are not comparable" if mixed else "")
+    title = f"gastbench leaderboard: {dataset}{where}, {name}; [reported] rows are the papers' numbers"
     return tables.render(frame, fmt, title), warnings

@@ -5,6 +5,12 @@ root-relative 3D joints in metres (a valid temporal convolution; frame models ha
 ``RF == 1``). Temporal models run two execution graphs over one state dict: a *strided*
 graph for training batches of exactly one receptive-field window, and a *dilated* graph
 for whole sequences.
+
+*Sequence-to-sequence* lifters (MixSTE, MotionBERT) set :attr:`Lifter.clip_frames`: they map a
+clip of ``clip_frames`` frames to a pose for every frame of it, ``(B, T, J_in, 2) -> (B, T, J_out, 3)``
+(``T`` up to ``clip_frames`` where :attr:`Lifter.shorter_clips`); the evaluation engine cuts
+sequences into such clips (:mod:`gastbench.evaluation.clips`). A lifter whose output is not in
+metres says so in :attr:`Lifter.output_scale` (MotionBERT's 2.5D output).
 """
 
 from __future__ import annotations
@@ -18,9 +24,21 @@ from torch import nn
 from .errors import ConfigError, ShapeError
 from .skeleton import Skeleton
 
-__all__ = ["Lifter", "LifterMetadata", "PaperConvention", "ForwardMode", "Recenter"]
+__all__ = ["Lifter", "LifterMetadata", "PaperConvention", "ForwardMode", "Recenter", "ClipTail", "OutputScale"]
 
 ForwardMode = Literal["auto", "dilated", "strided"]
+
+#: How a sequence-to-sequence lifter's last, partial clip is formed (the family's paper does one of these):
+#: ``"align-end"``: the last clip is the sequence's last ``clip_frames`` frames, overlapping its neighbour
+#: (a sequence shorter than one clip is edge-padded on the right; MixSTE);
+#: ``"own-length"``: the last clip is just the remaining frames, lifted at their own length (MotionBERT).
+ClipTail = Literal["align-end", "own-length"]
+#: ``"metres"``: root-relative camera coordinates in metres (the contract). ``"image-2.5d"``: root-relative
+#: 3D in the 2D input's screen-normalised units (x, y as the image, depth in the same unit): MotionBERT's
+#: output, brought to metres by the 2.5D factor of each frame (:mod:`gastbench.evaluation.scale25d`).
+OutputScale = Literal["metres", "image-2.5d"]
+_CLIP_TAILS: tuple[str, ...] = ("align-end", "own-length")
+_CLIP_SCORING: tuple[str, ...] = ("once", "clip-layout", "full-clips")
 
 
 Recenter = Literal["target", "prediction", "zero-prediction-root"]
@@ -51,6 +69,12 @@ class PaperConvention:
             computes in float32 (torch/numpy on float32 tensors), else ``"float64"``.
         average: the headline number: ``"actions"`` is the mean of per-action means (each
             frame-weighted within its action), the papers' "Avg"; ``"frames"`` weights every frame.
+        clip_scoring: sequence-to-sequence lifters only: which frames of the clips are scored.
+            ``"once"``: every frame once (the standard protocol's rule); ``"clip-layout"``: every frame
+            of every clip as the clips are laid out, so frames in the overlap of the last clip are
+            scored twice and edge-padded frames of a short sequence are scored against the last
+            target (MixSTE's ``eval_data_prepare``); ``"full-clips"``: only frames inside whole clips,
+            the tail of each sequence never scored (MotionBERT's ``split_clips``).
         note: why the convention is what it is, where it departs from the paper's text.
     """
 
@@ -60,6 +84,7 @@ class PaperConvention:
     flip: bool = True
     precision: Precision = "float64"
     average: Average = "actions"
+    clip_scoring: str = "once"
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -71,6 +96,8 @@ class PaperConvention:
             raise ConfigError(f"PaperConvention.precision must be 'float32' or 'float64', got {self.precision!r}")
         if self.average not in ("actions", "frames"):
             raise ConfigError(f"PaperConvention.average must be 'actions' or 'frames', got {self.average!r}")
+        if self.clip_scoring not in _CLIP_SCORING:
+            raise ConfigError(f"PaperConvention.clip_scoring must be one of {', '.join(_CLIP_SCORING)}; got {self.clip_scoring!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,6 +133,14 @@ class Lifter(nn.Module):
 
     #: Registry name, filled in by :func:`gastbench.registry.create_lifter`.
     name: str = ""
+    #: Sequence-to-sequence lifters: frames per clip (None: one output per receptive-field window).
+    clip_frames: int | None = None
+    #: Sequence-to-sequence lifters: whether a clip may be shorter than ``clip_frames``.
+    shorter_clips: bool = False
+    #: How the last clip of a sequence is formed (see :data:`ClipTail`).
+    clip_tail: ClipTail = "align-end"
+    #: Units of the output (see :data:`OutputScale`).
+    output_scale: OutputScale = "metres"
 
     def __init__(
         self,
@@ -140,6 +175,17 @@ class Lifter(nn.Module):
     def family(self) -> str:
         return self.metadata.family
 
+    @property
+    def seq2seq(self) -> bool:
+        """Whether the lifter maps clips to clips (:attr:`clip_frames` is set)."""
+        return self.clip_frames is not None
+
+    def set_clips(self, clip_frames: int, *, tail: ClipTail, shorter_clips: bool = False) -> None:
+        """Declare a sequence-to-sequence lifter (in a subclass's ``__init__``); its receptive field is the clip."""
+        if clip_frames < 1 or tail not in _CLIP_TAILS:
+            raise ConfigError(f"clips: clip_frames must be >= 1 and tail one of {_CLIP_TAILS}, got {clip_frames}, {tail!r}")
+        self.clip_frames, self.clip_tail, self.shorter_clips = int(clip_frames), tail, bool(shorter_clips)
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
@@ -159,6 +205,15 @@ class Lifter(nn.Module):
                 f"{self.name or type(self).__name__}: expected 2 coordinates per joint, input {expected}, "
                 f"got {tuple(x.shape)}"
             )
+        if self.clip_frames is not None:
+            low = 1 if self.shorter_clips else self.clip_frames
+            if not low <= frames <= self.clip_frames:
+                wanted = f"1 to {self.clip_frames}" if self.shorter_clips else f"exactly {self.clip_frames}"
+                raise ShapeError(
+                    f"{self.name or type(self).__name__}: a sequence-to-sequence clip has {wanted} frames, "
+                    f"got {tuple(x.shape)}; lift whole sequences through gastbench.evaluation"
+                )
+            return
         if frames < self.receptive_field:
             raise ShapeError(
                 f"{self.name or type(self).__name__}: receptive field is {self.receptive_field} frames, "
@@ -166,12 +221,14 @@ class Lifter(nn.Module):
             )
 
     def forward(self, x: torch.Tensor, mode: ForwardMode = "auto") -> torch.Tensor:
-        """Lift ``(B, T, J_in, 2)`` to ``(B, T - RF + 1, J_out, 3)``.
+        """Lift ``(B, T, J_in, 2)`` to ``(B, T - RF + 1, J_out, 3)`` (a sequence-to-sequence lifter: ``(B, T, J_out, 3)``).
 
         ``mode="auto"`` takes the strided graph when every item is exactly one window
         (training batches) and the dilated graph otherwise; both give the same numbers.
         """
         self.check_input(x)
+        if self.clip_frames is not None:  # one graph: a clip in, a pose per frame out
+            return self.forward_dilated(x)
         if mode == "strided" or (mode == "auto" and x.shape[1] == self.receptive_field and self.receptive_field > 1):
             if x.shape[1] != self.receptive_field:
                 raise ShapeError(

@@ -31,6 +31,7 @@ __all__ = [
     "card_for_weights",
     "load_pretrained",
     "recorded_layout",
+    "recorded_overrides",
     "resolve_lifter",
     "run_folder_preset",
 ]
@@ -96,6 +97,8 @@ def resolve_lifter(
     """
     if weights is not None and random_init:
         raise WeightsError("choose either --weights or --random-init, not both")
+    if weights is not None:  # a file converted from a reduced model says how it was built
+        overrides = {**recorded_overrides(weights), **overrides}
     if layout is not None:
         layout = _build_layout(name, layout, weights, random_init, dataset, input)
     # Seeded construction makes a random-init model reproducible; the caller's generators are left as they were.
@@ -129,6 +132,24 @@ def recorded_layout(path: str | Path) -> str | None:
         return read_safetensors_header(path).metadata.get("layout")
     except WeightsError:
         return None  # the strict loader reports an unreadable file with its own message
+
+
+def recorded_overrides(path: str | Path) -> dict[str, Any]:
+    """The factory overrides a safetensors file's metadata says its model was built with (``model_overrides``,
+    written by ``gastbench convert --model-arg``); empty when none are recorded or the file is unreadable."""
+    try:
+        raw = read_safetensors_header(path).metadata.get("model_overrides")
+    except WeightsError:
+        return {}  # the strict loader reports an unreadable file with its own message
+    if not raw:
+        return {}
+    try:
+        values = json.loads(raw)
+    except json.JSONDecodeError:
+        values = None
+    if not isinstance(values, dict):
+        raise WeightsError(f"weights {path}: safetensors metadata 'model_overrides' must be a JSON object, got {raw[:80]!r}")
+    return values
 
 
 def _file_shapes(path: str | Path) -> dict[str, torch.Tensor] | None:

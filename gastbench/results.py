@@ -93,6 +93,11 @@ class ProtocolInfo:
             the 2D file, a trim beyond the tolerance allowed with ``--allow-trim``); empty when whole.
         annotation_3d: the 3D annotation scored against where a dataset has several (MPI-INF-3DHP:
             ``univ_annot3`` or ``annot3``, whose numbers differ); empty for datasets with one.
+        clips: sequence-to-sequence lifters: ``{"clip_frames", "tail", "scoring"}``, how each sequence
+            was cut into clips, how the last clip was formed and which clip frames were scored
+            (:mod:`gastbench.evaluation.clips`); None for windowed lifters.
+        output_scale: ``"metres"``, or ``"image-2.5d"`` when the model's output was brought to metres
+            with each frame's 2.5D factor, taken from the ground truth's root depth (MotionBERT).
     """
 
     convention: str = "standard"
@@ -111,6 +116,8 @@ class ProtocolInfo:
     trimmed: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     annotation_3d: str = ""
+    clips: dict[str, Any] | None = None
+    output_scale: str = "metres"
 
 
 @dataclass

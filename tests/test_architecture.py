@@ -31,7 +31,7 @@ LAYERS: list[set[str]] = [
     {"pretrained"},
     {"evaluation", "training"},
     {"tables_pck"},
-    {"tables", "leaderboard", "conformance", "conformance_behaviour", "convert", "infer", "viz"},
+    {"tables", "leaderboard", "conformance", "conformance_behaviour", "conformance_clips", "convert", "infer", "viz", "export"},
     {"site"},
     {"cli"},
 ]

@@ -22,11 +22,11 @@ def test_shape_contract(name: str, layout: str) -> None:
     torch.manual_seed(0)
     lifter = create_lifter(name, layout=layout).eval()
     rf = lifter.receptive_field
-    frames = rf + 3
+    frames = lifter.clip_frames if lifter.seq2seq else rf + 3  # a sequence-to-sequence lifter takes clips
     x = torch.randn(2, frames, lifter.input_layout.num_joints, 2) * 0.3
     with torch.inference_mode():
         y = lifter(x)
-    assert y.shape == (2, frames - rf + 1, lifter.output_layout.num_joints, 3)
+    assert y.shape == (2, frames if lifter.seq2seq else frames - rf + 1, lifter.output_layout.num_joints, 3)
     assert torch.isfinite(y).all()
     assert lifter.causal_shift == (lifter.pad if lifter.causal else 0)
     assert lifter.metadata.family == get_lifter_spec(name).family
@@ -40,11 +40,15 @@ def test_bad_input_names_expected_and_actual(name: str) -> None:
     rf, joints = lifter.receptive_field, lifter.input_layout.num_joints
     with pytest.raises(ShapeError, match=rf"expected {joints} joints.*got \(1, {rf}, {joints + 1}, 2\)"):
         lifter(torch.zeros(1, rf, joints + 1, 2))
-    with pytest.raises(ShapeError, match=rf"expected 2 coordinates.*got \(1, {rf}, {joints}, 3\)"):
-        lifter(torch.zeros(1, rf, joints, 3))
+    # Four channels: MotionBERT takes a third one, the 2D detector's confidence.
+    with pytest.raises(ShapeError, match=rf"expected 2 coordinates.*got \(1, {rf}, {joints}, 4\)"):
+        lifter(torch.zeros(1, rf, joints, 4))
     with pytest.raises(ShapeError, match=r"expected input"):
         lifter(torch.zeros(rf, joints, 2))
-    if rf > 1:
+    if lifter.seq2seq:
+        with pytest.raises(ShapeError, match=rf"sequence-to-sequence clip has .*{lifter.clip_frames} frames"):
+            lifter(torch.zeros(1, lifter.clip_frames + 1, joints, 2))
+    elif rf > 1:
         with pytest.raises(ShapeError, match=rf"receptive field is {rf} frames.*got \(1, {rf - 1}, {joints}, 2\)"):
             lifter(torch.zeros(1, rf - 1, joints, 2))
 

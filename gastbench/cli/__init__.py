@@ -64,9 +64,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from . import check, convert, data, evaluate, infer, leaderboard, models, site, train, viz, zoo
+    from . import check, convert, data, evaluate, export, infer, leaderboard, models, site, train, viz, zoo
 
-    for module in (models, evaluate, zoo, convert, check, leaderboard, site, train, viz, infer, data):
+    for module in (models, evaluate, zoo, convert, export, check, leaderboard, site, train, viz, infer, data):
         module.register(app)
 
 

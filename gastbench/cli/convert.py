@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     @app.command("convert")
     def convert_command(
         src: Path = typer.Argument(..., help="The authors' checkpoint (.bin / .pth / .pth.tar)."),
-        source_format: str = typer.Option(..., "--from", help="The family's original format (gastnet, videopose3d, martinez, semgcn, poseformer, or a plugin's; see `gastbench models`)."),
+        source_format: str = typer.Option(..., "--from", help="The family's original format (gastnet, videopose3d, martinez, semgcn, poseformer, mixste, motionbert, or a plugin's; see `gastbench models`)."),
         out: Path = typer.Option(..., "--out", help="Output .safetensors file."),
         model: str = typer.Option(..., "--model", help="Target lifter, e.g. gast-t81."),
         layout: Optional[str] = typer.Option(None, "--layout", help="Input layout (default: the model's)."),
@@ -30,12 +30,16 @@ def register(app: typer.Typer) -> None:
         image_size: str = typer.Option(
             "1000x1000", "--image-size", help="Martinez: the WxH the 2D statistics fold is built for (Human3.6M: 1000x1000 or 1000x1002)."
         ),
+        model_args: Optional[list[str]] = typer.Option(
+            None, "--model-arg", help="Factory override KEY=VALUE for a reduced checkpoint (recorded in the output file)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the conversion report as JSON."),
     ) -> None:
         """Convert an original checkpoint into gastbench safetensors (every key and shape checked)."""
         from ..convert import convert_checkpoint
 
         from ..errors import ConfigError
+        from .train import _parse_assignments
 
         try:
             width, height = (int(v) for v in image_size.lower().split("x"))
@@ -50,6 +54,7 @@ def register(app: typer.Typer) -> None:
             overwrite=overwrite,
             statistics={"stat_3d": stats, "stat_2d": stats_2d},
             image_size=(width, height),
+            overrides=_parse_assignments(model_args, "--model-arg"),
         )
         if as_json:
             typer.echo(json.dumps(report.to_dict(), indent=2))

@@ -18,6 +18,8 @@ lengths and ``chunk_frames``, so the same inputs always meet the same forwards, 
 A valid temporal convolution makes every output frame a function of its own window only, so
 the numbers do not depend on ``chunk_frames`` beyond float rounding (bitwise for a fixed chunking).
 A model trained at a frame stride sees each sequence as its phases (:func:`lift_sequences`).
+Sequence-to-sequence lifters (``clip_frames`` set) are cut into their clips instead, every frame
+kept once (:mod:`~gastbench.evaluation.clips`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import torch
 from ..errors import ShapeError
 from ..lifter import Lifter
 from ..progress import progress_bar
+from .clips import iter_clip_predictions
 from .device import deterministic, resolve_device
 from .protocol import flip_average
 
@@ -82,6 +85,14 @@ def iter_predictions(
     A sequence is yielded as soon as its forwards are done (see the module doc).
     """
     device = resolve_device(device) if isinstance(device, str) else device
+    if lifter.clip_frames is not None:  # sequence-to-sequence: the model's clips, every frame once
+        per_forward = frames_per_forward // lifter.clip_frames if frames_per_forward else None
+        clips = iter_clip_predictions(
+            lifter, keypoints, clips_per_forward=per_forward or None, flip=flip, device=device, progress=progress
+        )
+        for pred, _frames in clips:
+            yield pred
+        return
     rf = lifter.receptive_field
     auto_chunk, auto_forward = auto_chunking(rf, device)
     chunk_frames = chunk_frames or auto_chunk

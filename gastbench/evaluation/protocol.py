@@ -127,6 +127,7 @@ class ResolvedProtocol:
     average: Literal["actions", "frames"] = "actions"  # the headline: mean over actions or over frames
     root: int = 0  # the root joint's index in the model's output layout
     note: str = ""  # the paper convention's reason, where it departs from the paper's text
+    clip_scoring: str = "once"  # sequence-to-sequence lifters: which clip frames are scored (see clips.py)
 
 
 def _joint_subset(output: Skeleton, count: int) -> Skeleton:
@@ -155,6 +156,7 @@ def resolve_protocol(lifter: Lifter, options: EvalOptions) -> ResolvedProtocol:
         )  # fmt: skip
         joints = _joint_subset(output, conv.joints) if conv.joints is not None else output
         note = conv.note
+    clip_scoring = conv.clip_scoring if options.convention == "paper" and lifter.clip_frames is not None else "once"
     if options.score_stride is not None:
         score_stride = options.score_stride
     if options.flip is not None:
@@ -184,6 +186,7 @@ def resolve_protocol(lifter: Lifter, options: EvalOptions) -> ResolvedProtocol:
         average=average,  # type: ignore[arg-type]
         root=output.root,
         note=note,
+        clip_scoring=clip_scoring,
     )
 
 

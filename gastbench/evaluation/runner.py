@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 import torch
@@ -15,10 +15,12 @@ from ..results import EvalResult, ProtocolInfo, now_iso
 from ..revision import code_revision
 from ..skeleton import Skeleton
 from .aggregate import Aggregate, RowAccumulator
+from .clips import clip_rule, iter_clip_predictions
 from .device import device_name, resolve_device
 from .inference import lift_sequences
 from .predictions import PredictionWriter
 from .protocol import EvalOptions, ResolvedProtocol, align_for_scoring, resolve_protocol
+from .scale25d import metres_per_image_unit
 
 if TYPE_CHECKING:
     from ..data import PoseDataset, PoseSequence
@@ -47,11 +49,10 @@ def evaluate(
     lifter = lifter.to(device)
     rows = RowAccumulator(sequences, subjects, actions, protocol.precision, dataset.extra_metrics)
     writer = PredictionWriter(options.save_predictions, sequences, protocol) if options.save_predictions else None
-    predictions = lift_sequences(
+    predictions = _scored_predictions(
         lifter,
         keypoints,
-        protocol.train_stride,
-        protocol.score_stride,
+        protocol,
         chunk_frames=options.chunk_frames,
         frames_per_forward=options.frames_per_forward,
         flip=protocol.flip,
@@ -60,19 +61,39 @@ def evaluate(
     )
     # One sequence at a time: scored, written if asked, then dropped (memory does not grow with the test set).
     with writer if writer is not None else contextlib.nullcontext():
-        for seq, pred in zip(sequences, predictions):
+        for seq, (pred, frames) in zip(sequences, predictions):
             if not np.isfinite(pred).all():
                 raise WeightsError(
                     f"{lifter.name or type(lifter).__name__}: the model predicts NaN or inf for {seq.subject}/{seq.name}/"
                     f"{seq.camera} (first at frame {int(np.argwhere(~np.isfinite(pred))[0][0])}); its weights are broken "
                     "or do not belong to this model"
                 )
-            pred, gt = _scored_pair(lifter, dataset, seq, pred, protocol)
-            valid = _scored_frames(dataset, seq, protocol.score_stride, pred.shape[0])
+            pred, gt = _scored_pair(lifter, dataset, seq, pred, protocol, frames)
+            valid = _scored_frames(dataset, seq, frames, pred.shape[0])
             rows.add(pred, gt, valid)
             if writer is not None:
                 writer.add(seq, *((pred, gt) if valid is None else (pred[valid], gt[valid])))
     return _record(lifter, dataset, options, protocol, rows.result(), len(sequences), weights, device, started)
+
+
+def _scored_predictions(
+    lifter: Lifter, keypoints: list[np.ndarray], protocol: ResolvedProtocol, **engine: Any
+) -> Iterator[tuple[np.ndarray, np.ndarray | slice]]:
+    """Each sequence's scored predictions and the frames whose targets they are scored against."""
+    if protocol.clip_scoring == "once":
+        for pred in lift_sequences(lifter, keypoints, protocol.train_stride, protocol.score_stride, **engine):
+            yield pred, slice(None, None, protocol.score_stride)
+        return
+    # A sequence-to-sequence paper convention scores the clips as the authors lay them out (clips.py).
+    if protocol.train_stride != 1 or protocol.score_stride != 1:
+        raise ConfigError(
+            f"{lifter.name}: its paper convention scores its clips as laid out ({protocol.clip_scoring}); that needs "
+            f"every frame at stride 1, got train_stride {protocol.train_stride}, score_stride {protocol.score_stride}"
+        )
+    engine.pop("chunk_frames", None)
+    per_forward = engine.pop("frames_per_forward", None)
+    clips = per_forward // lifter.clip_frames if per_forward and lifter.clip_frames else None
+    yield from iter_clip_predictions(lifter, keypoints, scoring=protocol.clip_scoring, clips_per_forward=clips or None, **engine)
 
 
 def _select_sequences(dataset: "PoseDataset", options: EvalOptions) -> tuple[list["PoseSequence"], list[str], list[str]]:
@@ -137,23 +158,31 @@ def _scored_pair(
     seq: "PoseSequence",
     pred: np.ndarray,
     protocol: ResolvedProtocol,
+    frames: np.ndarray | slice,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One sequence's predictions and ground truth of the scored frames and joints, aligned per the protocol.
 
-    ``pred`` holds the scored frames only (every ``score_stride``-th), in the model's output layout.
+    ``pred`` holds the scored frames only, in the model's output layout; ``frames`` selects their
+    targets (every ``score_stride``-th frame, or a sequence-to-sequence convention's clip layout).
+    A 2.5D model's output is brought to metres first (:mod:`~gastbench.evaluation.scale25d`).
     """
-    gt = np.asarray(seq.positions_3d[:: protocol.score_stride], dtype=np.float32)
+    if lifter.output_scale == "image-2.5d":
+        pred = pred * metres_per_image_unit(dataset.name, seq)[frames][:, None, None]
+    gt = np.asarray(seq.positions_3d[frames], dtype=np.float32)
     gt = gt - gt[:, dataset.layout_3d.root : dataset.layout_3d.root + 1]  # a no-op for well-formed data
     gt_index = list(lifter.output_layout.indices_in(dataset.layout_3d))
     return align_for_scoring(pred, gt[:, gt_index], protocol)
 
 
-def _scored_frames(dataset: "PoseDataset", seq: "PoseSequence", score_stride: int, frames: int) -> np.ndarray | None:
-    """The sequence's own mask of frames to score (MPI-INF-3DHP's valid frames) at the scoring stride; None: all."""
+def _scored_frames(
+    dataset: "PoseDataset", seq: "PoseSequence", frames: np.ndarray | slice, count: int
+) -> np.ndarray | None:
+    """The sequence's own mask of frames to score (MPI-INF-3DHP's valid frames) of the scored frames ``frames``
+    (every n-th, or a clip layout); None: all."""
     if seq.scored is None:
         return None
-    mask = np.asarray(seq.scored, dtype=bool)[::score_stride]
-    if mask.shape != (frames,):
+    mask = np.asarray(seq.scored, dtype=bool)[frames]
+    if mask.shape != (count,):
         raise ShapeError(
             f"{dataset.name} {seq.subject}/{seq.name}/{seq.camera}: frame mask of shape {np.shape(seq.scored)} "
             f"does not match its {seq.frames} frames"
@@ -217,6 +246,8 @@ def _record(
             trimmed=list(dataset.notes),
             incomplete=incomplete_sequences(dataset, options),
             annotation_3d=dataset.annotation_3d,
+            clips=clip_rule(lifter, protocol.clip_scoring) if lifter.clip_frames is not None else None,
+            output_scale=lifter.output_scale,
         ),
         per_action=rows.per_action,
         per_cell=rows.per_cell,

@@ -29,12 +29,20 @@ def set_seed(seed: int) -> None:
 
 def build_lifter(config: TrainConfig, dataset: "PoseDataset") -> Lifter:
     """The model of ``config`` for the dataset's 2D layout (its native layout when inside it), with the recipe's dropout."""
-    from ..registry import create_lifter, native_layout
+    from ..registry import create_lifter, get_lifter_spec, native_layout
 
     overrides = dict(config.model_overrides)
     if config.dropout is not None:
         overrides["dropout"] = config.dropout
-    return create_lifter(config.model, layout=native_layout(config.model, dataset.layout_2d), **overrides)
+    lifter = create_lifter(config.model, layout=native_layout(config.model, dataset.layout_2d), **overrides)
+    if lifter.seq2seq:  # training samples one window per output frame; these models learn from whole clips
+        fmt = get_lifter_spec(config.model).checkpoint_format
+        raise ConfigError(
+            f"{config.model}: a sequence-to-sequence lifter learns from whole {lifter.clip_frames}-frame clips, which "
+            f"gastbench's training (one window per output frame) does not do yet; convert the authors' checkpoint "
+            f"instead (gastbench convert --from {fmt.name if fmt else lifter.family})"
+        )
+    return lifter
 
 
 def training_windows(
