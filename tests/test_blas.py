@@ -96,6 +96,7 @@ def test_strided_forwards_split_sequences_only() -> None:
 
 
 @needs_openblas
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(2, 626), (1, 626), (3, 60)])
 def test_streamed_forward_equals_one_torch_forward_and_repeats_bitwise(shape: tuple[int, int]) -> None:
     model = randomize_gastnet(gastbench.create_lifter("gast-t27"))

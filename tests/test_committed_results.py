@@ -44,6 +44,7 @@ def _weights_dir() -> Path:
     return Path(value)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.stem)
 def test_committed_record_reproduces_from_its_weights(path: Path, real_data_dir: Path) -> None:

@@ -39,6 +39,7 @@ def _run(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_the_example_plugin_goes_through_every_command(
     plugin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

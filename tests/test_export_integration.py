@@ -48,6 +48,7 @@ def _data_dir(dataset: str) -> Path:
     return Path(env)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", sorted(CASES))
 def test_family_exports_and_checks_on_real_sequences(family: str, tmp_path: Path) -> None:
     from gastbench.export import TOLERANCE_M, export_model

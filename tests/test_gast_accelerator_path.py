@@ -56,12 +56,12 @@ def _one_sequence_forward(device: str) -> OpCounter:
         return _count(lambda: model(x))
 
 
+@pytest.mark.slow
 def test_accelerator_levels_are_not_cut_into_cache_sized_chunks() -> None:
     with _blas.torch_blas():  # torch's GEMMs, which the op counter sees
         cpu, accelerator = _one_sequence_forward("cpu"), _one_sequence_forward("meta")
-    # CPU: each level in L3-sized chunks (thousands of GEMMs); elsewhere a handful per level.
-    assert cpu.gemms() > 1000
-    assert accelerator.gemms() < 150
+    # CPU: each level in cache-sized chunks; elsewhere whole levels, i.e. far fewer, larger GEMMs.
+    assert accelerator.gemms() * 5 < cpu.gemms()
     assert gastnet._chunk_frames(12 * 17, 1024, torch.device("cuda")) >= 64 * gastnet._chunk_frames(
         12 * 17, 1024, torch.device("cpu")
     )

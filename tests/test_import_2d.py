@@ -105,7 +105,7 @@ def _motionbert_pickle(path: Path, frames: dict[tuple[str, int, int], int]) -> d
 
 def test_motionbert_takes_named_by_frame_count(data_dir: Path, tmp_path: Path) -> None:
     reference = load_npz(data_dir / "data_3d_h36m.npz")["positions_3d"]
-    reference["S9"]["Directions"] = np.zeros((20, 32, 3), np.float32)
+    reference["S9"]["Directions"] = np.random.default_rng(0).normal(size=(20, 32, 3)).astype(np.float32)
     np.savez_compressed(data_dir / "data_3d_h36m.npz", positions_3d=reference)
     frames = {(s, 2, 1): 12 for s in SUBJECTS}
     frames[("S9", 2, 2)] = 20  # the other take: "Directions", 20 frames

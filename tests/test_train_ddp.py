@@ -76,6 +76,7 @@ def first_launch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_train_and_end_with_identical_parameters(first_launch: Path) -> None:
     rank0, rank1 = _params(first_launch, "straight", 0), _params(first_launch, "straight", 1)
     assert set(rank0) == set(rank1) and rank0
@@ -89,6 +90,7 @@ def test_two_gloo_processes_train_and_end_with_identical_parameters(first_launch
     assert len(history) == 2 and (first_launch / "straight" / "checkpoint.pt").is_file()
 
 
+@pytest.mark.slow
 def test_distributed_resume_is_bitwise_equal_to_an_uninterrupted_run(first_launch: Path) -> None:
     checkpoint = torch.load(first_launch / "killed" / "checkpoint.pt", weights_only=True)
     assert checkpoint["epoch"] == 1 and len(checkpoint["rng_per_rank"]) == 2

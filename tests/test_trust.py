@@ -403,6 +403,7 @@ def test_convert_twice_gives_the_same_sha256(tmp_path: Path) -> None:
     assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
 
 
+@pytest.mark.slow
 def test_cli_eval_and_training_final_eval_use_one_protocol(tmp_path: Path) -> None:
     from dataclasses import asdict
 

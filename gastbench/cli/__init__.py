@@ -25,6 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    # plain help: rich's panels cut long option names and words at 80 columns, click's wraps them
+    rich_markup_mode=None,
 )
 
 
