@@ -106,11 +106,19 @@ def _check_params(lifter: Lifter, card: Any) -> CheckResult:
 
 
 def _check_locality(lifter: Lifter) -> CheckResult:
-    return CheckResult("locality", *check_locality(lifter))
+    status, detail = check_locality(lifter)
+    return CheckResult("locality", _status(status), detail)
 
 
 def _check_flip(lifter: Lifter, trained: bool = False) -> CheckResult:
-    return CheckResult("flip", *check_flip_equivariance(lifter, trained))
+    status, detail = check_flip_equivariance(lifter, trained)
+    return CheckResult("flip", _status(status), detail)
+
+
+def _status(value: str) -> Status:
+    if value not in ("pass", "fail", "skip"):
+        raise ValueError(f"a check returned status {value!r}")
+    return value  # type: ignore[return-value]  # narrowed by the test above
 
 
 def _check_determinism(lifter: Lifter) -> CheckResult:

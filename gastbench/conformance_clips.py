@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .conformance_behaviour import FLIP_TOLERANCE, _real_poses, check_flip_equivariance
+from .conformance_behaviour import FLIP_TOLERANCE, _walking_person, check_flip_equivariance
 from .errors import ShapeError
 from .lifter import Lifter
 
@@ -76,7 +76,7 @@ def _flip(lifter: Lifter, trained: bool) -> tuple[str, str]:
     assert lifter.clip_frames is not None
     if not trained:
         return check_flip_equivariance(lifter, trained)  # the permutation part
-    poses = _real_poses(lifter.input_layout)
+    poses = _walking_person(lifter.input_layout)
     if poses is None or (poses.shape[1] < lifter.clip_frames and not lifter.shorter_clips):
         return "skip", f"mirror permutations are involutions; no real clip of {lifter.clip_frames} frames in this layout"
     x = poses[:, : lifter.clip_frames]

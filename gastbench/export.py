@@ -120,7 +120,8 @@ def _trace(lifter: Lifter, kind: str, frames: int, opset: int, dynamic_time: boo
     with warnings.catch_warnings(), torch.enable_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            graph, (example,), buffer, input_names=[INPUT], output_names=[OUTPUT], dynamic_axes=axes,
+            graph, (example,), buffer,  # type: ignore[arg-type]  # torch.onnx.export writes file objects too
+            input_names=[INPUT], output_names=[OUTPUT], dynamic_axes=axes,
             opset_version=opset, dynamo=False,
         )  # fmt: skip
     return buffer.getvalue()

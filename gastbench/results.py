@@ -35,7 +35,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 #: ``weights.source`` of an untrained model (a pipeline check, never a result to rank).
-RANDOM_INIT = "random-init"
+RANDOM_INIT: Literal["random-init"] = "random-init"
 RUNS_ENV_VAR = "GASTBENCH_RUNS"
 #: Metric field names of :class:`MetricRow`, in display order.
 METRIC_KEYS = ("mpjpe_mm", "p_mpjpe_mm", "n_mpjpe_mm", "mpjve_mm", "pck", "auc")

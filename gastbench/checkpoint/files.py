@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import WeightsError, not_a_file
 from ..hashing import file_sha256
@@ -72,8 +72,8 @@ def save_safetensors(tensors: Mapping[str, "torch.Tensor"], path: str | Path, me
 
     raw = save(dict(tensors), metadata=dict(metadata) if metadata else None)
     size = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8 : 8 + size])
-    ordered: dict[str, object] = {}
+    header: dict[str, Any] = json.loads(raw[8 : 8 + size])
+    ordered: dict[str, Any] = {}
     meta = header.pop("__metadata__", None)
     if meta:
         ordered["__metadata__"] = dict(sorted(meta.items()))

@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
                 [str(r["name"]), str(r["family"]), str(r["receptive_field"] or "-"),
                  f"{r['joints_in']}->{r['joints_out']}" if r["joints_in"] else "-", str(r["layout"]),
                  f"{r['params_m']:.2f}" if r["params_m"] is not None
-                 else f"needs {', '.join(r['needs'])}" if r.get("needs") else "build failed",
+                 else f"needs {', '.join(map(str, r['needs']))}" if r.get("needs") else "build failed",  # type: ignore[call-overload]
                  str(r["paper"])]  # fmt: skip
                 for r in rows
             ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import typer
 
@@ -19,7 +19,7 @@ def _frames(total: int, start: int, count: Optional[int], stride: int) -> list[i
     return chosen[:count] if count else chosen
 
 
-def _guard(out: Path, overwrite: bool, inputs: list[Path] | list[str] | list[Path | str]) -> None:
+def _guard(out: Path, overwrite: bool, inputs: Sequence[Path | str]) -> None:
     """An output is checked against every file the command reads before any work (see gastbench.outputs)."""
     from ..outputs import check_output_file
 
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         from ..viz.sources import find_sequence, ground_truth_track, inputs_panel, parse_model_spec, predict_tracks, predictions_track
 
         specs = [parse_model_spec(m) for m in models or []]
-        read = [*predictions, *(s.weights for s in specs if s.weights is not None)]
+        read: list[Path | str] = [*predictions, *(s.weights for s in specs if s.weights is not None)]
         _guard(out, overwrite, read)
         data = load_dataset(dataset, input, data_dir)
         _guard(out, overwrite, [*read, *data.files])

@@ -134,7 +134,7 @@ def _pair(entry: Any, file: str, subject: str, name: str, camera: str | None = N
 
 
 def _test_sequences(path: Path, seqs: dict[str, Any], meta: dict[str, Any]) -> dict[str, PoseSequence]:
-    sizes = {k: tuple(int(v) for v in s) for k, s in (meta.get("image_size") or IMAGE_SIZES).items()}
+    sizes = {k: _size(s, path.name) for k, s in (meta.get("image_size") or IMAGE_SIZES).items()}
     out: dict[str, PoseSequence] = {}
     for name in sorted(seqs, key=lambda n: (len(n), n)):
         kp, pos = _pair(seqs[name], path.name, name, name)
@@ -207,3 +207,12 @@ def load_mpi3dhp(
         annotation_3d=annotation,
         extra_metrics=("pck", "auc"),
     )
+
+
+def _size(value: object, file: str) -> tuple[int, int]:
+    """An image size ``(width, height)`` from a file's metadata."""
+    try:
+        width, height = (int(v) for v in value)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise DataError(f"{file}: metadata image_size {value!r} is not (width, height)") from None
+    return width, height

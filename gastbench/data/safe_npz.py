@@ -123,7 +123,7 @@ def load_npz(path: str | Path, keys: list[str] | None = None) -> dict[str, Any]:
         for key in wanted:
             try:
                 with zf.open(members[key]) as raw:
-                    fp = io.BufferedReader(raw, buffer_size=1 << 20)  # type: ignore[arg-type]
+                    fp = io.BufferedReader(raw, buffer_size=1 << 20)  # type: ignore[type-var]  # a ZipExtFile is a raw stream
                     arr = _read_member(fp, zf.getinfo(members[key]).file_size)
             except (pickle.UnpicklingError, UnsafePickleError, MalformedPickleError) as exc:
                 raise DataError(f"{path}: key {key!r} is unsafe or malformed and was not loaded: {exc}") from None

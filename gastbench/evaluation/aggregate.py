@@ -192,5 +192,5 @@ class RowAccumulator:
             average_over_frames=overall,
             subjects=self.subjects,
             actions=self.actions,
-            frames=overall.frames,
+            frames=overall.frames or 0,
         )

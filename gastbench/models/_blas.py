@@ -96,7 +96,7 @@ def _openblas() -> _OpenBLAS | None:
 def cpu_streams(device: torch.device) -> int:
     """How many single-threaded streams a fused CPU forward may split into: torch's thread count
     when OpenBLAS runs the GEMMs (1 off CPU, without OpenBLAS, or inside a stream already)."""
-    if device.type != "cpu" or _openblas() is None or getattr(_LOCAL, "depth", 0):
+    if device.type != "cpu" or _openblas() is None or getattr(_LOCAL, "depth", False):
         return 1
     return torch.get_num_threads()
 
@@ -193,7 +193,7 @@ def gemm_threads(device: torch.device) -> Iterator[None]:
     both thread counts on exit. A no-op off CPU or without OpenBLAS.
     """
     lib = _openblas()
-    if lib is None or device.type != "cpu" or getattr(_LOCAL, "depth", 0):
+    if lib is None or device.type != "cpu" or getattr(_LOCAL, "depth", False):
         yield
         return
     with _SESSION, lib.threads.limit(limits=torch.get_num_threads()), _torch_threads(1):
@@ -216,7 +216,7 @@ def gemm(
 
     ``out`` is written in place either way, so callers hand it scratch views (``Workspace``).
     """
-    lib = _openblas() if getattr(_LOCAL, "depth", 0) else None  # OpenBLAS only inside a CPU session
+    lib = _openblas() if getattr(_LOCAL, "depth", False) else None  # OpenBLAS only inside a CPU session
     if lib is not None and _routable(a, b, out):
         ops_a, ops_b = _operand(a), _operand(b)
         if ops_a is not None and ops_b is not None:

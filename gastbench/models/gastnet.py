@@ -50,7 +50,7 @@ training and autograd take the plain path. Both compute the same function.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -69,6 +69,7 @@ from .layers import (
     conv_taps,
     temporal_conv_dilated,
     temporal_conv_strided,
+    weight_of,
 )
 from .local_attention import LocalFolded, LocalGraph
 
@@ -280,10 +281,10 @@ class GASTNet(Lifter):
         for i in range(1, len(self.filter_widths)):
             res = self._residual(h, i, strided)
             conv, bn = self.layers_conv[2 * i - 2], self.layers_bn[2 * i - 2]
-            w = conv_taps(conv.weight)
+            w = conv_taps(weight_of(conv))
             h = temporal_conv_strided(h, w) if strided else temporal_conv_dilated(h, w, self._dilations[i])
             h = F.relu(bn(h))
-            w = self.layers_conv[2 * i - 1].weight[:, :, 0, 0].t()
+            w = weight_of(self.layers_conv[2 * i - 1])[:, :, 0, 0].t()
             h = res + self.drop(F.relu(self.layers_bn[2 * i - 1](h @ w)))
             h = self._graph(i, h)
         out = h @ self.shrink.weight[:, :, 0, 0].t()
@@ -299,7 +300,8 @@ class GASTNet(Lifter):
 
     def _graph(self, i: int, h: torch.Tensor) -> torch.Tensor:
         t, b, j, c = h.shape
-        return self.layers_graph_conv[i](h.reshape(t * b, j, c)).view(t, b, j, -1)
+        block: nn.Module = self.layers_graph_conv[i]
+        return block(h.reshape(t * b, j, c)).view(t, b, j, -1)
 
     # --- the fused eval path -----------------------------------------------------------
     def _run_fused(self, x: torch.Tensor, *, strided: bool) -> torch.Tensor:
@@ -309,12 +311,15 @@ class GASTNet(Lifter):
         sequences, or overlapping stretches of time), one single-threaded stream per core.
         """
         taps = self._folded_taps()
-        blocks = [block.fold() for block in self.layers_graph_conv]
+        blocks = [block.fold() for block in self.layers_graph_conv if isinstance(block, GraphAttentionBlock)]
         parts = _stream_parts(x.shape[0], x.shape[1], self.receptive_field, strided, cpu_streams(x.device))
         if len(parts) == 1:
             with gemm_threads(x.device):
                 return self._run_folded(x, taps, blocks, strided)
-        outs = run_streams([lambda b=b, t=t: self._run_folded(x[b, t], taps, blocks, strided) for b, t, _ in parts])
+        def part(b: slice, t: slice) -> Callable[[], torch.Tensor]:
+            return lambda: self._run_folded(x[b, t], taps, blocks, strided)
+
+        outs = run_streams([part(b, t) for b, t, _ in parts])
         # dilated parts split time too: the output spans every part's frames
         out_frames = outs[0].shape[1] if strided else x.shape[1] - self.receptive_field + 1
         out = x.new_empty(x.shape[0], out_frames, *outs[0].shape[2:])
@@ -392,7 +397,7 @@ class GASTNet(Lifter):
         folded = [((taps * s_in[None, :, None] * s).contiguous(), bias)]
         for conv, bn in zip(self.layers_conv, self.layers_bn):
             s, t = bn_scale_shift(bn)
-            folded.append(((conv_taps(conv.weight) * s).contiguous(), t))
+            folded.append(((conv_taps(weight_of(conv)) * s).contiguous(), t))
         return folded
 
     def extra_repr(self) -> str:

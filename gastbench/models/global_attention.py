@@ -19,7 +19,7 @@ from torch import nn
 
 from ._blas import gemm, gemm_threads
 from ._fast import Workspace, use_fast_path
-from .layers import BatchNormCL, bn_scale_shift
+from .layers import BatchNormCL, bias_of, bn_scale_shift
 
 __all__ = ["GlobalGraph", "MultiGlobalGraph", "GlobalFolded"]
 
@@ -44,18 +44,25 @@ class GlobalGraph(nn.Module):
         self.concat_project = nn.Sequential(nn.Conv2d(2 * inter_channels, 1, 1, bias=False))
         for conv in (self.g, self.theta, self.phi):
             nn.init.kaiming_normal_(conv.weight)
-            nn.init.zeros_(conv.bias)
-        nn.init.kaiming_normal_(self.concat_project[0].weight)
+            nn.init.zeros_(bias_of(conv))
+        nn.init.kaiming_normal_(self.project_conv.weight)
+
+    @property
+    def project_conv(self) -> nn.Conv2d:
+        """``concat_project``'s one convolution (a Sequential only for the original checkpoints' key names)."""
+        conv = self.concat_project[0]
+        assert isinstance(conv, nn.Conv2d)
+        return conv
 
     def projections(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """``theta``/``phi`` folded through ``concat_project``: vectors ``(C,)`` and scalar biases.
 
         ``w_theta . (W_theta x + b_theta) = (W_theta^T w_theta) . x + w_theta . b_theta``.
         """
-        w = self.concat_project[0].weight.view(2, self.inter_channels)
+        w = self.project_conv.weight.view(2, self.inter_channels)
         u_theta = w[0] @ self.theta.weight[:, :, 0]
         u_phi = w[1] @ self.phi.weight[:, :, 0]
-        return u_theta, w[0] @ self.theta.bias, u_phi, w[1] @ self.phi.bias
+        return u_theta, w[0] @ bias_of(self.theta), u_phi, w[1] @ bias_of(self.phi)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, J, C) -> (N, J, g_channels)``."""
@@ -116,21 +123,21 @@ class MultiGlobalGraph(nn.Module):
         then the phi projections through ``concat_project``, see :meth:`GlobalGraph.projections`),
         ``c_k (K, J, J)``.
         """
-        heads = list(self.attentions)
+        heads = [h for h in self.attentions if isinstance(h, GlobalGraph)]
         inter = heads[0].inter_channels
-        project = torch.stack([h.concat_project[0].weight for h in heads]).view(len(heads), 2, inter)
+        project = torch.stack([h.project_conv.weight for h in heads]).view(len(heads), 2, inter)
         theta = torch.stack([h.theta.weight for h in heads])[..., 0]  # (K, inter, C)
         phi = torch.stack([h.phi.weight for h in heads])[..., 0]
         u_theta = torch.einsum("ki,kic->ck", project[:, 0], theta)
         u_phi = torch.einsum("ki,kic->ck", project[:, 1], phi)
         c = torch.cat(
             (
-                (project[:, 0] * torch.stack([h.theta.bias for h in heads])).sum(-1),
-                (project[:, 1] * torch.stack([h.phi.bias for h in heads])).sum(-1),
+                (project[:, 0] * torch.stack([bias_of(h.theta) for h in heads])).sum(-1),
+                (project[:, 1] * torch.stack([bias_of(h.phi) for h in heads])).sum(-1),
             )
         )
         w_g = torch.cat([h.g.weight for h in heads])[..., 0]
-        b_g = torch.cat([h.g.bias for h in heads])
+        b_g = torch.cat([bias_of(h.g) for h in heads])
         return w_g, b_g, torch.cat((u_theta, u_phi), 1), c, torch.stack([h.C_k for h in heads])
 
     def fold(self) -> GlobalFolded:

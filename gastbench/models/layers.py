@@ -13,7 +13,7 @@ from ._blas import gemm
 from ._fast import autocast_enabled
 from torch import nn
 
-__all__ = ["BatchNormCL", "bn_scale_shift", "conv_taps", "temporal_conv_dilated", "temporal_conv_strided"]
+__all__ = ["BatchNormCL", "bn_scale_shift", "conv_taps", "temporal_conv_dilated", "temporal_conv_strided", "bias_of", "weight_of"]
 
 
 class BatchNormCL(nn.BatchNorm2d):
@@ -29,10 +29,29 @@ class BatchNormCL(nn.BatchNorm2d):
         return super().forward(flat).view(input.shape)
 
 
-def bn_scale_shift(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eval-mode batch norm as ``x * scale + shift`` (running statistics)."""
+def bn_scale_shift(bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode batch norm (any ``_BatchNorm`` with affine parameters and running statistics) as
+    ``x * scale + shift``."""
+    if not isinstance(bn, nn.modules.batchnorm._BatchNorm) or bn.running_var is None or bn.running_mean is None:
+        raise TypeError(f"bn_scale_shift needs a batch norm with running statistics, got {type(bn).__name__}")
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     return scale, bn.bias - bn.running_mean * scale
+
+
+def weight_of(module: nn.Module) -> torch.Tensor:
+    """A layer's ``weight`` as a tensor (a container's items are typed as any module)."""
+    weight = module.weight
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"{type(module).__name__} has no weight tensor")
+    return weight
+
+
+def bias_of(module: nn.Module) -> torch.Tensor:
+    """A layer's ``bias`` as a tensor (the layers that use this are built with one)."""
+    bias = module.bias
+    if not isinstance(bias, torch.Tensor):
+        raise TypeError(f"{type(module).__name__} was built without a bias")
+    return bias
 
 
 def conv_taps(weight: torch.Tensor) -> torch.Tensor:

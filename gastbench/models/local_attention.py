@@ -23,6 +23,10 @@ _MASKED_LOGIT = -9e15
 
 
 class SemCHGraphConv(nn.Module):
+    mask: torch.Tensor  # buffers, typed for the checker: (J, J) bool, (J, J) bool, (E,) flat positions
+    eye: torch.Tensor
+    edge_index: torch.Tensor
+
     """Channel-wise semantic graph convolution: one learnable softmaxed adjacency per output channel.
 
     Parameters (reference names): ``W (2, C_in, C_out)`` (``W[0]`` self, ``W[1]`` neighbours)

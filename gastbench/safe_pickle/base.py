@@ -68,7 +68,7 @@ def pickle_end(data: bytes | bytearray | memoryview, start: int = 0) -> int:
     stream = BufferReader(data, start)
     ops = 0
     try:
-        for opcode, arg, pos in pickletools.genops(stream):
+        for opcode, arg, pos in pickletools.genops(stream):  # type: ignore[arg-type]  # any object with read/readline/tell
             ops += 1
             if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"):
                 if not isinstance(arg, int) or not 0 <= arg <= ops:

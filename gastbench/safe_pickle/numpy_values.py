@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -98,8 +98,10 @@ class DTypeStandIn(StandIn):
         single_byte = expected[1] == "|"
         if (single_byte and endian != "|") or (not single_byte and endian not in ("<", ">", "=")):
             raise UnsafePickleError(f"{self.describe()} has byte order {endian!r}")
-        if endian in ("<", ">"):
-            self.dtype = self.dtype.newbyteorder(endian)
+        if endian == "<":
+            self.dtype = self.dtype.newbyteorder("<")
+        elif endian == ">":
+            self.dtype = self.dtype.newbyteorder(">")
         self._built = True
 
     def resolve(self) -> np.dtype:
@@ -156,7 +158,7 @@ class ArrayStandIn(StandIn):
             raise UnsafePickleError(f"an array gets the state {short(state)}; numpy writes (1, shape, dtype, fortran, data)")
         shape = _shape(state[0], "an array's shape")
         dtype = _dtype_of(state[1], "an array's dtype")
-        order = "F" if _flag(state[2], "an array's Fortran flag") else "C"
+        order: Literal["C", "F"] = "F" if _flag(state[2], "an array's Fortran flag") else "C"
         count = math.prod(shape)
         data = state[3]
         if is_object_dtype(dtype):

@@ -14,7 +14,7 @@ from ..run_folder import LOG
 from .style import use_agg
 
 if TYPE_CHECKING:
-    from ..results import EvalResult
+    from ..results import EvalResult, MetricRow
 
 __all__ = ["plot_actions", "plot_joints", "plot_sequence_errors", "plot_training", "read_training_log"]
 
@@ -45,6 +45,11 @@ def _save(fig: Any, out: Path, overwrite: bool, dpi: int) -> Path:
     return out
 
 
+def _value(row: "MetricRow | None", metric: str) -> float:
+    value = row.get(metric) if row is not None else None
+    return float("nan") if value is None else float(value)
+
+
 def _label(record: "EvalResult") -> str:
     tag = " [untrained]" if record.untrained else " [reported]" if record.reported else ""
     return f"{record.model} ({record.dataset} {record.input}){tag}"
@@ -70,7 +75,7 @@ def plot_actions(
     x = np.arange(len(groups))
     for i, r in enumerate(records):
         rows = [r.per_action.get(a) for a in actions] + [r.average_over_actions]
-        values = [np.nan if row is None or row.get(metric) is None else row.get(metric) for row in rows]
+        values = [_value(row, metric) for row in rows]
         ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=_label(r))
     ax.set_xticks(x, groups, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(_METRIC_LABELS[metric])
