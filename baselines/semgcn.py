@@ -35,9 +35,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from gastbench.errors import ConfigError
+from gastbench.fastpath import use_fast_path
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import Skeleton
+
+from .semgcn_fast import forward_folded
 
 __all__ = ["SemGCN", "SemGraphConv", "GraphNonLocal", "semgcn_adjacency", "NONLOCAL_GROUPS"]
 
@@ -88,8 +91,8 @@ def semgcn_adjacency(layout: Skeleton) -> torch.Tensor:
 class SemGraphConv(nn.Module):
     """Semantic graph convolution ``(N, J, in) -> (N, J, out)``.
 
-    In eval mode the soft-maxed adjacency is cached and rebuilt only when the edge
-    weights change (new values, device or dtype), since it is constant at inference.
+    The soft-maxed adjacency is rebuilt on every call (no cache that a ``.data`` edit could
+    leave stale); whole-network evaluation folds it once per forward (:mod:`.semgcn_fast`).
     """
 
     def __init__(self, in_features: int, out_features: int, adj: torch.Tensor, bias: bool = True) -> None:
@@ -108,8 +111,6 @@ class SemGraphConv(nn.Module):
             nn.init.uniform_(self.bias, -bound, bound)
         else:
             self.register_parameter("bias", None)
-        self._cache_key: tuple[Any, ...] | None = None
-        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def _softmax_adjacency(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(self weights ``(J, 1)``, neighbour weights ``(J, J)`` with a zero diagonal)."""
@@ -121,23 +122,10 @@ class SemGraphConv(nn.Module):
         neighbour = adj.masked_fill(self.eye, 0.0)
         return self_weight, neighbour
 
-    def adjacency(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The soft-maxed adjacency, split into self and neighbour parts (cached in eval)."""
-        needs_grad = torch.is_grad_enabled() and self.e.requires_grad
-        if self.training or needs_grad:
-            self._cache_key = self._cache = None
-            return self._softmax_adjacency()
-        key = (self.e._version, self.e.data_ptr(), self.e.device, self.e.dtype, self.mask.device)
-        if self._cache is None or self._cache_key != key:
-            with torch.no_grad():
-                self._cache = self._softmax_adjacency()
-            self._cache_key = key
-        return self._cache
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h0 = torch.matmul(x, self.W[0])
         h1 = torch.matmul(x, self.W[1])
-        self_weight, neighbour = self.adjacency()
+        self_weight, neighbour = self._softmax_adjacency()
         out = self_weight * h0 + torch.matmul(neighbour, h1)
         return out if self.bias is None else out + self.bias
 
@@ -321,7 +309,9 @@ class SemGCN(Lifter):
         self.gconv_output = SemGraphConv(hidden, 3, adj)
 
     def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, T, J, 2) -> (B, T, J, 3)``; every frame independently."""
+        """``(B, T, J, 2) -> (B, T, J, 3)``; every frame independently (folded in eval without autograd)."""
+        if use_fast_path(self):
+            return forward_folded(self, x)
         batch, frames, joints = x.shape[:3]
         h = self.gconv_layers(self.gconv_input(x.reshape(batch * frames, joints, 2)))
         return self.gconv_output(h).view(batch, frames, joints, 3)

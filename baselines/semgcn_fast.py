@@ -1,0 +1,207 @@
+"""SemGCN's folded evaluation path: one GEMM per layer over every frame of a chunk.
+
+Per frame, a semantic graph convolution is ``diag(s) X W0 + N X W1 + b`` (``X`` the
+``(J, C_in)`` joint features, ``s`` the soft-maxed self weights, ``N`` the soft-maxed
+neighbour weights) and the batch norm after it is an affine map per channel. At evaluation
+both are constant, so a layer folds into
+
+- a channel GEMM ``(frames * J, C_in) @ [W0 | W1]`` (batch-norm scale folded into the
+  columns, its shift and the bias into one bias), whose output, read as ``(frames, 2J, C)``,
+  holds each joint's self and neighbour features side by side, then
+- one joint mixing ``M @ (2J, C)`` per frame, ``M = [diag(s) | N]`` interleaved ``(J, 2J)``
+  (a batched GEMM with ``M`` broadcast over frames).
+
+Where the layer widens (``C_in < C_out``, the input layer) the mixing runs first, on the
+narrower side: ``M' (2J, J) @ X``, then ``(frames * J, 2 C_in) @ [W0; W1]``. The plain path's
+transposes around each batch norm, its separate ``mul``/``add``/``bmm`` passes and fresh
+intermediates all go: a chunk of frames runs through the whole network in scratch buffers
+that stay in cache, with ReLUs and residual sums in place.
+
+With non-local layers the network runs in the grouped joint order throughout (the graph
+mixings are permuted to it once per forward); the input is reordered once and the output
+restored once, where the plain path reorders around every non-local block. A non-local
+block folds its output batch norm and the mean over pooled keys (``1 / K``) into its last
+1x1 convolution.
+
+Everything is re-derived from the parameters on every call (:mod:`gastbench.fastpath`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple, Union
+
+import torch
+from torch import nn
+
+from gastbench.fastpath import Workspace, bn_affine, chunk_rows
+
+if TYPE_CHECKING:
+    from .semgcn import GraphNonLocal, SemGCN, SemGraphConv
+
+__all__ = ["FoldedGraphConv", "FoldedNonLocal", "fold_semgcn", "forward_folded"]
+
+
+class FoldedGraphConv(NamedTuple):
+    """A :class:`SemGraphConv` (and the batch norm after it) folded for one eval forward."""
+
+    mix: torch.Tensor  # (J, 2J) mixing after the GEMM, or (2J, J) before it (``mix_first``)
+    weight: torch.Tensor  # (C_in, 2 C_out) or, mixing first, (2 C_in, C_out)
+    bias: torch.Tensor  # (C_out,)
+    mix_first: bool
+    relu: bool
+
+
+class FoldedNonLocal(NamedTuple):
+    """A :class:`GraphNonLocal` block folded for one eval forward (input in grouped joint order)."""
+
+    proj_weight: torch.Tensor  # (C, 2C' + 1): values g, keys phi, the query term w_theta . theta
+    proj_bias: torch.Tensor  # (2C' + 1,)
+    key_weight: torch.Tensor  # (C',): w_phi, the keys' half of the pairwise projection
+    out_weight: torch.Tensor  # (C', C): 1x1 conv, output batch norm and 1 / K folded in
+    out_bias: torch.Tensor  # (C,)
+    inter: int
+    sub_sample: int
+
+
+class FoldedResidual(NamedTuple):
+    first: FoldedGraphConv
+    second: FoldedGraphConv
+
+
+_Step = Union[FoldedGraphConv, FoldedNonLocal, FoldedResidual]
+
+
+def fold_graph_conv(
+    conv: "SemGraphConv", bn: nn.BatchNorm1d | None, order: torch.Tensor | None, relu: bool
+) -> FoldedGraphConv:
+    """Fold one graph convolution, its batch norm (if any) and the joint order it runs in."""
+    self_weight, neighbour = conv._softmax_adjacency()
+    self_weight = self_weight[:, 0]
+    if order is not None:
+        self_weight, neighbour = self_weight[order], neighbour[order][:, order]
+    w0, w1 = conv.W[0], conv.W[1]
+    bias = conv.bias if conv.bias is not None else w0.new_zeros(w0.shape[1])
+    if bn is not None:
+        scale, shift = bn_affine(bn)
+        w0, w1, bias = w0 * scale, w1 * scale, bias * scale + shift
+    # pairs[i, j, k]: weight of joint j's self (k=0) or neighbour (k=1) features in output joint i
+    pairs = torch.stack([torch.diag(self_weight), neighbour], dim=-1)
+    joints = neighbour.shape[0]
+    c_in, c_out = w0.shape
+    if c_in < c_out:
+        mix = pairs.permute(0, 2, 1).reshape(2 * joints, joints)  # rows (j, k): a frame's (J, 2, C_in)
+        return FoldedGraphConv(mix, torch.cat([w0, w1], dim=0), bias, True, relu)
+    return FoldedGraphConv(pairs.reshape(joints, 2 * joints), torch.cat([w0, w1], dim=1), bias, False, relu)
+
+
+def fold_non_local(block: "GraphNonLocal", joints: int) -> FoldedNonLocal:
+    """Fold one non-local block for ``joints`` input joints (their pooled count is the mean's divisor)."""
+    c, ci, s = block.in_channels, block.inter_channels, block.sub_sample
+    g, theta, phi = block._conv("g"), block._conv("theta"), block._conv("phi")
+    w_theta, w_phi = block.concat_project[0].weight.view(2, ci)
+    proj_weight = torch.cat(
+        [g.weight.view(ci, c), phi.weight.view(ci, c), (w_theta @ theta.weight.view(ci, c)).unsqueeze(0)]
+    ).t()
+    proj_bias = torch.cat([g.bias, phi.bias, (w_theta @ theta.bias).view(1)])
+    keys = joints // s if s > 1 else joints
+    scale, shift = bn_affine(block.W[1])
+    out_weight = (block.W[0].weight.view(c, ci) * (scale[:, None] / keys)).t()  # (C', C)
+    out_bias = block.W[0].bias * scale + shift
+    return FoldedNonLocal(proj_weight.contiguous(), proj_bias, w_phi, out_weight, out_bias, ci, s)
+
+
+def fold_semgcn(model: "SemGCN") -> tuple[list[_Step], FoldedGraphConv, torch.Tensor | None]:
+    """``(steps, head, grouped order)``: the whole network folded for one eval forward."""
+    from .semgcn import _GraphConv, _GraphNonLocal, _ResGraphConv
+
+    order = None
+    for module in model.modules():
+        if isinstance(module, _GraphNonLocal):
+            order = module.grouped_order
+            break
+
+    def conv(layer: _GraphConv) -> FoldedGraphConv:
+        return fold_graph_conv(layer.gconv, layer.bn, order, relu=True)
+
+    steps: list[_Step] = []
+    for module in [*model.gconv_input, *model.gconv_layers]:
+        if isinstance(module, _GraphConv):
+            steps.append(conv(module))
+        elif isinstance(module, _ResGraphConv):
+            steps.append(FoldedResidual(conv(module.gconv1), conv(module.gconv2)))
+        elif isinstance(module, _GraphNonLocal):
+            if not torch.equal(module.grouped_order, order):
+                raise ValueError("semgcn: every non-local layer must use one joint grouping")
+            steps.append(fold_non_local(module.non_local, model.input_layout.num_joints))
+        else:  # a module this fold does not know: the plain path would run it, so must this one
+            raise TypeError(f"semgcn fold: unexpected layer {type(module).__name__}")
+    return steps, fold_graph_conv(model.gconv_output, None, order, relu=False), order
+
+
+def _graph_conv(f: FoldedGraphConv, x: torch.Tensor, out: torch.Tensor, ws: Workspace) -> torch.Tensor:
+    """``x (n, J, C_in) -> out (n, J, C_out)``."""
+    n, joints, c_in = x.shape
+    c_out = f.bias.shape[0]
+    if f.mix_first:
+        mixed = torch.matmul(f.mix, x, out=ws.take("gconv.mixed", n, 2 * joints, c_in))
+        torch.addmm(f.bias, mixed.view(n * joints, 2 * c_in), f.weight, out=out.view(n * joints, c_out))
+    else:
+        both = torch.mm(x.view(n * joints, c_in), f.weight, out=ws.take("gconv.both", n * joints, 2 * c_out))
+        torch.baddbmm(f.bias, f.mix.expand(n, joints, 2 * joints), both.view(n, 2 * joints, c_out), out=out)
+    return out.relu_() if f.relu else out
+
+
+def _non_local(f: FoldedNonLocal, x: torch.Tensor, out: torch.Tensor, ws: Workspace) -> torch.Tensor:
+    """``x (n, J, C) -> out (n, J, C)`` in grouped joint order, residual included."""
+    n, joints, c = x.shape
+    ci, s = f.inter, f.sub_sample
+    proj = torch.addmm(f.proj_bias, x.view(n * joints, c), f.proj_weight, out=ws.take("nl.proj", n * joints, 2 * ci + 1))
+    proj = proj.view(n, joints, 2 * ci + 1)
+    query = proj[:, :, 2 * ci]  # (n, J)
+    values_keys = proj[:, :, : 2 * ci]
+    if s > 1:  # max-pool each group of s consecutive joints (MaxPool1d drops a remainder)
+        k = joints // s
+        values_keys = values_keys[:, : k * s].reshape(n, k, s, 2 * ci).amax(dim=2)
+    values, keys = values_keys[..., :ci], values_keys[..., ci:]
+    pairwise = (query.unsqueeze(2) + (keys @ f.key_weight).unsqueeze(1)).relu_()  # (n, J, K)
+    y = torch.bmm(pairwise, values, out=ws.take("nl.y", n, joints, ci))
+    torch.addmm(f.out_bias, y.view(n * joints, ci), f.out_weight, out=out.view(n * joints, c))
+    return out.add_(x)
+
+
+def _run_chunk(steps: list[_Step], head: FoldedGraphConv, x: torch.Tensor, out: torch.Tensor, ws: Workspace) -> None:
+    n, joints, _ = x.shape
+    h = x
+    current = "h.a"
+    for step in steps:
+        other = "h.b" if current == "h.a" else "h.a"
+        if isinstance(step, FoldedResidual):
+            width = step.first.bias.shape[0]
+            mid = _graph_conv(step.first, h, ws.take("h.mid", n, joints, width), ws)
+            y = _graph_conv(step.second, mid, ws.take(other, n, joints, step.second.bias.shape[0]), ws)
+            h = y.add_(h)
+        elif isinstance(step, FoldedNonLocal):
+            h = _non_local(step, h, ws.take(other, n, joints, h.shape[2]), ws)
+        else:
+            h = _graph_conv(step, h, ws.take(other, n, joints, step.bias.shape[0]), ws)
+        current = other
+    _graph_conv(head, h, out, ws)
+
+
+def forward_folded(model: "SemGCN", x: torch.Tensor) -> torch.Tensor:
+    """The folded eval forward ``(B, T, J, 2) -> (B, T, J, 3)`` (see the module doc)."""
+    batch, frames, joints, _ = x.shape
+    steps, head, order = fold_semgcn(model)
+    flat = x.reshape(batch * frames, joints, 2)
+    if order is not None:
+        flat = flat.index_select(1, order)
+    flat = flat.contiguous()
+    total = flat.shape[0]
+    out = flat.new_empty(total, joints, 3)
+    ws = Workspace(flat)
+    step = chunk_rows(joints, 2 * model.hidden, flat.device)
+    for a in range(0, total, step):
+        _run_chunk(steps, head, flat[a : a + step], out[a : a + step], ws)
+    if order is not None:
+        out = out.index_select(1, torch.argsort(order))
+    return out.view(batch, frames, joints, 3)

@@ -1,0 +1,101 @@
+"""When a lifter may take its folded evaluation path, and the pieces every such path shares.
+
+A folded path serves eval-mode forwards with autograd off. What is constant at evaluation
+(batch norms' running statistics, softmaxed or masked adjacencies, layer norms' affine maps)
+is folded into the weights of the GEMM beside it, and all frames of a forward go through one
+GEMM per layer. Training, autograd and autocast take the plain path; both compute the same
+function (tests compare them to 1e-5 m).
+
+Folded tensors are re-derived on EVERY forward, never cached between calls: a cache keyed on
+parameter versions goes stale under ``p.data`` edits (they bump no version counter), while a
+fold costs one pass over the weights, a small share of a forward over an evaluation chunk.
+So no weight change, by any route, can leave a folded path stale.
+
+What a folded path keeps, for the length of ONE forward, is scratch memory (:class:`Workspace`):
+chunks of one forward have equal shapes, and fresh intermediates for each would cost a page
+fault per 4 KiB touched once glibc serves them with ``mmap``.
+
+GAST-Net's path (``gastbench.models``) was the first; the baselines use the same helpers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["Workspace", "autocast_enabled", "bn_affine", "chunk_rows", "use_fast_path"]
+
+
+def autocast_enabled(device_type: str | None = None) -> bool:
+    """Whether autocast is on for ``device_type`` (any of cpu/cuda when None)."""
+    kinds = (device_type,) if device_type else ("cpu", "cuda")
+    try:
+        return any(_autocast_on(kind) for kind in kinds)
+    except TypeError:  # torch < 2.4 takes no device type
+        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+
+
+def _autocast_on(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:  # a device type autocast does not know (e.g. meta): never autocast
+        return False
+
+
+def use_fast_path(module: nn.Module) -> bool:
+    """True when ``module`` may take its folded path: eval mode, no autograd recording, no autocast,
+    not being traced by ``torch.compile``.
+
+    Under autocast the plain path runs instead: folded paths accumulate GEMMs in place into
+    float32 buffers (``out=``, ``addmm_``), which autocast does not cast, so bf16 operands would
+    not fit. Under ``torch.compile`` the compiler fuses the plain path itself; ``out=`` views
+    into scratch buffers are what Inductor cannot lower (it failed on CUDA, benchmarks/DEVICE.md).
+    """
+    if module.training or torch.is_grad_enabled() or torch.compiler.is_compiling():
+        return False
+    return not autocast_enabled()
+
+
+def bn_affine(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode batch norm as ``x * scale + shift`` over its channels (running statistics)."""
+    var, mean = bn.running_var, bn.running_mean
+    if var is None or mean is None:
+        raise ValueError(f"{type(bn).__name__} keeps no running statistics: it cannot be folded")
+    scale = 1.0 / torch.sqrt(var + bn.eps) if bn.weight is None else bn.weight / torch.sqrt(var + bn.eps)
+    shift = -mean * scale
+    return scale, shift if bn.bias is None else shift + bn.bias
+
+
+def chunk_rows(rows_per_item: int, widest: int, device: torch.device, budget_bytes: int = 1 << 20) -> int:
+    """Items (frames, windows) per chunk so that a chunk's widest float32 intermediate
+    (``rows_per_item`` rows of ``widest`` channels) stays within ``budget_bytes`` on a CPU
+    (a share of one core's L2, so that the ops between two GEMMs read from cache); on other
+    devices chunks only bound memory (256x the budget: launches, not caches, cost there)."""
+    budget = budget_bytes if device.type == "cpu" else budget_bytes << 8
+    return max(1, budget // (4 * max(1, widest) * max(1, rows_per_item)))
+
+
+class Workspace:
+    """Named scratch buffers reused across the chunks of one folded forward.
+
+    Each name is one role (one intermediate of one op); a buffer grows to the largest
+    shape asked of it and hands out views of its start. Two tensors alive at once must
+    use different names. Contents are never read before being written: every user
+    passes the view as an ``out=`` argument or overwrites it.
+    """
+
+    def __init__(self, like: torch.Tensor) -> None:
+        self.dtype = like.dtype
+        self.device = like.device
+        self._buffers: dict[str, torch.Tensor] = {}
+
+    def take(self, name: str, *shape: int) -> torch.Tensor:
+        """A contiguous ``shape`` view of buffer ``name`` (allocated or grown when too small)."""
+        numel = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.numel() < numel:
+            buffer = torch.empty(numel, dtype=self.dtype, device=self.device)
+            self._buffers[name] = buffer
+        return buffer[:numel].view(shape)
