@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, NamedTuple, Union
 import torch
 from torch import nn
 
-from gastbench.fastpath import Workspace, bn_affine, chunk_rows
+from gastbench.fastpath import Workspace, bn_affine, chunk_rows, cpu_streams, run_streams
 
 if TYPE_CHECKING:
     from .semgcn import GraphNonLocal, SemGCN, SemGraphConv
@@ -198,10 +198,17 @@ def forward_folded(model: "SemGCN", x: torch.Tensor) -> torch.Tensor:
     flat = flat.contiguous()
     total = flat.shape[0]
     out = flat.new_empty(total, joints, 3)
-    ws = Workspace(flat)
     step = chunk_rows(joints, 2 * model.hidden, flat.device)
-    for a in range(0, total, step):
-        _run_chunk(steps, head, flat[a : a + step], out[a : a + step], ws)
+    streams = min(cpu_streams(flat.device), -(-total // step))
+    bounds = [round(k * total / streams) for k in range(streams + 1)]
+
+    def part(lo: int, hi: int) -> None:
+        ws = Workspace(flat)
+        for a in range(lo, hi, step):
+            b = min(a + step, hi)
+            _run_chunk(steps, head, flat[a:b], out[a:b], ws)
+
+    run_streams([lambda lo=lo, hi=hi: part(lo, hi) for lo, hi in zip(bounds, bounds[1:])])
     if order is not None:
         out = out.index_select(1, torch.argsort(order))
     return out.view(batch, frames, joints, 3)

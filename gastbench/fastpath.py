@@ -21,11 +21,18 @@ GAST-Net's path (``gastbench.models``) was the first; the baselines use the same
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence, TypeVar
 
 import torch
 from torch import nn
 
-__all__ = ["Workspace", "autocast_enabled", "bn_affine", "chunk_rows", "use_fast_path"]
+__all__ = ["Workspace", "autocast_enabled", "bn_affine", "chunk_rows", "cpu_streams", "run_streams", "use_fast_path"]
+
+_T = TypeVar("_T")
+_SESSION = threading.Lock()  # one stream session at a time: torch's thread count is process-wide
+_LOCAL = threading.local()  # per thread: whether it runs inside a stream (streams never nest)
 
 
 def autocast_enabled(device_type: str | None = None) -> bool:
@@ -99,3 +106,42 @@ class Workspace:
             buffer = torch.empty(numel, dtype=self.dtype, device=self.device)
             self._buffers[name] = buffer
         return buffer[:numel].view(shape)
+
+
+def cpu_streams(device: torch.device) -> int:
+    """How many single-threaded streams a folded CPU forward may split into: torch's thread count
+    (1 off the CPU, or inside a stream already)."""
+    if device.type != "cpu" or getattr(_LOCAL, "in_stream", False):
+        return 1
+    return torch.get_num_threads()
+
+
+def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
+    """Run ``tasks`` at once, one thread each, with torch single-threaded meanwhile; results in task order.
+
+    A folded forward is a chain of GEMMs and small in-place ops over cache-sized chunks. On few
+    cores, splitting every op over torch's thread pool costs a barrier per op, and a barrier
+    waits for the slowest thread: on a shared machine a core lent elsewhere for a time slice
+    stalls every op. Independent single-threaded streams (each its share of the chunks) need no
+    barrier. torch's thread count is restored, and the stream threads shut down, before returning.
+    """
+    if len(tasks) < 2 or getattr(_LOCAL, "in_stream", False):
+        return [task() for task in tasks]
+    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()  # per thread: carried over
+
+    def in_stream(task: Callable[[], _T]) -> _T:
+        _LOCAL.in_stream = True
+        try:
+            with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+                return task()
+        finally:
+            _LOCAL.in_stream = False
+
+    with _SESSION:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)  # fresh stream threads take this count at their first op
+        try:
+            with ThreadPoolExecutor(len(tasks), thread_name_prefix="gastbench-stream") as pool:
+                return [f.result() for f in [pool.submit(in_stream, task) for task in tasks]]
+        finally:
+            torch.set_num_threads(before)

@@ -204,3 +204,17 @@ def test_other_widths_and_depths() -> None:
         model = _model("semgcn-nonlocal", "h36m16", **kw)
         x = _x(frames=33)
         assert (_fast(model, x) - _plain(model, x)).abs().max() < TOL
+
+
+def test_streams_split_frames_and_leave_the_thread_count_as_found(calls: list[int]) -> None:
+    """With two torch threads the folded forward runs as two single-threaded streams of chunks."""
+    model = _model()
+    x = _x(frames=301)
+    torch.set_num_threads(2)
+    try:
+        fast = _fast(model, x)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    assert calls
+    assert (fast - _plain(model, x)).abs().max() < TOL
