@@ -40,7 +40,7 @@ from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import Skeleton
 
-from .semgcn_fast import forward_folded
+from .semgcn_fast import forward_folded, joint_mixing, mixes_first
 
 __all__ = ["SemGCN", "SemGraphConv", "GraphNonLocal", "semgcn_adjacency", "NONLOCAL_GROUPS"]
 
@@ -123,11 +123,19 @@ class SemGraphConv(nn.Module):
         return self_weight, neighbour
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h0 = torch.matmul(x, self.W[0])
-        h1 = torch.matmul(x, self.W[1])
+        """``diag(s) X W[0] + N X W[1] + b`` per frame, as one joint mixing and one channel GEMM
+        (:func:`~.semgcn_fast.joint_mixing`): no transposed copies, in training as in evaluation."""
+        n, joints, c_in = x.shape
         self_weight, neighbour = self._softmax_adjacency()
-        out = self_weight * h0 + torch.matmul(neighbour, h1)
-        return out if self.bias is None else out + self.bias
+        first = mixes_first(self.in_features, self.out_features)
+        mix = joint_mixing(self_weight[:, 0], neighbour, first)
+        bias = self.bias if self.bias is not None else x.new_zeros(self.out_features)
+        if first:
+            mixed = torch.bmm(mix.expand(n, 2 * joints, joints), x)  # (N, 2J, C_in) = (N, J, 2 C_in)
+            out = torch.addmm(bias, mixed.reshape(n * joints, 2 * c_in), self.W.reshape(2 * c_in, -1))
+            return out.view(n, joints, -1)
+        both = x.reshape(n * joints, c_in) @ self.W.permute(1, 0, 2).reshape(c_in, -1)  # (N*J, 2 C_out)
+        return torch.baddbmm(bias, mix.expand(n, joints, 2 * joints), both.view(n, 2 * joints, -1))
 
     def extra_repr(self) -> str:
         return f"{self.in_features} -> {self.out_features}, edges={self.e.shape[1]}"
@@ -144,7 +152,10 @@ class _GraphConv(nn.Module):
         self.dropout = nn.Dropout(p_dropout) if p_dropout is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.bn(self.gconv(x).transpose(1, 2)).transpose(1, 2)
+        y = self.gconv(x)
+        # BatchNorm1d over (N*J, C) rows: the reference's statistics over N and J, per channel,
+        # without its (N, C, J) transposes (they made every later op read strided memory and copy)
+        x = self.bn(y.reshape(-1, y.shape[-1])).view(y.shape)
         if self.dropout is not None:
             x = self.dropout(self.relu(x))
         return self.relu(x)

@@ -114,19 +114,19 @@ def _train_side(name: str, args: argparse.Namespace, dataset: Any) -> tuple[Call
     """``(run --train-steps steps, batch size, training FLOPs per window)`` of one model's recipe."""
     config = resolve_config(name, dataset.name, dataset.input)
     if args.train_subjects:
-        config = config.with_overrides(train_subjects=tuple(args.train_subjects))
+        config = config.with_overrides(train_subjects=list(args.train_subjects))
     lifter = build_lifter(config, dataset)
     windows = training_windows(config, dataset, lifter)
     optimizer = make_optimizer(config, lifter)
     loss = loss_fn(config.loss)
     plan = WindowSampler(len(windows), config.batch_size, seed=0, flip=config.flip_augment).plan_epoch()
-    batches = [(plan.index[s : s + config.batch_size], plan.flip[s : s + config.batch_size])
+    batches = [(plan.index[s : s + config.batch_size], plan.flip[s : s + config.batch_size] if config.flip_augment else None)
                for s in range(0, len(plan.index) - config.batch_size + 1, config.batch_size)][: max(1, args.train_steps)]  # fmt: skip
     if len(batches) < args.train_steps:
         raise SystemExit(f"{name}: only {len(batches)} full batches of {config.batch_size} windows; lower --train-steps")
 
-    def step(index: torch.Tensor, flip: torch.Tensor) -> None:
-        x, y = windows.gather(index, flip if config.flip_augment else None)
+    def step(index: torch.Tensor, flip: torch.Tensor | None) -> None:
+        x, y = windows.gather(index, flip)
         value = loss(lifter(x, mode="strided").float(), y)
         optimizer.zero_grad(set_to_none=True)
         value.backward()
