@@ -207,12 +207,15 @@ def test_semgcn_edge_weights_one_per_nonzero_entry() -> None:
     assert not any(k.endswith(("mask", "eye")) for k in model.state_dict())
 
 
-def test_sem_graph_conv_matches_dense_definition() -> None:
+@pytest.mark.parametrize("which", ["output", "input", "hidden"])  # GEMM first (narrowing); joints mixed first
+def test_sem_graph_conv_matches_dense_definition(which: str) -> None:
     """Masked row softmax over the edge weights (row-major), W[0] on the diagonal, W[1] off it."""
-    layer = create_lifter("semgcn", hidden=8).gconv_output
+    model = create_lifter("semgcn", hidden=8)
+    layer = {"output": model.gconv_output, "input": model.gconv_input[0].gconv,
+             "hidden": model.gconv_layers[0].gconv1.gconv}[which]  # fmt: skip
     with torch.no_grad():
         layer.e.copy_(torch.randn_like(layer.e))
-    x = torch.randn(5, 16, 8)
+    x = torch.randn(5, 16, layer.in_features)
     mask = layer.mask
     logits = torch.full(mask.shape, float("-inf"))
     rows, cols = mask.nonzero(as_tuple=True)  # row-major order
