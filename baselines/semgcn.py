@@ -40,7 +40,7 @@ from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import Skeleton
 
-from .semgcn_fast import forward_folded, joint_mixing, mixes_first
+from .semgcn_fast import forward_folded
 
 __all__ = ["SemGCN", "SemGraphConv", "GraphNonLocal", "semgcn_adjacency", "NONLOCAL_GROUPS"]
 
@@ -123,19 +123,15 @@ class SemGraphConv(nn.Module):
         return self_weight, neighbour
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``diag(s) X W[0] + N X W[1] + b`` per frame, as one joint mixing and one channel GEMM
-        (:func:`~.semgcn_fast.joint_mixing`): no transposed copies, in training as in evaluation."""
+        """``diag(s) X W[0] + N X W[1] + b`` per frame ``X`` (the reference's arithmetic, so its FLOP count)."""
         n, joints, c_in = x.shape
+        flat = x.reshape(n * joints, c_in)
+        h0 = (flat @ self.W[0]).view(n, joints, -1)
+        h1 = (flat @ self.W[1]).view(n, joints, -1)
         self_weight, neighbour = self._softmax_adjacency()
-        first = mixes_first(self.in_features, self.out_features)
-        mix = joint_mixing(self_weight[:, 0], neighbour, first)
-        bias = self.bias if self.bias is not None else x.new_zeros(self.out_features)
-        if first:
-            mixed = torch.bmm(mix.expand(n, 2 * joints, joints), x)  # (N, 2J, C_in) = (N, J, 2 C_in)
-            out = torch.addmm(bias, mixed.reshape(n * joints, 2 * c_in), self.W.reshape(2 * c_in, -1))
-            return out.view(n, joints, -1)
-        both = x.reshape(n * joints, c_in) @ self.W.permute(1, 0, 2).reshape(c_in, -1)  # (N*J, 2 C_out)
-        return torch.baddbmm(bias, mix.expand(n, joints, 2 * joints), both.view(n, 2 * joints, -1))
+        own = h0 * self_weight if self.bias is None else torch.addcmul(self.bias, h0, self_weight)
+        # the mixing as a batched GEMM over frames: no transposed copy of h1 (a 2D @ 3D matmul makes one)
+        return torch.baddbmm(own, neighbour.expand(n, joints, joints), h1)
 
     def extra_repr(self) -> str:
         return f"{self.in_features} -> {self.out_features}, edges={self.e.shape[1]}"

@@ -207,7 +207,7 @@ def test_semgcn_edge_weights_one_per_nonzero_entry() -> None:
     assert not any(k.endswith(("mask", "eye")) for k in model.state_dict())
 
 
-@pytest.mark.parametrize("which", ["output", "input", "hidden"])  # GEMM first (narrowing); joints mixed first
+@pytest.mark.parametrize("which", ["output", "input", "hidden"])  # narrowing, widening, equal widths
 def test_sem_graph_conv_matches_dense_definition(which: str) -> None:
     """Masked row softmax over the edge weights (row-major), W[0] on the diagonal, W[1] off it."""
     model = create_lifter("semgcn", hidden=8)
