@@ -76,10 +76,13 @@ def iter_predictions(
     flip: bool = True,
     device: torch.device | str = "cpu",
     progress: bool = False,
+    input_joints: list[int] | None = None,
 ) -> Iterator[np.ndarray]:
     """Lift whole 2D sequences ``[(T_k, J_in, 2)]``, yielding each ``(T_k, J_out, 3)`` float32 in order.
 
-    A sequence is yielded as soon as its forwards are done (see the module doc).
+    A sequence is yielded as soon as its forwards are done (see the module doc). ``input_joints``:
+    the lifter's input joints among each sequence's ``J`` (a model built at a layout inside the
+    data's), taken from one sequence at a time as it is lifted, never from all of them at once.
     """
     device = resolve_device(device) if isinstance(device, str) else device
     rf = lifter.receptive_field
@@ -87,10 +90,16 @@ def iter_predictions(
     chunk_frames = chunk_frames or auto_chunk
     frames_per_forward = frames_per_forward or auto_forward
     j_in = lifter.input_layout.num_joints
+    if input_joints is not None and len(input_joints) != j_in:
+        raise ShapeError(f"input_joints names {len(input_joints)} joints; layout {lifter.input_layout.name!r} has {j_in}")
     for k, kp in enumerate(keypoints):
-        if kp.ndim != 3 or kp.shape[1:] != (j_in, 2) or kp.shape[0] < 1:
+        joints_ok = kp.ndim == 3 and (
+            kp.shape[1] == j_in if input_joints is None else kp.shape[1] > max(input_joints, default=-1)
+        )
+        if not joints_ok or kp.shape[2:] != (2,) or kp.shape[0] < 1:
+            wanted = f"{j_in}" if input_joints is None else f"J>{max(input_joints, default=-1)}"
             raise ShapeError(
-                f"sequence {k}: expected 2D keypoints (T>=1, {j_in}, 2) for layout {lifter.input_layout.name!r}, "
+                f"sequence {k}: expected 2D keypoints (T>=1, {wanted}, 2) for layout {lifter.input_layout.name!r}, "
                 f"got {tuple(kp.shape)}"
             )
     if not keypoints:
@@ -104,7 +113,8 @@ def iter_predictions(
     try:
         with bar:  # grad mode and determinism are set per forward: they must not leak to the consumer at a yield
             for kp, (chunk, starts) in zip(keypoints, plans):
-                edge_padded = np.pad(kp, ((left, right), (0, 0), (0, 0)), mode="edge")
+                own = kp if input_joints is None else kp[:, input_joints]  # this sequence's copy only
+                edge_padded = np.pad(own, ((left, right), (0, 0), (0, 0)), mode="edge")
                 padded = torch.from_numpy(edge_padded.astype(np.float32, copy=False))
                 windows = padded.unfold(0, chunk + rf - 1, 1)  # (T - chunk + 1, J, 2, window): views, no copy
                 per_forward = max(1, frames_per_forward // ((chunk + rf - 1) * (2 if flip else 1)))
@@ -148,6 +158,7 @@ def predict_sequences(
     flip: bool = True,
     device: torch.device | str = "cpu",
     progress: bool = False,
+    input_joints: list[int] | None = None,
 ) -> list[np.ndarray]:
     """Lift whole 2D sequences ``[(T_k, J_in, 2)]`` to ``[(T_k, J_out, 3)]`` float32 (see the module doc)."""
     stream = iter_predictions(
@@ -158,6 +169,7 @@ def predict_sequences(
         flip=flip,
         device=device,
         progress=progress,
+        input_joints=input_joints,
     )
     return list(stream)
 
