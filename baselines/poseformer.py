@@ -225,7 +225,7 @@ class PoseFormer(Lifter):
         rf = self.receptive_field
         n_out = frames - rf + 1
         out = x.new_empty(batch, n_out, self.output_layout.num_joints, 3)
-        hidden = self.temporal_blocks[0].mlp.fc1.out_features if self.depth else self.temporal_pos_embed.shape[-1]
+        hidden = self.temporal_blocks[0].mlp.fc1.out_features  # the widest intermediate of a pass
         per_pass = chunk_rows(rf, hidden, x.device, budget_bytes=_PASS_BYTES)
         streams = min(cpu_streams(x.device), batch * n_out)
         bounds = [round(k * batch * n_out / streams) for k in range(streams + 1)]
