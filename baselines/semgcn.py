@@ -112,7 +112,7 @@ class SemGraphConv(nn.Module):
         else:
             self.register_parameter("bias", None)
 
-    def _softmax_adjacency(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def softmax_adjacency(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(self weights ``(J, 1)``, neighbour weights ``(J, J)`` with a zero diagonal)."""
         logits = torch.full(self.mask.shape, -9e15, dtype=self.e.dtype, device=self.e.device)
         # Boolean-mask assignment fills the nonzero entries in row-major order, as the reference.
@@ -128,7 +128,7 @@ class SemGraphConv(nn.Module):
         flat = x.reshape(n * joints, c_in)
         h0 = (flat @ self.W[0]).view(n, joints, -1)
         h1 = (flat @ self.W[1]).view(n, joints, -1)
-        self_weight, neighbour = self._softmax_adjacency()
+        self_weight, neighbour = self.softmax_adjacency()
         own = h0 * self_weight if self.bias is None else torch.addcmul(self.bias, h0, self_weight)
         # the mixing as a batched GEMM over frames: no transposed copy of h1 (a 2D @ 3D matmul makes one)
         return torch.baddbmm(own, neighbour.expand(n, joints, joints), h1)
@@ -200,7 +200,8 @@ class GraphNonLocal(nn.Module):
         nn.init.zeros_(self.W[1].weight)
         nn.init.zeros_(self.W[1].bias)
 
-    def _conv(self, name: str) -> nn.Conv1d:
+    def projection(self, name: str) -> nn.Conv1d:
+        """The 1x1 convolution ``g``, ``theta`` or ``phi`` (without its pooling)."""
         module = getattr(self, name)
         return module[0] if isinstance(module, nn.Sequential) else module
 
@@ -212,7 +213,7 @@ class GraphNonLocal(nn.Module):
         """``(N, J, C) -> (N, J, C)``: every 1x1 convolution as one linear map over channels."""
         n, j, c = x.shape
         ci, s = self.inter_channels, self.sub_sample
-        g, theta, phi = self._conv("g"), self._conv("theta"), self._conv("phi")
+        g, theta, phi = self.projection("g"), self.projection("theta"), self.projection("phi")
         w_theta, w_phi = self.concat_project[0].weight.view(2, ci)
         # One matmul yields values g, keys phi and the query term a = w_theta . theta(x)
         # (theta is only ever used through that dot product, so it folds into one column).

@@ -40,7 +40,7 @@ from gastbench.fastpath import Workspace, bn_affine, chunk_rows, cpu_streams, ru
 if TYPE_CHECKING:
     from .semgcn import GraphNonLocal, SemGCN, SemGraphConv
 
-__all__ = ["FoldedGraphConv", "FoldedNonLocal", "fold_semgcn", "forward_folded", "joint_mixing", "mixes_first"]
+__all__ = ["FoldedGraphConv", "FoldedNonLocal", "FoldedResidual", "fold_semgcn", "forward_folded", "joint_mixing"]
 
 
 class FoldedGraphConv(NamedTuple):
@@ -66,6 +66,8 @@ class FoldedNonLocal(NamedTuple):
 
 
 class FoldedResidual(NamedTuple):
+    """A residual block: ``x + second(first(x))``."""
+
     first: FoldedGraphConv
     second: FoldedGraphConv
 
@@ -77,7 +79,7 @@ def fold_graph_conv(
     conv: "SemGraphConv", bn: nn.BatchNorm1d | None, order: torch.Tensor | None, relu: bool
 ) -> FoldedGraphConv:
     """Fold one graph convolution, its batch norm (if any) and the joint order it runs in."""
-    self_weight, neighbour = conv._softmax_adjacency()
+    self_weight, neighbour = conv.softmax_adjacency()
     self_weight = self_weight[:, 0]
     if order is not None:
         self_weight, neighbour = self_weight[order], neighbour[order][:, order]
@@ -113,7 +115,7 @@ def joint_mixing(self_weight: torch.Tensor, neighbour: torch.Tensor, first: bool
 def fold_non_local(block: "GraphNonLocal", joints: int) -> FoldedNonLocal:
     """Fold one non-local block for ``joints`` input joints (their pooled count is the mean's divisor)."""
     c, ci, s = block.in_channels, block.inter_channels, block.sub_sample
-    g, theta, phi = block._conv("g"), block._conv("theta"), block._conv("phi")
+    g, theta, phi = block.projection("g"), block.projection("theta"), block.projection("phi")
     w_theta, w_phi = block.concat_project[0].weight.view(2, ci)
     proj_weight = torch.cat(
         [g.weight.view(ci, c), phi.weight.view(ci, c), (w_theta @ theta.weight.view(ci, c)).unsqueeze(0)]
