@@ -42,7 +42,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import alternate, flops_per_frame, machine_line, predict_sequences, unfused_attention  # noqa: E402
-from _families import YARDSTICK, Row, commit_label, default_models, missing_requirements, model_keypoints, render  # noqa: E402
+from _families import (  # noqa: E402
+    YARDSTICK, Row, commit_label, default_models, missing_requirements, model_keypoints, render,
+)  # fmt: skip
 
 from gastbench.data import load_dataset  # noqa: E402
 from gastbench.errors import ConfigError  # noqa: E402
@@ -56,7 +58,10 @@ EVAL_BAR, TRAIN_BAR = 0.8, 0.5
 
 
 def _lifter(name: str, dataset: Any) -> Lifter:
-    lifter, _ = resolve_lifter(name, dataset=dataset.name, input=dataset.input, layout=dataset.layout_2d, random_init=True)
+    """``name`` with random weights, built for the dataset's 2D (at its native layout when inside it)."""
+    lifter, _ = resolve_lifter(
+        name, dataset=dataset.name, input=dataset.input, layout=dataset.layout_2d, random_init=True
+    )
     return lifter.eval()
 
 
@@ -86,27 +91,37 @@ def _share(value: float, base: float) -> str:
     return f"{value / base:.0%}" if base > 0 else "n/a"
 
 
-def eval_table(args: argparse.Namespace, dataset: Any, models: list[str]) -> tuple[list[str], list[Row], dict[str, Any]]:
+Table = tuple[list[str], list[Row], dict[str, Any]]  # header, rows, the numbers for --json
+
+
+def eval_table(args: argparse.Namespace, dataset: Any, models: list[str]) -> Table:
+    """The evaluator's rates, all models alternated in this process (module doc)."""
     keypoints = _first_frames(dataset, args.frames)
     frames = sum(k.shape[0] for k in keypoints)
     lifters = {name: _lifter(name, dataset) for name in models}
     inputs = {n: model_keypoints(keypoints, dataset.layout_2d, m.input_layout) for n, m in lifters.items()}
     mflop = {n: flops_per_frame(m, m.input_layout.num_joints) / 1e6 for n, m in lifters.items()}
+    cpu = torch.device("cpu")
     sides: dict[str, Callable[[], object]] = {
-        n: (lambda m=m, kp=inputs[n]: predict_sequences(m, kp, device=torch.device("cpu"))) for n, m in lifters.items()
+        n: (lambda m=m, kp=inputs[n]: predict_sequences(m, kp, device=cpu)) for n, m in lifters.items()
     }
     timings, _ = alternate(sides, args.repeats)
     rate = {n: 2 * frames * mflop[n] / 1e3 / t.best_s for n, t in timings.items()}  # x2: the flipped copy
     base = rate.get(YARDSTICK, 0.0)
     header = ["model", "frames/s", "MFLOP/frame", "GFLOP/s", f"share of {YARDSTICK}'s GFLOP/s", "spread"]
-    rows = [
-        Row((n, f"{frames / t.best_s:,.0f}", f"{mflop[n]:.1f}", f"{rate[n]:.1f}", _share(rate[n], base), f"{t.spread:.0%}"),
-            frozenset({4}) if base and rate[n] < EVAL_BAR * base else frozenset())
+    rows = []
+    for n, t in timings.items():
+        cells = (n, f"{frames / t.best_s:,.0f}", f"{mflop[n]:.1f}", f"{rate[n]:.1f}", _share(rate[n], base), f"{t.spread:.0%}")
+        rows.append(Row(cells, frozenset({4}) if base and rate[n] < EVAL_BAR * base else frozenset()))
+    what = (
+        f"{dataset.name} {dataset.input}, first {len(keypoints)} test sequences ({frames:,} frames) + flip, "
+        f"best of {args.repeats}"
+    )
+    record = {
+        n: {"frames_per_s": frames / t.best_s, "mflop_per_frame": mflop[n], "gflop_per_s": rate[n],
+            "share": rate[n] / base if base else None, "spread": t.spread}
         for n, t in timings.items()
-    ]  # fmt: skip
-    what = f"{dataset.name} {dataset.input}, first {len(keypoints)} test sequences ({frames:,} frames) + flip, best of {args.repeats}"
-    record = {n: {"frames_per_s": frames / t.best_s, "mflop_per_frame": mflop[n], "gflop_per_s": rate[n],
-                  "share": rate[n] / base if base else None, "spread": t.spread} for n, t in timings.items()}  # fmt: skip
+    }  # fmt: skip
     return header, rows, {"what": what, "frames": frames, "models": record}
 
 
@@ -119,11 +134,12 @@ def _train_side(name: str, args: argparse.Namespace, dataset: Any) -> tuple[Call
     windows = training_windows(config, dataset, lifter)
     optimizer = make_optimizer(config, lifter)
     loss = loss_fn(config.loss)
-    plan = WindowSampler(len(windows), config.batch_size, seed=0, flip=config.flip_augment).plan_epoch()
-    batches = [(plan.index[s : s + config.batch_size], plan.flip[s : s + config.batch_size] if config.flip_augment else None)
-               for s in range(0, len(plan.index) - config.batch_size + 1, config.batch_size)][: max(1, args.train_steps)]  # fmt: skip
+    size = config.batch_size
+    plan = WindowSampler(len(windows), size, seed=0, flip=config.flip_augment).plan_epoch()
+    starts = range(0, len(plan.index) - size + 1, size)[: max(1, args.train_steps)]
+    batches = [(plan.index[s : s + size], plan.flip[s : s + size] if config.flip_augment else None) for s in starts]
     if len(batches) < args.train_steps:
-        raise SystemExit(f"{name}: only {len(batches)} full batches of {config.batch_size} windows; lower --train-steps")
+        raise SystemExit(f"{name}: only {len(batches)} full batches of {size} windows; lower --train-steps")
 
     def step(index: torch.Tensor, flip: torch.Tensor | None) -> None:
         x, y = windows.gather(index, flip)
@@ -142,7 +158,8 @@ def _train_side(name: str, args: argparse.Namespace, dataset: Any) -> tuple[Call
     return (lambda: [step(i, f) for i, f in batches]), config.batch_size, counter.get_total_flops() / config.batch_size
 
 
-def train_table(args: argparse.Namespace, dataset: Any, models: list[str]) -> tuple[list[str], list[Row], dict[str, Any]]:
+def train_table(args: argparse.Namespace, dataset: Any, models: list[str]) -> Table:
+    """Training steps at each recipe's batch size, all models alternated in this process (module doc)."""
     sides, batch, flops = {}, {}, {}
     for name in models:
         sides[name], batch[name], flops[name] = _train_side(name, args, dataset)
@@ -168,7 +185,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
 
 
-def test_set_table(args: argparse.Namespace, models: list[str]) -> tuple[list[str], list[Row], dict[str, Any]]:
+def test_set_table(args: argparse.Namespace, models: list[str]) -> Table:
     """One row per model, one column per dataset: the wall time of a whole-test-set evaluation (frames/s)."""
     cells: dict[str, list[str]] = {model: [model] for model in models}
     header, record = ["model"], {}
