@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gastbench.fastpath import Workspace, bn_affine, chunk_rows, cpu_streams, run_streams
@@ -56,8 +57,8 @@ class FoldedGraphConv(NamedTuple):
 class FoldedNonLocal(NamedTuple):
     """A :class:`GraphNonLocal` block folded for one eval forward (input in grouped joint order)."""
 
-    proj_weight: torch.Tensor  # (C, 2C' + 1): values g, keys phi, the query term w_theta . theta
-    proj_bias: torch.Tensor  # (2C' + 1,)
+    proj_weight: torch.Tensor  # (C, P): values g, keys phi, the query term w_theta . theta, zero columns to P
+    proj_bias: torch.Tensor  # (P,), P = 2C' + 1 rounded up to 16 (an odd GEMM width ran ~9% slower)
     key_weight: torch.Tensor  # (C',): w_phi, the keys' half of the pairwise projection
     out_weight: torch.Tensor  # (C', C): 1x1 conv, output batch norm and 1 / K folded in
     out_bias: torch.Tensor  # (C,)
@@ -125,6 +126,8 @@ def fold_non_local(block: "GraphNonLocal", joints: int) -> FoldedNonLocal:
     scale, shift = bn_affine(block.W[1])
     out_weight = (block.W[0].weight.view(c, ci) * (scale[:, None] / keys)).t()  # (C', C)
     out_bias = block.W[0].bias * scale + shift
+    pad = -proj_bias.shape[0] % 16
+    proj_weight, proj_bias = F.pad(proj_weight, (0, pad)), F.pad(proj_bias, (0, pad))
     return FoldedNonLocal(proj_weight.contiguous(), proj_bias, w_phi, out_weight, out_bias, ci, s)
 
 
@@ -173,8 +176,9 @@ def _non_local(f: FoldedNonLocal, x: torch.Tensor, out: torch.Tensor, ws: Worksp
     """``x (n, J, C) -> out (n, J, C)`` in grouped joint order, residual included."""
     n, joints, c = x.shape
     ci, s = f.inter, f.sub_sample
-    proj = torch.addmm(f.proj_bias, x.view(n * joints, c), f.proj_weight, out=ws.take("nl.proj", n * joints, 2 * ci + 1))
-    proj = proj.view(n, joints, 2 * ci + 1)
+    width = f.proj_bias.shape[0]
+    proj = torch.addmm(f.proj_bias, x.view(n * joints, c), f.proj_weight, out=ws.take("nl.proj", n * joints, width))
+    proj = proj.view(n, joints, width)
     query = proj[:, :, 2 * ci]  # (n, J)
     values_keys = proj[:, :, : 2 * ci]
     if s > 1:  # max-pool each group of s consecutive joints (MaxPool1d drops a remainder)
