@@ -14,7 +14,11 @@ One set of weights, two execution graphs:
 - *dilated* (:meth:`PoseFormer.forward_dilated`): whole sequences. The spatial transformer
   sees one frame at a time, so it runs once per frame and its features are shared by every
   window containing that frame; only the temporal transformer runs per sliding window,
-  in groups of :attr:`PoseFormer.windows_per_pass`.
+  in groups of :attr:`PoseFormer.windows_per_pass`. In eval without autograd the same
+  computation runs as one single-threaded stream per core (each its stretch of output frames,
+  its passes of windows sized to the cache; :mod:`gastbench.fastpath`): nothing of a
+  transformer is constant at evaluation beyond layer norms' affine maps, which their kernels
+  already apply in the same pass, so there is nothing to fold, only the scheduling to fit.
 
 Checkpoint key layout (reference ``common/model_poseformer.py`` -> this module)::
 
@@ -44,6 +48,7 @@ import torch
 from torch import nn
 
 from gastbench.errors import ConfigError, WeightsError
+from gastbench.fastpath import chunk_rows, cpu_streams, run_streams, use_fast_path
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, register_lifter
 from gastbench.skeleton import Skeleton
@@ -75,6 +80,11 @@ _METADATA = LifterMetadata(
     ),
 )
 _LAYOUTS = ("h36m", "humaneva")
+
+#: Bytes of the widest intermediate (the MLP's hidden layer) of one eval pass of windows: ~2,000
+#: tokens a pass (25 windows of 81 frames), where a single-threaded pass ran fastest per window;
+#: bigger passes spill the element-wise ops (norms, GELU, residual sums) out of cache.
+_PASS_BYTES = 8 << 20
 
 POSEFORMER_INSTALL_HINT = (
     'PoseFormer needs timm: pip install "gastbench[transformers]", with a torchvision that matches '
@@ -108,7 +118,8 @@ class PoseFormer(Lifter):
         drop_path_rate: stochastic depth of the last block (linearly from 0 over the depth).
     """
 
-    #: Windows per temporal-transformer pass in the dilated graph (bounds memory, not results).
+    #: Windows per temporal-transformer pass of the plain dilated graph (bounds memory, not results);
+    #: the eval path sizes its passes to the cache instead (``_PASS_BYTES``).
     windows_per_pass: int = 256
 
     def __init__(
@@ -195,6 +206,8 @@ class PoseFormer(Lifter):
 
     def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
         """Whole sequences: ``(B, T, J, 2) -> (B, T - RF + 1, J, 3)``, one sliding window per output."""
+        if use_fast_path(self):
+            return self._dilated_in_streams(x)
         batch = x.shape[0]
         features = self._spatial(x)  # (B, T, D)
         rf = self.receptive_field
@@ -203,6 +216,31 @@ class PoseFormer(Lifter):
         windows = windows.reshape(batch * n_out, rf, features.shape[-1])
         poses = [self._temporal(windows[i : i + self.windows_per_pass]) for i in range(0, windows.shape[0], self.windows_per_pass)]
         return torch.cat(poses).reshape(batch, n_out, self.output_layout.num_joints, 3)
+
+    def _dilated_in_streams(self, x: torch.Tensor) -> torch.Tensor:
+        """The eval forward (autograd off): the output frames of all sequences split into one
+        single-threaded stream per core (:func:`~gastbench.fastpath.run_streams`), each stream
+        lifting its stretches (spatial features of their frames, then cache-sized passes of windows)."""
+        batch, frames = x.shape[:2]
+        rf = self.receptive_field
+        n_out = frames - rf + 1
+        out = x.new_empty(batch, n_out, self.output_layout.num_joints, 3)
+        hidden = self.temporal_blocks[0].mlp.fc1.out_features  # the widest intermediate of a pass
+        per_pass = chunk_rows(rf, hidden, x.device, budget_bytes=_PASS_BYTES)
+        streams = min(cpu_streams(x.device), batch * n_out)
+        bounds = [round(k * batch * n_out / streams) for k in range(streams + 1)]
+
+        def lift(start: int, stop: int) -> None:  # flat output indices b * n_out + t
+            for b in range(start // n_out, (stop - 1) // n_out + 1):
+                lo, hi = max(start - b * n_out, 0), min(stop - b * n_out, n_out)
+                features = self._spatial(x[b : b + 1, lo : hi + rf - 1])[0]  # (hi - lo + RF - 1, D)
+                windows = features.unfold(0, rf, 1).transpose(1, 2)  # (hi - lo, RF, D), a view
+                for a in range(0, hi - lo, per_pass):
+                    e = min(a + per_pass, hi - lo)
+                    out[b, lo + a : lo + e] = self._temporal(windows[a:e])
+
+        run_streams([lambda lo=lo, hi=hi: lift(lo, hi) for lo, hi in zip(bounds, bounds[1:])])
+        return out
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, embed_dim_ratio={self.embed_dim_ratio}, depth={self.depth}"

@@ -35,9 +35,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from gastbench.errors import ConfigError
+from gastbench.fastpath import use_fast_path
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import Skeleton
+
+from .semgcn_fast import forward_folded
 
 __all__ = ["SemGCN", "SemGraphConv", "GraphNonLocal", "semgcn_adjacency", "NONLOCAL_GROUPS"]
 
@@ -88,8 +91,8 @@ def semgcn_adjacency(layout: Skeleton) -> torch.Tensor:
 class SemGraphConv(nn.Module):
     """Semantic graph convolution ``(N, J, in) -> (N, J, out)``.
 
-    In eval mode the soft-maxed adjacency is cached and rebuilt only when the edge
-    weights change (new values, device or dtype), since it is constant at inference.
+    The soft-maxed adjacency is rebuilt on every call (no cache that a ``.data`` edit could
+    leave stale); whole-network evaluation folds it once per forward (:mod:`.semgcn_fast`).
     """
 
     def __init__(self, in_features: int, out_features: int, adj: torch.Tensor, bias: bool = True) -> None:
@@ -108,10 +111,8 @@ class SemGraphConv(nn.Module):
             nn.init.uniform_(self.bias, -bound, bound)
         else:
             self.register_parameter("bias", None)
-        self._cache_key: tuple[Any, ...] | None = None
-        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def _softmax_adjacency(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def softmax_adjacency(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(self weights ``(J, 1)``, neighbour weights ``(J, J)`` with a zero diagonal)."""
         logits = torch.full(self.mask.shape, -9e15, dtype=self.e.dtype, device=self.e.device)
         # Boolean-mask assignment fills the nonzero entries in row-major order, as the reference.
@@ -121,25 +122,16 @@ class SemGraphConv(nn.Module):
         neighbour = adj.masked_fill(self.eye, 0.0)
         return self_weight, neighbour
 
-    def adjacency(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The soft-maxed adjacency, split into self and neighbour parts (cached in eval)."""
-        needs_grad = torch.is_grad_enabled() and self.e.requires_grad
-        if self.training or needs_grad:
-            self._cache_key = self._cache = None
-            return self._softmax_adjacency()
-        key = (self.e._version, self.e.data_ptr(), self.e.device, self.e.dtype, self.mask.device)
-        if self._cache is None or self._cache_key != key:
-            with torch.no_grad():
-                self._cache = self._softmax_adjacency()
-            self._cache_key = key
-        return self._cache
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h0 = torch.matmul(x, self.W[0])
-        h1 = torch.matmul(x, self.W[1])
-        self_weight, neighbour = self.adjacency()
-        out = self_weight * h0 + torch.matmul(neighbour, h1)
-        return out if self.bias is None else out + self.bias
+        """``diag(s) X W[0] + N X W[1] + b`` per frame ``X`` (the reference's arithmetic, so its FLOP count)."""
+        n, joints, c_in = x.shape
+        flat = x.reshape(n * joints, c_in)
+        h0 = (flat @ self.W[0]).view(n, joints, -1)
+        h1 = (flat @ self.W[1]).view(n, joints, -1)
+        self_weight, neighbour = self.softmax_adjacency()
+        own = h0 * self_weight if self.bias is None else torch.addcmul(self.bias, h0, self_weight)
+        # the mixing as a batched GEMM over frames: no transposed copy of h1 (a 2D @ 3D matmul makes one)
+        return torch.baddbmm(own, neighbour.expand(n, joints, joints), h1)
 
     def extra_repr(self) -> str:
         return f"{self.in_features} -> {self.out_features}, edges={self.e.shape[1]}"
@@ -156,7 +148,10 @@ class _GraphConv(nn.Module):
         self.dropout = nn.Dropout(p_dropout) if p_dropout is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.bn(self.gconv(x).transpose(1, 2)).transpose(1, 2)
+        y = self.gconv(x)
+        # BatchNorm1d over (N*J, C) rows: the reference's statistics over N and J, per channel,
+        # without its (N, C, J) transposes (they made every later op read strided memory and copy)
+        x = self.bn(y.reshape(-1, y.shape[-1])).view(y.shape)
         if self.dropout is not None:
             x = self.dropout(self.relu(x))
         return self.relu(x)
@@ -205,7 +200,8 @@ class GraphNonLocal(nn.Module):
         nn.init.zeros_(self.W[1].weight)
         nn.init.zeros_(self.W[1].bias)
 
-    def _conv(self, name: str) -> nn.Conv1d:
+    def projection(self, name: str) -> nn.Conv1d:
+        """The 1x1 convolution ``g``, ``theta`` or ``phi`` (without its pooling)."""
         module = getattr(self, name)
         return module[0] if isinstance(module, nn.Sequential) else module
 
@@ -217,7 +213,7 @@ class GraphNonLocal(nn.Module):
         """``(N, J, C) -> (N, J, C)``: every 1x1 convolution as one linear map over channels."""
         n, j, c = x.shape
         ci, s = self.inter_channels, self.sub_sample
-        g, theta, phi = self._conv("g"), self._conv("theta"), self._conv("phi")
+        g, theta, phi = self.projection("g"), self.projection("theta"), self.projection("phi")
         w_theta, w_phi = self.concat_project[0].weight.view(2, ci)
         # One matmul yields values g, keys phi and the query term a = w_theta . theta(x)
         # (theta is only ever used through that dot product, so it folds into one column).
@@ -321,7 +317,9 @@ class SemGCN(Lifter):
         self.gconv_output = SemGraphConv(hidden, 3, adj)
 
     def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, T, J, 2) -> (B, T, J, 3)``; every frame independently."""
+        """``(B, T, J, 2) -> (B, T, J, 3)``; every frame independently (folded in eval without autograd)."""
+        if use_fast_path(self):
+            return forward_folded(self, x)
         batch, frames, joints = x.shape[:3]
         h = self.gconv_layers(self.gconv_input(x.reshape(batch * frames, joints, 2)))
         return self.gconv_output(h).view(batch, frames, joints, 3)

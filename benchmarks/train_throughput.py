@@ -10,6 +10,9 @@ window out of its own pre-padded sequence, then stacks and copies the batch to t
 
     python benchmarks/train_throughput.py                       # gast-t27, synthetic data, CPU
     python benchmarks/train_throughput.py --steps 3 --threads 2 --json
+
+Every family's training step at its recipe's batch size, against the GEMM-rate yardstick, is
+``family_throughput.py --table train`` (the same step, alternated across models in one process).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"errors", "hashing", "model_id", "progress", "outputs", "revision", "safe_pickle", "run_folder", "process_state", "typecheck"},
     {"skeleton", "metrics", "metrics_pck", "results"},
     {"data", "keypoints", "recipes"},
-    {"lifter"},
+    {"lifter", "fastpath"},
     {"registry", "models"},
     {"checkpoint"},
     {"cards"},

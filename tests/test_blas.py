@@ -13,7 +13,7 @@ import torch
 
 import gastbench
 from gastbench.models import _blas
-from gastbench.models.gastnet import _stream_parts
+from gastbench.fastpath import stream_parts as _stream_parts
 from gast_helpers import randomize_gastnet
 
 needs_openblas = pytest.mark.skipif(

@@ -84,11 +84,47 @@ def test_dilated_graph_is_every_sliding_window() -> None:
     with torch.inference_mode():
         whole = lifter(x, mode="dilated")
         windows = torch.cat([lifter(x[:, i : i + 9], mode="strided") for i in range(22)], dim=1)
-        lifter.windows_per_pass = 5  # grouping of windows must not change a number beyond rounding
-        grouped = lifter(x, mode="dilated")
+    lifter.windows_per_pass = 5  # grouping of windows must not change a number beyond rounding
+    grouped = lifter(x, mode="dilated").detach()  # autograd on: the plain graph, in groups of 5
     assert whole.shape == (2, 22, 17, 3)
     torch.testing.assert_close(whole, windows, rtol=0, atol=1e-5)
     torch.testing.assert_close(whole, grouped, rtol=0, atol=1e-5)
+
+
+@needs_timm
+@pytest.mark.parametrize("threads", [1, 2])
+def test_eval_streams_equal_the_plain_graph(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output frames split over streams and small passes (three sequences, two streams: one stream
+    ends inside the middle sequence) give the plain graph's numbers; the thread count is left as found."""
+    import gastbench_baselines.poseformer as poseformer
+
+    torch.manual_seed(0)
+    lifter = create_lifter("poseformer-t9", embed_dim_ratio=8, depth=2).eval()
+    with torch.no_grad():
+        for p in lifter.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    monkeypatch.setattr(poseformer, "_PASS_BYTES", 4 * 9 * 272 * 7)  # 7 windows a pass (MLP width 2 * 8 * 17)
+    streams: list[int] = []
+    real_run_streams = poseformer.run_streams
+    monkeypatch.setattr(poseformer, "run_streams", lambda tasks: streams.append(len(tasks)) or real_run_streams(tasks))
+    x = torch.rand(3, 40, 17, 2) * 2 - 1
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            streamed = lifter(x, mode="dilated")
+        assert torch.get_num_threads() == threads
+        assert streams == [threads]  # the eval path ran, one stream per thread
+    finally:
+        torch.set_num_threads(before)
+    plain = lifter(x, mode="dilated").detach()
+    assert streamed.shape == plain.shape == (3, 32, 17, 3)
+    torch.testing.assert_close(streamed, plain, rtol=0, atol=1e-5)
+    with torch.no_grad():
+        lifter.temporal_blocks[1].mlp.fc2.weight.data.mul_(-1.0)  # no derived state: an edit shows at once
+        edited = lifter(x, mode="dilated")
+    assert (edited - streamed).abs().max() > 1e-3
+    torch.testing.assert_close(edited, lifter(x, mode="dilated").detach(), rtol=0, atol=1e-5)
 
 
 @needs_timm

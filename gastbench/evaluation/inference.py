@@ -40,6 +40,9 @@ from .protocol import flip_average
 __all__ = ["auto_chunking", "iter_predictions", "lift_sequences", "phases_of", "predict_sequences", "sequence_chunks"]
 
 
+_FRAME_MODEL_CHUNK = 2048
+
+
 def auto_chunking(receptive_field: int, device: torch.device) -> tuple[int, int]:
     """Default ``(chunk_frames, frames_per_forward)`` for a model's receptive field on a device.
 
@@ -49,9 +52,12 @@ def auto_chunking(receptive_field: int, device: torch.device) -> tuple[int, int]
     a wide one is flat past ~1,000: ``benchmarks/eval_throughput.py --chunk-frames``). A chunk
     is 16x the overlap within [256, 4096] frames, one chunk (and its flipped copy) per forward
     on CPU; a GPU takes up to 64 of a sequence's chunks per forward instead (chunks never
-    group across sequences).
+    group across sequences). A frame model (RF 1) has no overlap to amortise, but a per-forward
+    cost (SemGCN's folded path re-folds its weights and starts its streams every forward, and
+    keeps its activations cache-sized inside the forward): its chunks are 2,048 frames (SemGCN
+    ran about 2x faster per frame than on 256-frame chunks, Martinez's plain path about the same).
     """
-    chunk = min(4096, max(256, 16 * (receptive_field - 1)))
+    chunk = _FRAME_MODEL_CHUNK if receptive_field == 1 else min(4096, max(256, 16 * (receptive_field - 1)))
     if device.type == "cuda":
         return chunk, 64 * (chunk + receptive_field - 1)
     return chunk, chunk + receptive_field - 1
@@ -79,10 +85,13 @@ def iter_predictions(
     flip: bool = True,
     device: torch.device | str = "cpu",
     progress: bool = False,
+    input_joints: list[int] | None = None,
 ) -> Iterator[np.ndarray]:
     """Lift whole 2D sequences ``[(T_k, J_in, 2)]``, yielding each ``(T_k, J_out, 3)`` float32 in order.
 
-    A sequence is yielded as soon as its forwards are done (see the module doc).
+    A sequence is yielded as soon as its forwards are done (see the module doc). ``input_joints``:
+    the lifter's input joints among each sequence's ``J`` (a model built at a layout inside the
+    data's), taken from one sequence at a time as it is lifted, never from all of them at once.
     """
     device = resolve_device(device) if isinstance(device, str) else device
     if lifter.clip_frames is not None:  # sequence-to-sequence: the model's clips, every frame once
@@ -98,10 +107,16 @@ def iter_predictions(
     chunk_frames = chunk_frames or auto_chunk
     frames_per_forward = frames_per_forward or auto_forward
     j_in = lifter.input_layout.num_joints
+    if input_joints is not None and len(input_joints) != j_in:
+        raise ShapeError(f"input_joints names {len(input_joints)} joints; layout {lifter.input_layout.name!r} has {j_in}")
     for k, kp in enumerate(keypoints):
-        if kp.ndim != 3 or kp.shape[1:] != (j_in, 2) or kp.shape[0] < 1:
+        joints_ok = kp.ndim == 3 and (
+            kp.shape[1] == j_in if input_joints is None else kp.shape[1] > max(input_joints, default=-1)
+        )
+        if not joints_ok or kp.shape[2:] != (2,) or kp.shape[0] < 1:
+            wanted = f"{j_in}" if input_joints is None else f"J>{max(input_joints, default=-1)}"
             raise ShapeError(
-                f"sequence {k}: expected 2D keypoints (T>=1, {j_in}, 2) for layout {lifter.input_layout.name!r}, "
+                f"sequence {k}: expected 2D keypoints (T>=1, {wanted}, 2) for layout {lifter.input_layout.name!r}, "
                 f"got {tuple(kp.shape)}"
             )
     if not keypoints:
@@ -115,7 +130,8 @@ def iter_predictions(
     try:
         with bar:  # grad mode and determinism are set per forward: they must not leak to the consumer at a yield
             for kp, (chunk, starts) in zip(keypoints, plans):
-                edge_padded = np.pad(kp, ((left, right), (0, 0), (0, 0)), mode="edge")
+                own = kp if input_joints is None else kp[:, input_joints]  # this sequence's copy only
+                edge_padded = np.pad(own, ((left, right), (0, 0), (0, 0)), mode="edge")
                 padded = torch.from_numpy(edge_padded.astype(np.float32, copy=False))
                 windows = padded.unfold(0, chunk + rf - 1, 1)  # (T - chunk + 1, J, 2, window): views, no copy
                 per_forward = max(1, frames_per_forward // ((chunk + rf - 1) * (2 if flip else 1)))
@@ -159,6 +175,7 @@ def predict_sequences(
     flip: bool = True,
     device: torch.device | str = "cpu",
     progress: bool = False,
+    input_joints: list[int] | None = None,
 ) -> list[np.ndarray]:
     """Lift whole 2D sequences ``[(T_k, J_in, 2)]`` to ``[(T_k, J_out, 3)]`` float32 (see the module doc)."""
     stream = iter_predictions(
@@ -169,6 +186,7 @@ def predict_sequences(
         flip=flip,
         device=device,
         progress=progress,
+        input_joints=input_joints,
     )
     return list(stream)
 

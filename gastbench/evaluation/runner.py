@@ -44,8 +44,6 @@ def evaluate(
     device = resolve_device(options.device)
     sequences, subjects, actions = _select_sequences(dataset, options)
     keypoints = [_checked_sequence(dataset, s, dataset.layout_2d) for s in sequences]
-    if input_index is not None:  # a model built at a layout inside the dataset's sees its own joints
-        keypoints = [kp[:, input_index] for kp in keypoints]
     lifter = lifter.to(device)
     rows = RowAccumulator(sequences, subjects, actions, protocol.precision, dataset.extra_metrics)
     writer = PredictionWriter(options.save_predictions, sequences, protocol) if options.save_predictions else None
@@ -58,6 +56,7 @@ def evaluate(
         flip=protocol.flip,
         device=device,
         progress=progress,
+        input_joints=input_index,  # a model built at a layout inside the dataset's sees its own joints
     )
     # One sequence at a time: scored, written if asked, then dropped (memory does not grow with the test set).
     with writer if writer is not None else contextlib.nullcontext():

@@ -25,12 +25,14 @@ import functools
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TypeVar
 
 import torch
+
+from .. import fastpath
+from ..fastpath import CPU_SESSION
 
 __all__ = ["blas_name", "cpu_streams", "gemm", "gemm_threads", "openblas_available", "run_streams", "torch_blas"]
 
@@ -85,7 +87,6 @@ def _find() -> _OpenBLAS | None:
     return None
 
 
-_SESSION = threading.RLock()  # one CPU session at a time in the process (re-entrant for nested forwards)
 _LOCAL = threading.local()  # per thread: whether it runs inside a session, torch_blas' switch
 
 
@@ -102,31 +103,28 @@ def cpu_streams(device: torch.device) -> int:
 
 
 def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
-    """Run ``tasks`` at once, one thread each, with torch and OpenBLAS single-threaded meanwhile.
+    """:func:`gastbench.fastpath.run_streams` with OpenBLAS single-threaded too, and its GEMMs allowed.
 
     Independent single-threaded streams need no barrier between ops and keep each core's caches
     to one stream: on 2 cores they beat one stream of 2-thread GEMMs and 1-thread torch ops
-    (README, ``benchmarks/gast_layers.py``). Results come back in task order; torch's and
-    OpenBLAS's thread counts are restored and the stream threads shut down afterwards.
+    (README, ``benchmarks/gast_layers.py``). OpenBLAS's thread count is restored afterwards.
     """
     lib = _openblas()
     if lib is None or len(tasks) < 2:
         return [task() for task in tasks]
 
-    # autograd and inference modes are per thread: the streams run under the caller's
-    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
-
-    def in_stream(task: Callable[[], _T]) -> _T:
-        _LOCAL.depth = 1  # gemm() may use OpenBLAS; nested forwards do not split again
-        try:
-            with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+    def allowed(task: Callable[[], _T]) -> Callable[[], _T]:
+        def run() -> _T:
+            _LOCAL.depth = 1  # gemm() may use OpenBLAS; nested forwards do not split again
+            try:
                 return task()
-        finally:
-            _LOCAL.depth = 0
+            finally:
+                _LOCAL.depth = 0
 
-    with _SESSION, lib.threads.limit(limits=1), _torch_threads(1):
-        with ThreadPoolExecutor(len(tasks), thread_name_prefix="gastbench-gemm") as pool:
-            return [f.result() for f in [pool.submit(in_stream, task) for task in tasks]]
+        return run
+
+    with CPU_SESSION, lib.threads.limit(limits=1):
+        return fastpath.run_streams([allowed(task) for task in tasks])
 
 
 @contextmanager
@@ -196,7 +194,7 @@ def gemm_threads(device: torch.device) -> Iterator[None]:
     if lib is None or device.type != "cpu" or getattr(_LOCAL, "depth", False):
         yield
         return
-    with _SESSION, lib.threads.limit(limits=torch.get_num_threads()), _torch_threads(1):
+    with CPU_SESSION, lib.threads.limit(limits=torch.get_num_threads()), _torch_threads(1):
         _LOCAL.depth = 1
         try:
             yield

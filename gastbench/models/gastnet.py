@@ -59,6 +59,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..lifter import Lifter, LifterMetadata, PaperConvention
 from ..skeleton import Skeleton
+from ..fastpath import stream_parts
 from ._blas import cpu_streams, gemm, gemm_threads, run_streams
 from ._fast import Workspace, use_fast_path
 from .global_attention import GlobalFolded, MultiGlobalGraph
@@ -88,38 +89,6 @@ def _chunk_frames(rows_per_frame: int, width: int, device: torch.device) -> int:
     budget = _CHUNK_BYTES_CPU if device.type == "cpu" else _CHUNK_BYTES_ACCELERATOR
     rows = max(256, budget // (4 * 2 * width))
     return max(1, rows // rows_per_frame)
-
-
-#: A stretch of time is split off into its own stream only if it has this many times the
-#: receptive field's overlap (RF-1 frames computed twice) in output frames.
-_MIN_PART_OVERLAPS = 4
-
-
-def _stream_parts(
-    batch: int, frames: int, receptive_field: int, strided: bool, streams: int
-) -> list[tuple[slice, slice, slice]]:
-    """``(batch slice, input time slice, output time slice)`` of each independent part of a forward.
-
-    Sequences are split first; when there are fewer sequences than streams, each sequence's
-    output frames are split too (dilated graph only), each part reading ``RF-1`` more input
-    frames than it outputs, so every output frame is computed exactly as in one forward.
-    """
-    if streams < 2:
-        return [(slice(None), slice(None), slice(None))]
-    groups = min(batch, streams)
-    bounds = [round(k * batch / groups) for k in range(groups + 1)]
-    if strided:
-        return [(slice(bounds[g], bounds[g + 1]), slice(None), slice(None)) for g in range(groups)]
-    out_frames = frames - receptive_field + 1
-    longest = out_frames // (_MIN_PART_OVERLAPS * max(1, receptive_field - 1))
-    pieces = max(1, min(streams // groups, longest))
-    cuts = [round(k * out_frames / pieces) for k in range(pieces + 1)]
-    margin = receptive_field - 1
-    return [
-        (slice(bounds[g], bounds[g + 1]), slice(cuts[p], cuts[p + 1] + margin), slice(cuts[p], cuts[p + 1]))
-        for g in range(groups)
-        for p in range(pieces)
-    ]
 
 
 GASTNET_METADATA = LifterMetadata(
@@ -312,7 +281,7 @@ class GASTNet(Lifter):
         """
         taps = self._folded_taps()
         blocks = [block.fold() for block in self.layers_graph_conv if isinstance(block, GraphAttentionBlock)]
-        parts = _stream_parts(x.shape[0], x.shape[1], self.receptive_field, strided, cpu_streams(x.device))
+        parts = stream_parts(x.shape[0], x.shape[1], self.receptive_field, strided, cpu_streams(x.device))
         if len(parts) == 1:
             with gemm_threads(x.device):
                 return self._run_folded(x, taps, blocks, strided)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from ._blas import gemm
-from ._fast import autocast_enabled
+from ..fastpath import autocast_enabled, bn_affine
 from torch import nn
 
 __all__ = ["BatchNormCL", "bn_scale_shift", "conv_taps", "temporal_conv_dilated", "temporal_conv_strided", "bias_of", "weight_of"]
@@ -29,13 +29,8 @@ class BatchNormCL(nn.BatchNorm2d):
         return super().forward(flat).view(input.shape)
 
 
-def bn_scale_shift(bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eval-mode batch norm (any ``_BatchNorm`` with affine parameters and running statistics) as
-    ``x * scale + shift``."""
-    if not isinstance(bn, nn.modules.batchnorm._BatchNorm) or bn.running_var is None or bn.running_mean is None:
-        raise TypeError(f"bn_scale_shift needs a batch norm with running statistics, got {type(bn).__name__}")
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    return scale, bn.bias - bn.running_mean * scale
+#: Eval-mode batch norm as ``x * scale + shift`` (running statistics); one home for every folded path.
+bn_scale_shift = bn_affine
 
 
 def weight_of(module: nn.Module) -> torch.Tensor:

@@ -1,0 +1,181 @@
+"""When a lifter may take its folded evaluation path, and the pieces every such path shares.
+
+A folded path serves eval-mode forwards with autograd off. What is constant at evaluation
+(batch norms' running statistics, softmaxed or masked adjacencies, layer norms' affine maps)
+is folded into the weights of the GEMM beside it, and all frames of a forward go through one
+GEMM per layer. Training, autograd and autocast take the plain path; both compute the same
+function (tests compare them to 1e-5 m).
+
+Folded tensors are re-derived on EVERY forward, never cached between calls: a cache keyed on
+parameter versions goes stale under ``p.data`` edits (they bump no version counter), while a
+fold costs one pass over the weights, a small share of a forward over an evaluation chunk.
+So no weight change, by any route, can leave a folded path stale.
+
+What a folded path keeps, for the length of ONE forward, is scratch memory (:class:`Workspace`):
+chunks of one forward have equal shapes, and fresh intermediates for each would cost a page
+fault per 4 KiB touched once glibc serves them with ``mmap``.
+
+GAST-Net's path (``gastbench.models``) was the first; the baselines use the same helpers.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence, TypeVar
+
+import torch
+from torch import nn
+
+__all__ = ["CPU_SESSION", "Workspace", "autocast_enabled", "bn_affine", "chunk_rows", "cpu_streams", "run_streams", "stream_parts", "use_fast_path"]
+
+_T = TypeVar("_T")
+#: One CPU session at a time in the process (torch's and BLAS's thread counts are process-wide);
+#: re-entrant, so a session may open another inside (GAST-Net's OpenBLAS streams).
+CPU_SESSION = threading.RLock()
+_LOCAL = threading.local()  # per thread: whether it runs inside a stream (streams never nest)
+
+
+def autocast_enabled(device_type: str | None = None) -> bool:
+    """Whether autocast is on for ``device_type`` (any of cpu/cuda when None)."""
+    kinds = (device_type,) if device_type else ("cpu", "cuda")
+    try:
+        return any(_autocast_on(kind) for kind in kinds)
+    except TypeError:  # torch < 2.4 takes no device type
+        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+
+
+def _autocast_on(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:  # a device type autocast does not know (e.g. meta): never autocast
+        return False
+
+
+def use_fast_path(module: nn.Module) -> bool:
+    """True when ``module`` may take its folded path: eval mode, no autograd recording, no autocast,
+    not being traced by ``torch.compile``.
+
+    Under autocast the plain path runs instead: folded paths accumulate GEMMs in place into
+    float32 buffers (``out=``, ``addmm_``), which autocast does not cast, so bf16 operands would
+    not fit. Under ``torch.compile`` the compiler fuses the plain path itself; ``out=`` views
+    into scratch buffers are what Inductor cannot lower.
+    """
+    if module.training or torch.is_grad_enabled() or torch.compiler.is_compiling():
+        return False
+    return not autocast_enabled()
+
+
+def bn_affine(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode batch norm as ``x * scale + shift`` over its channels (running statistics)."""
+    var, mean = bn.running_var, bn.running_mean
+    if var is None or mean is None:
+        raise ValueError(f"{type(bn).__name__} keeps no running statistics: it cannot be folded")
+    scale = 1.0 / torch.sqrt(var + bn.eps) if bn.weight is None else bn.weight / torch.sqrt(var + bn.eps)
+    shift = -mean * scale
+    return scale, shift if bn.bias is None else shift + bn.bias
+
+
+def chunk_rows(rows_per_item: int, widest: int, device: torch.device, budget_bytes: int = 1 << 20) -> int:
+    """Items (frames, windows) per chunk so that a chunk's widest float32 intermediate
+    (``rows_per_item`` rows of ``widest`` channels) stays within ``budget_bytes`` on a CPU
+    (a share of one core's L2, so that the ops between two GEMMs read from cache); on other
+    devices chunks only bound memory (256x the budget: launches, not caches, cost there)."""
+    budget = budget_bytes if device.type == "cpu" else budget_bytes << 8
+    return max(1, budget // (4 * max(1, widest) * max(1, rows_per_item)))
+
+
+class Workspace:
+    """Named scratch buffers reused across the chunks of one folded forward.
+
+    Each name is one role (one intermediate of one op); a buffer grows to the largest
+    shape asked of it and hands out views of its start. Two tensors alive at once must
+    use different names. Contents are never read before being written: every user
+    passes the view as an ``out=`` argument or overwrites it.
+    """
+
+    def __init__(self, like: torch.Tensor) -> None:
+        self.dtype = like.dtype
+        self.device = like.device
+        self._buffers: dict[str, torch.Tensor] = {}
+
+    def take(self, name: str, *shape: int) -> torch.Tensor:
+        """A contiguous ``shape`` view of buffer ``name`` (allocated or grown when too small)."""
+        numel = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.numel() < numel:
+            buffer = torch.empty(numel, dtype=self.dtype, device=self.device)
+            self._buffers[name] = buffer
+        return buffer[:numel].view(shape)
+
+
+def cpu_streams(device: torch.device) -> int:
+    """How many single-threaded streams a folded CPU forward may split into: torch's thread count
+    (1 off the CPU, or inside a stream already)."""
+    if device.type != "cpu" or getattr(_LOCAL, "in_stream", False):
+        return 1
+    return torch.get_num_threads()
+
+
+def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
+    """Run ``tasks`` at once, one thread each, with torch single-threaded meanwhile; results in task order.
+
+    A folded forward is a chain of GEMMs and small in-place ops over cache-sized chunks. On few
+    cores, splitting every op over torch's thread pool costs a barrier per op, and a barrier
+    waits for the slowest thread: on a shared machine a core lent elsewhere for a time slice
+    stalls every op. Independent single-threaded streams (each its share of the chunks) need no
+    barrier. torch's thread count is restored, and the stream threads shut down, before returning.
+    """
+    if len(tasks) < 2 or getattr(_LOCAL, "in_stream", False):
+        return [task() for task in tasks]
+    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()  # per thread: carried over
+
+    def in_stream(task: Callable[[], _T]) -> _T:
+        _LOCAL.in_stream = True
+        try:
+            with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+                return task()
+        finally:
+            _LOCAL.in_stream = False
+
+    with CPU_SESSION:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)  # fresh stream threads take this count at their first op
+        try:
+            with ThreadPoolExecutor(len(tasks), thread_name_prefix="gastbench-stream") as pool:
+                return [f.result() for f in [pool.submit(in_stream, task) for task in tasks]]
+        finally:
+            torch.set_num_threads(before)
+
+
+#: A stretch of time is split off into its own stream only if it has this many times the
+#: receptive field's overlap (RF-1 frames computed twice) in output frames.
+_MIN_PART_OVERLAPS = 4
+
+
+def stream_parts(
+    batch: int, frames: int, receptive_field: int, strided: bool, streams: int
+) -> list[tuple[slice, slice, slice]]:
+    """``(batch slice, input time slice, output time slice)`` of each independent part of a forward.
+
+    Sequences are split first; when there are fewer sequences than streams, each sequence's
+    output frames are split too (dilated graph only), each part reading ``RF-1`` more input
+    frames than it outputs, so every output frame is computed exactly as in one forward.
+    """
+    if streams < 2:
+        return [(slice(None), slice(None), slice(None))]
+    groups = min(batch, streams)
+    bounds = [round(k * batch / groups) for k in range(groups + 1)]
+    if strided:
+        return [(slice(bounds[g], bounds[g + 1]), slice(None), slice(None)) for g in range(groups)]
+    out_frames = frames - receptive_field + 1
+    longest = out_frames // (_MIN_PART_OVERLAPS * max(1, receptive_field - 1))
+    pieces = max(1, min(streams // groups, longest))
+    cuts = [round(k * out_frames / pieces) for k in range(pieces + 1)]
+    margin = receptive_field - 1
+    return [
+        (slice(bounds[g], bounds[g + 1]), slice(cuts[p], cuts[p + 1] + margin), slice(cuts[p], cuts[p + 1]))
+        for g in range(groups)
+        for p in range(pieces)
+    ]

@@ -1,0 +1,75 @@
+"""The shared pieces of the folded eval paths: streams, batch-norm folding, chunk sizes."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from torch import nn
+
+from gastbench.fastpath import bn_affine, chunk_rows, cpu_streams, run_streams
+
+
+def test_run_streams_keeps_order_modes_and_thread_count() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[tuple[int, bool, int, str]] = []
+        lock = threading.Lock()
+
+        def task(k: int) -> int:
+            with lock:
+                seen.append((k, torch.is_grad_enabled(), torch.get_num_threads(), threading.current_thread().name))
+            assert cpu_streams(torch.device("cpu")) == 1  # no stream splits again
+            assert run_streams([lambda: 1, lambda: 2]) == [1, 2]  # nested: runs in place
+            return k * 10
+
+        with torch.no_grad():
+            assert run_streams([lambda k=k: task(k) for k in range(3)]) == [0, 10, 20]
+        assert torch.get_num_threads() == 2
+        assert sorted(s[0] for s in seen) == [0, 1, 2]
+        assert all(not grad and threads == 1 and name.startswith("gastbench-stream") for _, grad, threads, name in seen)
+        assert cpu_streams(torch.device("cpu")) == 2 and cpu_streams(torch.device("meta")) == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_run_streams_restores_the_thread_count_when_a_task_fails() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+
+        def boom() -> int:
+            raise ValueError("boom")
+
+        with pytest.raises(ValueError, match="boom"):
+            run_streams([lambda: 1, boom])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_bn_affine_is_the_eval_batch_norm() -> None:
+    bn = nn.BatchNorm1d(5)
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-1, 1)
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+    x = torch.randn(7, 5)
+    scale, shift = bn_affine(bn.eval())
+    assert torch.allclose(x * scale + shift, bn(x), atol=1e-6)
+    plain = nn.BatchNorm1d(5, affine=False).eval()
+    scale, shift = bn_affine(plain)
+    assert torch.allclose(x * scale + shift, plain(x), atol=1e-6)
+    with pytest.raises(ValueError, match="running statistics"):
+        bn_affine(nn.BatchNorm1d(5, track_running_stats=False))
+
+
+def test_chunk_rows_fits_the_budget() -> None:
+    cpu = torch.device("cpu")
+    assert chunk_rows(16, 256, cpu) * 16 * 256 * 4 <= 1 << 20
+    assert chunk_rows(16, 256, cpu) > chunk_rows(16, 512, cpu) >= 1
+    assert chunk_rows(10**6, 10**6, cpu) == 1
+    assert chunk_rows(16, 256, torch.device("meta")) == 256 * chunk_rows(16, 256, cpu)
