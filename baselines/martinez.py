@@ -11,7 +11,8 @@ of ``w2`` are the non-root joints of the output layout in layout order, ``(x, y,
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn

@@ -20,7 +20,8 @@ it was folded for (``fold_image_size``); pass the other size to fold for those c
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,7 +38,9 @@ _JOINTS_2D = (0, 1, 2, 3, 6, 7, 8, 12, 13, 15, 17, 18, 19, 25, 26, 27)
 _JOINTS_3D = (1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
 
 
-def _arrays(stats: Mapping[str, Any], name: str, size: int, used: tuple[int, ...], per_joint: int) -> tuple[np.ndarray, ...]:
+def _arrays(
+    stats: Mapping[str, Any], name: str, size: int, used: tuple[int, ...], per_joint: int
+) -> tuple[np.ndarray, ...]:
     if not isinstance(stats, Mapping):
         raise WeightsError(f"martinez {name}: expected a dict with mean, std, dim_use; got {type(stats).__name__}")
     missing = [k for k in ("mean", "std", "dim_use") if k not in stats]
@@ -73,7 +76,9 @@ def fold_martinez_statistics(
     mean_3d, std_3d = _arrays(statistics["stat_3d"], "stat_3d", 96, _JOINTS_3D, 3)
     root = np.asarray(statistics["stat_3d"]["mean"], dtype=np.float64).reshape(-1)[:3]
     if np.any(root != 0):
-        raise WeightsError(f"martinez stat_3d: root mean {root.tolist()} is not 0: the statistics are not root-relative")
+        raise WeightsError(
+            f"martinez stat_3d: root mean {root.tolist()} is not 0: the statistics are not root-relative"
+        )
     w1, b1 = tensors["w1.weight"].double(), tensors["w1.bias"].double()
     w2, b2 = tensors["w2.weight"].double(), tensors["w2.bias"].double()
     if w1.shape[1] != mean_2d.size or w2.shape[0] != mean_3d.size:

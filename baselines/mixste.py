@@ -33,6 +33,7 @@ wrapped in DataParallel (``module.`` prefixes).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -114,7 +115,9 @@ class MixSTE(Lifter):
                 raise ConfigError(f"mixste: {label} must be in [0, 1), got {p!r}")
         block = timm_layers("MixSTE").Block
         # Every output frame sees the whole clip: the clip is the receptive field.
-        super().__init__(input_layout=layout, output_layout=layout, receptive_field=frames, causal=False, metadata=METADATA)
+        super().__init__(
+            input_layout=layout, output_layout=layout, receptive_field=frames, causal=False, metadata=METADATA
+        )
         self.set_clips(frames, tail="align-end")
         self.embed_dim = embed_dim
         self.depth = depth
@@ -198,7 +201,7 @@ def mixste_checkpoint_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Te
     return renamed
 
 
-def mixste_facts(state: dict[str, torch.Tensor]) -> dict[str, Any]:
+def mixste_facts(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     """Architecture facts of a state dict in gastbench names, compared before any shape check."""
     return {
         "frames": dim_size(state, "temporal_pos_embed", 1),

@@ -37,13 +37,15 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from gastbench.errors import ConfigError, ShapeError
+from gastbench.fastpath import bias_of, weight_of
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.recipes import register_recipe
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
@@ -146,7 +148,9 @@ class MotionBERT(Lifter):
                 raise ConfigError(f"motionbert: {label} must be in [0, 1), got {p!r}")
         block = timm_layers("MotionBERT").Block
         # Every output frame sees the whole clip: the (longest) clip is the receptive field.
-        super().__init__(input_layout=layout, output_layout=layout, receptive_field=clip_frames, causal=False, metadata=METADATA)
+        super().__init__(
+            input_layout=layout, output_layout=layout, receptive_field=clip_frames, causal=False, metadata=METADATA
+        )
         self.set_clips(clip_frames, tail="own-length", shorter_clips=True)
         self.output_scale = "image-2.5d"
         self.dim_feat = dim_feat
@@ -179,8 +183,8 @@ class MotionBERT(Lifter):
         # The two streams start equally weighted (the reference's initialisation).
         self.ts_attn = nn.ModuleList(nn.Linear(2 * dim_feat, 2) for _ in range(depth))
         for fuse in self.ts_attn:
-            nn.init.zeros_(fuse.weight)
-            nn.init.constant_(fuse.bias, 0.5)
+            nn.init.zeros_(weight_of(fuse))
+            nn.init.constant_(bias_of(fuse), 0.5)
 
     def check_input(self, x: torch.Tensor) -> None:
         """As the contract, except that a third channel (the 2D detector's confidence) is accepted."""
@@ -195,7 +199,9 @@ class MotionBERT(Lifter):
         if channels == 2:
             x = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)
         elif channels != 3:
-            raise ShapeError(f"{self.name or 'motionbert'}: expected 2 or 3 channels (x, y[, confidence]), got {tuple(x.shape)}")
+            raise ShapeError(
+                f"{self.name or 'motionbert'}: expected 2 or 3 channels (x, y[, confidence]), got {tuple(x.shape)}"
+            )
         h = self.joints_embed(x.reshape(batch * frames, joints, 3)) + self.pos_embed
         h = h.reshape(batch, frames, joints, -1) + self.temp_embed[:, :frames]
         h = self.pos_drop(h.reshape(batch * frames, joints, -1))
@@ -226,7 +232,7 @@ def motionbert_checkpoint_key(key: str) -> str:
     return f"{stream}.{level}.{'spatial' if half == 's' else 'temporal'}.{part}.{rest}"
 
 
-def motionbert_facts(state: dict[str, torch.Tensor]) -> dict[str, Any]:
+def motionbert_facts(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     """Architecture facts of a state dict in gastbench names, compared before any shape check."""
     return {
         "clip frames": dim_size(state, "temp_embed", 1),

@@ -40,7 +40,9 @@ possibly wrapped in DataParallel (``module.`` prefixes).
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -214,7 +216,10 @@ class PoseFormer(Lifter):
         windows = features.unfold(1, rf, 1).transpose(2, 3)  # (B, N, RF, D), a view
         n_out = windows.shape[1]
         windows = windows.reshape(batch * n_out, rf, features.shape[-1])
-        poses = [self._temporal(windows[i : i + self.windows_per_pass]) for i in range(0, windows.shape[0], self.windows_per_pass)]
+        poses = [
+            self._temporal(windows[i : i + self.windows_per_pass])
+            for i in range(0, windows.shape[0], self.windows_per_pass)
+        ]
         return torch.cat(poses).reshape(batch, n_out, self.output_layout.num_joints, 3)
 
     def _dilated_in_streams(self, x: torch.Tensor) -> torch.Tensor:
@@ -225,7 +230,10 @@ class PoseFormer(Lifter):
         rf = self.receptive_field
         n_out = frames - rf + 1
         out = x.new_empty(batch, n_out, self.output_layout.num_joints, 3)
-        hidden = self.temporal_blocks[0].mlp.fc1.out_features  # the widest intermediate of a pass
+        fc1 = self.temporal_blocks.get_submodule("0.mlp.fc1")  # a timm Block's Mlp: the widest activation
+        if not isinstance(fc1, nn.Linear):
+            raise TypeError(f"PoseFormer's temporal MLP is {type(fc1).__name__}, not nn.Linear")
+        hidden = fc1.out_features
         per_pass = chunk_rows(rf, hidden, x.device, budget_bytes=_PASS_BYTES)
         streams = min(cpu_streams(x.device), batch * n_out)
         bounds = [round(k * batch * n_out / streams) for k in range(streams + 1)]
@@ -239,7 +247,7 @@ class PoseFormer(Lifter):
                     e = min(a + per_pass, hi - lo)
                     out[b, lo + a : lo + e] = self._temporal(windows[a:e])
 
-        run_streams([lambda lo=lo, hi=hi: lift(lo, hi) for lo, hi in zip(bounds, bounds[1:])])
+        run_streams([functools.partial(lift, lo, hi) for lo, hi in zip(bounds, bounds[1:])])
         return out
 
     def extra_repr(self) -> str:
@@ -288,7 +296,7 @@ def _count_blocks(keys: Any, prefix: str) -> int:
     return len({m.group(1) for k in keys if (m := rx.match(k))})
 
 
-def poseformer_facts(state: dict[str, torch.Tensor]) -> dict[str, Any]:
+def poseformer_facts(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     """Architecture facts of a state dict in gastbench names, compared before any shape check."""
     spatial = state.get("spatial_pos_embed")
     temporal = state.get("temporal_pos_embed")
@@ -303,7 +311,16 @@ def poseformer_facts(state: dict[str, torch.Tensor]) -> dict[str, Any]:
 
 # --- registry ---------------------------------------------------------------------------------
 
-_OVERRIDES = ("dropout", "attn_dropout", "drop_path_rate", "embed_dim_ratio", "depth", "num_heads", "mlp_ratio", "qkv_bias")
+_OVERRIDES = (
+    "dropout",
+    "attn_dropout",
+    "drop_path_rate",
+    "embed_dim_ratio",
+    "depth",
+    "num_heads",
+    "mlp_ratio",
+    "qkv_bias",
+)
 
 
 def _build(layout: Skeleton, frames: int, **overrides: Any) -> PoseFormer:
@@ -325,8 +342,14 @@ CHECKPOINT_FORMAT = CheckpointFormat(
 
 def _register(name: str) -> Any:
     return register_lifter(
-        name, family=_FAMILY, paper=_PAPER, default_layout="h36m", layouts=_LAYOUTS, tags=("temporal", "transformer"),
-        checkpoint_format=CHECKPOINT_FORMAT, requires=("timm",),
+        name,
+        family=_FAMILY,
+        paper=_PAPER,
+        default_layout="h36m",
+        layouts=_LAYOUTS,
+        tags=("temporal", "transformer"),
+        checkpoint_format=CHECKPOINT_FORMAT,
+        requires=("timm",),
     )
 
 

@@ -4,22 +4,7 @@ Each :class:`SemGraphConv` learns one weight per nonzero entry of the skeleton a
 (bones plus self loops, row-major order), soft-maxed over each row, and uses separate
 feature transforms for a joint itself (``W[0]``) and for its neighbours (``W[1]``).
 
-Checkpoint key layout (garyzhao/SemGCN ``models/sem_gcn.py`` -> this module)::
-
-    gconv_input.0.gconv.{W,e,bias}                  -> same
-    gconv_input.0.bn.{...}                          -> same
-    gconv_layers.{k}.gconv{1,2}.gconv.{W,e,bias}    -> same
-    gconv_layers.{k}.gconv{1,2}.bn.{...}            -> same
-    gconv_output.{W,e,bias}                         -> same
-    # non-local variant only (``nonlocal`` is a Python keyword, hence the rename):
-    gconv_input.1.nonlocal.<rest>                   -> gconv_input.1.non_local.<rest>
-    gconv_layers.{2i+1}.nonlocal.<rest>             -> gconv_layers.{2i+1}.non_local.<rest>
-        <rest> = g.0.{weight,bias}, theta.{weight,bias}, phi.0.{weight,bias},
-                 concat_project.0.weight, W.0.{weight,bias}, W.1.{BN keys}
-
-The reference stores its adjacency as a plain attribute, so no adjacency key exists in
-its checkpoints (``{"state_dict": ..., "epoch", "lr", "step", "optimizer", "error"}``);
-here it is a non-persistent buffer rebuilt from :mod:`gastbench.skeleton`.
+The checkpoint key layout and format live in :mod:`.semgcn_checkpoint`.
 With non-local layers, ``gconv_layers`` alternates residual block (even index) and
 non-local block (odd index), exactly as the reference.
 """
@@ -27,7 +12,7 @@ non-local block (odd index), exactly as the reference.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,11 +20,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from gastbench.errors import ConfigError
-from gastbench.fastpath import use_fast_path
+from gastbench.fastpath import bias_of, typed_child, use_fast_path
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
-from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
+from gastbench.registry import register_lifter
 from gastbench.skeleton import Skeleton
 
+from .semgcn_checkpoint import CHECKPOINT_FORMAT
 from .semgcn_fast import forward_folded
 
 __all__ = ["SemGCN", "SemGraphConv", "GraphNonLocal", "semgcn_adjacency", "NONLOCAL_GROUPS"]
@@ -89,6 +75,10 @@ def semgcn_adjacency(layout: Skeleton) -> torch.Tensor:
 
 
 class SemGraphConv(nn.Module):
+    mask: torch.Tensor  # buffers, typed for the checker
+    eye: torch.Tensor
+    bias: torch.Tensor | None
+
     """Semantic graph convolution ``(N, J, in) -> (N, J, out)``.
 
     The soft-maxed adjacency is rebuilt on every call (no cache that a ``.data`` edit could
@@ -185,25 +175,41 @@ class GraphNonLocal(nn.Module):
         g, theta, phi = nn.Conv1d(c, ci, 1), nn.Conv1d(c, ci, 1), nn.Conv1d(c, ci, 1)
         for conv in (g, theta, phi):
             nn.init.kaiming_normal_(conv.weight)
-            nn.init.zeros_(conv.bias)
+            nn.init.zeros_(bias_of(conv))
         # Keys and values are max-pooled within each joint group (keys ``g.0`` / ``phi.0`` then).
         pooled = sub_sample > 1
         self.g: nn.Module = nn.Sequential(g, nn.MaxPool1d(sub_sample)) if pooled else g
         self.theta = theta
         self.phi: nn.Module = nn.Sequential(phi, nn.MaxPool1d(sub_sample)) if pooled else phi
         self.concat_project = nn.Sequential(nn.Conv2d(2 * ci, 1, 1, bias=False), nn.ReLU())
-        nn.init.kaiming_normal_(self.concat_project[0].weight)
+        nn.init.kaiming_normal_(self.project_conv.weight)
         self.W = nn.Sequential(nn.Conv1d(ci, c, 1), nn.BatchNorm1d(c))
-        nn.init.kaiming_normal_(self.W[0].weight)
-        nn.init.zeros_(self.W[0].bias)
+        nn.init.kaiming_normal_(self.out_conv.weight)
+        nn.init.zeros_(bias_of(self.out_conv))
         # Zero-initialised output BN: the block starts as the identity.
-        nn.init.zeros_(self.W[1].weight)
-        nn.init.zeros_(self.W[1].bias)
+        nn.init.zeros_(self.out_bn.weight)
+        nn.init.zeros_(self.out_bn.bias)
+
+    @property
+    def project_conv(self) -> nn.Conv2d:
+        """``concat_project``'s convolution (Sequentials keep the reference's key names)."""
+        return typed_child(self.concat_project, 0, nn.Conv2d)
+
+    @property
+    def out_conv(self) -> nn.Conv1d:
+        return typed_child(self.W, 0, nn.Conv1d)
+
+    @property
+    def out_bn(self) -> nn.BatchNorm1d:
+        return typed_child(self.W, 1, nn.BatchNorm1d)
 
     def projection(self, name: str) -> nn.Conv1d:
         """The 1x1 convolution ``g``, ``theta`` or ``phi`` (without its pooling)."""
         module = getattr(self, name)
-        return module[0] if isinstance(module, nn.Sequential) else module
+        conv = module[0] if isinstance(module, nn.Sequential) else module
+        if not isinstance(conv, nn.Conv1d):
+            raise TypeError(f"non-local projection {name} is {type(conv).__name__}")
+        return conv
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, J) -> (N, C, J)``, the reference's layout."""
@@ -214,13 +220,13 @@ class GraphNonLocal(nn.Module):
         n, j, c = x.shape
         ci, s = self.inter_channels, self.sub_sample
         g, theta, phi = self.projection("g"), self.projection("theta"), self.projection("phi")
-        w_theta, w_phi = self.concat_project[0].weight.view(2, ci)
+        w_theta, w_phi = self.project_conv.weight.view(2, ci)
         # One matmul yields values g, keys phi and the query term a = w_theta . theta(x)
         # (theta is only ever used through that dot product, so it folds into one column).
         weight = torch.cat(
             [g.weight.view(ci, c), phi.weight.view(ci, c), (w_theta @ theta.weight.view(ci, c)).unsqueeze(0)]
         )
-        bias = torch.cat([g.bias, phi.bias, (w_theta @ theta.bias).view(1)])
+        bias = torch.cat([bias_of(g), bias_of(phi), (w_theta @ bias_of(theta)).view(1)])
         proj = F.linear(x, weight, bias)  # (N, J, 2C' + 1)
         a = proj[:, :, 2 * ci]  # (N, J)
         values_keys = proj[:, :, : 2 * ci]
@@ -231,12 +237,15 @@ class GraphNonLocal(nn.Module):
         b = phi_x @ w_phi  # (N, J/s)
         f = F.relu(a.unsqueeze(2) + b.unsqueeze(1))  # (N, J, J/s)
         y = torch.matmul(f / f.shape[-1], g_x)  # (N, J, C')
-        z = F.linear(y, self.W[0].weight.view(c, ci), self.W[0].bias)
-        z = self.W[1](z.reshape(n * j, c)).view(n, j, c)  # BN over channels, statistics over N and J
+        z = F.linear(y, self.out_conv.weight.view(c, ci), self.out_conv.bias)
+        z = self.out_bn(z.reshape(n * j, c)).view(n, j, c)  # BN over channels, statistics over N and J
         return z + x
 
 
 class _GraphNonLocal(nn.Module):
+    grouped_order: torch.Tensor  # buffers, typed for the checker
+    restored_order: torch.Tensor
+
     """Reorders joints into groups, applies :class:`GraphNonLocal`, restores the order."""
 
     def __init__(self, hid_dim: int, grouped_order: list[int], group_size: int) -> None:
@@ -328,25 +337,6 @@ class SemGCN(Lifter):
 def _check_overrides(name: str, unknown: dict[str, Any]) -> None:
     if unknown:
         raise ConfigError(f"{name}: unknown override(s) {sorted(unknown)}; supported: hidden, num_layers, dropout")
-
-
-def _checkpoint_facts(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
-    return {
-        "hidden width": dim_size(state, "gconv_input.0.gconv.W", 2),
-        "non-local layers": any(".non_local." in k for k in state),
-        "graph layers": count_indexed_blocks(state, r"gconv_layers\.(\d+)\."),
-    }
-
-
-def _checkpoint_key(key: str) -> str:
-    return key.replace(".nonlocal.", ".non_local.")  # ``nonlocal`` is a Python keyword here
-
-
-#: garyzhao/SemGCN saves ``{"state_dict": ...}``; only the non-local blocks' name differs.
-CHECKPOINT_FORMAT = CheckpointFormat(
-    name="semgcn", repository="garyzhao/SemGCN", containers=("state_dict",), facts=_checkpoint_facts,
-    rename=_checkpoint_key,
-)  # fmt: skip
 
 
 @register_lifter(

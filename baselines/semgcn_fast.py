@@ -30,13 +30,14 @@ Everything is re-derived from the parameters on every call (:mod:`gastbench.fast
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Union
+import functools
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gastbench.fastpath import Workspace, bn_affine, chunk_rows, cpu_streams, run_streams
+from gastbench.fastpath import Workspace, bias_of, bn_affine, chunk_rows, cpu_streams, run_streams
 
 if TYPE_CHECKING:
     from .semgcn import GraphNonLocal, SemGCN, SemGraphConv
@@ -73,11 +74,11 @@ class FoldedResidual(NamedTuple):
     second: FoldedGraphConv
 
 
-_Step = Union[FoldedGraphConv, FoldedNonLocal, FoldedResidual]
+_Step = FoldedGraphConv | FoldedNonLocal | FoldedResidual
 
 
 def fold_graph_conv(
-    conv: "SemGraphConv", bn: nn.BatchNorm1d | None, order: torch.Tensor | None, relu: bool
+    conv: SemGraphConv, bn: nn.BatchNorm1d | None, order: torch.Tensor | None, relu: bool
 ) -> FoldedGraphConv:
     """Fold one graph convolution, its batch norm (if any) and the joint order it runs in."""
     self_weight, neighbour = conv.softmax_adjacency()
@@ -113,25 +114,25 @@ def joint_mixing(self_weight: torch.Tensor, neighbour: torch.Tensor, first: bool
     return pairs.reshape(joints, 2 * joints)
 
 
-def fold_non_local(block: "GraphNonLocal", joints: int) -> FoldedNonLocal:
+def fold_non_local(block: GraphNonLocal, joints: int) -> FoldedNonLocal:
     """Fold one non-local block for ``joints`` input joints (their pooled count is the mean's divisor)."""
     c, ci, s = block.in_channels, block.inter_channels, block.sub_sample
     g, theta, phi = block.projection("g"), block.projection("theta"), block.projection("phi")
-    w_theta, w_phi = block.concat_project[0].weight.view(2, ci)
+    w_theta, w_phi = block.project_conv.weight.view(2, ci)
     proj_weight = torch.cat(
         [g.weight.view(ci, c), phi.weight.view(ci, c), (w_theta @ theta.weight.view(ci, c)).unsqueeze(0)]
     ).t()
-    proj_bias = torch.cat([g.bias, phi.bias, (w_theta @ theta.bias).view(1)])
+    proj_bias = torch.cat([bias_of(g), bias_of(phi), (w_theta @ bias_of(theta)).view(1)])
     keys = joints // s if s > 1 else joints
-    scale, shift = bn_affine(block.W[1])
-    out_weight = (block.W[0].weight.view(c, ci) * (scale[:, None] / keys)).t()  # (C', C)
-    out_bias = block.W[0].bias * scale + shift
+    scale, shift = bn_affine(block.out_bn)
+    out_weight = (block.out_conv.weight.view(c, ci) * (scale[:, None] / keys)).t()  # (C', C)
+    out_bias = bias_of(block.out_conv) * scale + shift
     pad = -proj_bias.shape[0] % 16
     proj_weight, proj_bias = F.pad(proj_weight, (0, pad)), F.pad(proj_bias, (0, pad))
     return FoldedNonLocal(proj_weight.contiguous(), proj_bias, w_phi, out_weight, out_bias, ci, s)
 
 
-def fold_semgcn(model: "SemGCN") -> tuple[list[_Step], FoldedGraphConv, torch.Tensor | None]:
+def fold_semgcn(model: SemGCN) -> tuple[list[_Step], FoldedGraphConv, torch.Tensor | None]:
     """``(steps, head, grouped order)``: the whole network folded for one eval forward."""
     from .semgcn import _GraphConv, _GraphNonLocal, _ResGraphConv
 
@@ -151,7 +152,7 @@ def fold_semgcn(model: "SemGCN") -> tuple[list[_Step], FoldedGraphConv, torch.Te
         elif isinstance(module, _ResGraphConv):
             steps.append(FoldedResidual(conv(module.gconv1), conv(module.gconv2)))
         elif isinstance(module, _GraphNonLocal):
-            if not torch.equal(module.grouped_order, order):
+            if order is None or not torch.equal(module.grouped_order, order):
                 raise ValueError("semgcn: every non-local layer must use one joint grouping")
             steps.append(fold_non_local(module.non_local, model.input_layout.num_joints))
         else:  # a module this fold does not know: the plain path would run it, so must this one
@@ -214,7 +215,7 @@ def _run_chunk(steps: list[_Step], head: FoldedGraphConv, x: torch.Tensor, out: 
     _graph_conv(head, h, out, ws)
 
 
-def forward_folded(model: "SemGCN", x: torch.Tensor) -> torch.Tensor:
+def forward_folded(model: SemGCN, x: torch.Tensor) -> torch.Tensor:
     """The folded eval forward ``(B, T, J, 2) -> (B, T, J, 3)`` (see the module doc)."""
     batch, frames, joints, _ = x.shape
     steps, head, order = fold_semgcn(model)
@@ -234,7 +235,7 @@ def forward_folded(model: "SemGCN", x: torch.Tensor) -> torch.Tensor:
             b = min(a + step, hi)
             _run_chunk(steps, head, flat[a:b], out[a:b], ws)
 
-    run_streams([lambda lo=lo, hi=hi: part(lo, hi) for lo, hi in zip(bounds, bounds[1:])])
+    run_streams([functools.partial(part, lo, hi) for lo, hi in zip(bounds, bounds[1:])])
     if order is not None:
         out = out.index_select(1, torch.argsort(order))
     return out.view(batch, frames, joints, 3)

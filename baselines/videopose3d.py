@@ -26,13 +26,15 @@ layout, so either one's checkpoint loads.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from gastbench.errors import ConfigError
+from gastbench.fastpath import weight_of
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import H36M_17, HUMANEVA_15, Skeleton
@@ -137,12 +139,12 @@ class VideoPose3D(Lifter):
         batch, _, frames = y.shape
         return y.transpose(1, 2).reshape(batch, frames, self.output_layout.num_joints, 3)
 
-    def _block(self, x: torch.Tensor, conv: nn.Conv1d, bn: nn.BatchNorm1d, stride: int | None) -> torch.Tensor:
+    def _block(self, x: torch.Tensor, conv: nn.Module, bn: nn.Module, stride: int | None) -> torch.Tensor:
         # conv -> BN -> ReLU -> dropout; the strided graph reuses the dilated conv's weight with stride = width.
         if stride is None:
             y = conv(x)
         else:
-            y = F.conv1d(x, conv.weight, conv.bias, stride=stride)
+            y = F.conv1d(x, weight_of(conv), conv.bias if isinstance(conv.bias, torch.Tensor) else None, stride=stride)
         return self.drop(self.relu(bn(y)))
 
     # --- graphs -------------------------------------------------------------------
@@ -182,9 +184,7 @@ def _build(
     **unknown: Any,
 ) -> VideoPose3D:
     if unknown:
-        raise ConfigError(
-            f"videopose3d: unknown override(s) {sorted(unknown)}; supported: causal, dropout, channels"
-        )
+        raise ConfigError(f"videopose3d: unknown override(s) {sorted(unknown)}; supported: causal, dropout, channels")
     return VideoPose3D(
         input_layout=layout,
         output_layout=videopose3d_output_layout(layout),

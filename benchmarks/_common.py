@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -63,7 +63,7 @@ def flops_per_frame(model: torch.nn.Module, joints: int, channels_in: int = 2) -
     charged the same nominal work; the difference of two lengths removes the receptive
     field's margin.
     """
-    rf = int(getattr(model, "receptive_field"))
+    rf = int(model.receptive_field)
 
     def count(frames: int) -> int:
         x = torch.zeros(1, frames + rf - 1, joints, channels_in)

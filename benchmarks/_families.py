@@ -11,8 +11,9 @@ ties to the smaller receptive field. A model whose optional requirements are not
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,11 @@ def default_models() -> list[str]:
             continue
         best = chosen.get(arch)
         rank = (-card_counts.get(name, 0), "causal" in spec.tags, _receptive_field(name))
-        if best is None or rank < (-card_counts.get(best, 0), "causal" in get_lifter_spec(best).tags, _receptive_field(best)):
+        if best is None or rank < (
+            -card_counts.get(best, 0),
+            "causal" in get_lifter_spec(best).tags,
+            _receptive_field(best),
+        ):
             chosen[arch] = name
     models = [YARDSTICK] + [name for name in chosen.values() if name != YARDSTICK]
     return models

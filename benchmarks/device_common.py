@@ -7,19 +7,20 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 import torch._dynamo
 from torch import nn
 
-from gastbench.evaluation import EvalOptions, evaluate, predict_sequences, resolve_device
-from gastbench.pretrained import resolve_lifter
 from gastbench.data import PoseDataset, load_dataset
+from gastbench.evaluation import EvalOptions, evaluate, predict_sequences, resolve_device
 from gastbench.lifter import Lifter
+from gastbench.pretrained import resolve_lifter
 from gastbench.training import WindowSampler, build_lifter, loss_fn, resolve_config, train, training_windows
 from gastbench.training.budget import EpochBudget
 

@@ -34,8 +34,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from typing import Any
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -44,8 +45,23 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, wherever this runs from
 from device_common import (  # noqa: E402
-    COMPILE_S, NO_CUDA, PRECISIONS, EvalOptions, Lifter, PoseDataset, Reporter, TimeCap, environment, evaluate,
-    load_dataset, precision, predict_sequences, random_lifter, resolve_device, sync, timed,
+    COMPILE_S,
+    NO_CUDA,
+    PRECISIONS,
+    EvalOptions,
+    Lifter,
+    PoseDataset,
+    Reporter,
+    TimeCap,
+    environment,
+    evaluate,
+    load_dataset,
+    precision,
+    predict_sequences,
+    random_lifter,
+    resolve_device,
+    sync,
+    timed,
 )  # fmt: skip
 from device_train import run_train, run_train_throughput  # noqa: E402
 
@@ -257,8 +273,8 @@ def run_eval_throughput(args: argparse.Namespace, dataset: PoseDataset, device: 
                 net = torch.compile(lifter) if compiled else lifter
                 try:
                     with precision(mode, device):
-                        warm_s, _ = timed(lambda: predict_sequences(net, keypoints[:1], device=device), device)
-                        run_s, _ = timed(lambda: predict_sequences(net, keypoints, device=device), device)
+                        warm_s, _ = timed(lambda net=net: predict_sequences(net, keypoints[:1], device=device), device)
+                        run_s, _ = timed(lambda net=net: predict_sequences(net, keypoints, device=device), device)
                 except Exception as exc:  # recorded (e.g. autocast breaking a layer); the other variants go on
                     row["runs"][key] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
                     rep.log(f"eval {model} {key}: {row['runs'][key]['error']}")
@@ -313,8 +329,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"wall-clock budget of the train part, probe and final evaluation included "
                              f"(default {TRAIN_MINUTES:g}; {TINY_TRAIN_SECONDS:g} s with --tiny)")  # fmt: skip
     for part in CAPPED_PARTS:
-        parser.add_argument(f"--cap-{part}", type=float, default=None, metavar="SECONDS",
-                            help=f"start no new {part} measurement after this many seconds (default: no cap)")
+        parser.add_argument(
+            f"--cap-{part}",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help=f"start no new {part} measurement after this many seconds (default: no cap)",
+        )
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))

@@ -11,11 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
 from budget_plan import plan_budget
 from device_common import (
-    COMPILE_S, EpochBudget, PoseDataset, Reporter, TimeCap, WindowSampler, build_lifter, environment, loss_fn,
-    overrides_for, precision, resolve_config, timed, train, training_windows,
+    COMPILE_S,
+    EpochBudget,
+    PoseDataset,
+    Reporter,
+    TimeCap,
+    WindowSampler,
+    build_lifter,
+    environment,
+    loss_fn,
+    overrides_for,
+    precision,
+    resolve_config,
+    timed,
+    train,
+    training_windows,
 )  # fmt: skip
 
 TRAIN_RECIPES = ("gast-t27", "videopose3d-t243")
@@ -124,7 +136,9 @@ def run_train_throughput(args: argparse.Namespace, dataset: PoseDataset, device:
         torch.manual_seed(config.seed)
         lifter = build_lifter(config, dataset).to(device)
         init = copy.deepcopy(lifter.state_dict())
-        build_s, windows = timed(lambda: training_windows(config, dataset, lifter, device), device)
+        build_s, windows = timed(
+            lambda config=config, lifter=lifter: training_windows(config, dataset, lifter, device), device
+        )
         entry: dict[str, Any] = {"recipe": config.recipe, "batch_size": config.batch_size, "windows": len(windows),
                                  "train_stride": config.train_stride, "epochs": config.epochs,
                                  "windows_build_s": build_s, "variants": {}}  # fmt: skip
@@ -142,8 +156,10 @@ def run_train_throughput(args: argparse.Namespace, dataset: PoseDataset, device:
                 last_s = row["warmup_s"] + row["step_ms"] * steps / 1e3
                 epoch_s = len(windows) / row["windows_per_s"]
                 row["epoch_s"], row["recipe_minutes"] = epoch_s, epoch_s * config.epochs / 60
-                rep.log(f"train {model} {name}: {row['windows_per_s']:,.0f} windows/s ({row['step_ms']:.2f} ms/step, "
-                        f"gather {row['gather_share']:.1%}), {config.epochs} epochs = {row['recipe_minutes']:.1f} min")
+                rep.log(
+                    f"train {model} {name}: {row['windows_per_s']:,.0f} windows/s ({row['step_ms']:.2f} ms/step, "
+                    f"gather {row['gather_share']:.1%}), {config.epochs} epochs = {row['recipe_minutes']:.1f} min"
+                )
             else:
                 rep.log(f"train {model} {name}: {row}")
             rep.write("train_throughput", record)

@@ -47,7 +47,9 @@ def peak_rss_mb(args: list[str]) -> tuple[float, float]:
     return usage.ru_maxrss * scale / 1e6, time.perf_counter() - started
 
 
-def evaluation(model: str, dataset: str, input: str, data_dir: str, max_sequences: int | None, runs: Path) -> tuple[float, float, int]:
+def evaluation(
+    model: str, dataset: str, input: str, data_dir: str, max_sequences: int | None, runs: Path
+) -> tuple[float, float, int]:
     """Peak RSS (MB), wall time (s) and frames evaluated of one ``gastbench eval`` run."""
     out = runs / f"n{max_sequences or 'all'}"
     args = ["-c", _RUN, "eval", model, "--dataset", dataset, "--input", input, "--random-init", "--device", "cpu",
@@ -63,12 +65,16 @@ def evaluation(model: str, dataset: str, input: str, data_dir: str, max_sequence
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=None, help="default: videopose3d-t243 and one model per architecture")
+    parser.add_argument(
+        "--models", nargs="+", default=None, help="default: videopose3d-t243 and one model per architecture"
+    )
     parser.add_argument("--dataset", default="h36m")
     parser.add_argument("--input", default="gt")
     parser.add_argument("--data-dir", default="", help="else $GASTBENCH_DATA")
     parser.add_argument("--small", type=int, default=10, help="sequences of the small run")
-    parser.add_argument("--large", type=int, default=None, help="sequences of the large run (default: the whole test set)")
+    parser.add_argument(
+        "--large", type=int, default=None, help="sequences of the large run (default: the whole test set)"
+    )
     parser.add_argument("--markdown", action="store_true", help="print the README's table (with commit and command)")
     args = parser.parse_args()
     command = "python benchmarks/eval_memory.py " + shlex.join(sys.argv[1:])
@@ -92,7 +98,9 @@ def main() -> None:
             extra = whole_frames - small_frames
             rows.append(Row((model, f"{small:,.0f} MB ({small_frames:,} frames)", f"{whole:,.0f} MB ({whole_frames:,} frames)",
                              f"{whole - small:+,.0f} MB", f"{(whole - small) * 1e6 / max(extra, 1):,.0f}")))  # fmt: skip
-    print(f"\ncommit `{commit_label()}`, {args.dataset} {args.input}, random weights; load-only peak {base:,.0f} MB; {machine_line()}")
+    print(
+        f"\ncommit `{commit_label()}`, {args.dataset} {args.input}, random weights; load-only peak {base:,.0f} MB; {machine_line()}"
+    )
     print(f"`{command}`\n" if args.markdown else f"{command}\n")
     header = ["model", f"peak RSS, {args.small} sequences", "peak RSS, " + (f"{args.large} sequences" if args.large else "whole test set"),
               "difference", "B per extra frame"]  # fmt: skip

@@ -70,7 +70,9 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--models", nargs="+", default=["gast-t27", "videopose3d-t243"])
     parser.add_argument("--max-sequences", type=int, default=None)
-    parser.add_argument("--chunk-frames", type=int, default=None, help="output frames per chunk (default: the evaluator's own choice)")
+    parser.add_argument(
+        "--chunk-frames", type=int, default=None, help="output frames per chunk (default: the evaluator's own choice)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per side (best counts)")
     args = parser.parse_args()
@@ -87,8 +89,10 @@ def main() -> None:
         lifter = lifter.to(device).eval()
         fpf = flops_per_frame(lifter, lifter.input_layout.num_joints)
         sides = {
-            "batched": lambda: predict_sequences(lifter, keypoints, chunk_frames=args.chunk_frames, device=device),
-            "loop": lambda: loop_predict(lifter, keypoints, device),
+            "batched": lambda lifter=lifter: predict_sequences(
+                lifter, keypoints, chunk_frames=args.chunk_frames, device=device
+            ),
+            "loop": lambda lifter=lifter: loop_predict(lifter, keypoints, device),
         }
         timings, _ = alternate(sides, args.repeats)
         floor_s = 2 * frames * fpf / (gflops * 1e9)  # x2: flip doubles the frames

@@ -33,8 +33,9 @@ import json
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,7 +44,13 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import alternate, flops_per_frame, machine_line, predict_sequences, unfused_attention  # noqa: E402
 from _families import (  # noqa: E402
-    YARDSTICK, Row, commit_label, default_models, missing_requirements, model_keypoints, render,
+    YARDSTICK,
+    Row,
+    commit_label,
+    default_models,
+    missing_requirements,
+    model_keypoints,
+    render,
 )  # fmt: skip
 
 from gastbench.data import load_dataset  # noqa: E402
@@ -111,7 +118,14 @@ def eval_table(args: argparse.Namespace, dataset: Any, models: list[str]) -> Tab
     header = ["model", "frames/s", "MFLOP/frame", "GFLOP/s", f"share of {YARDSTICK}'s GFLOP/s", "spread"]
     rows = []
     for n, t in timings.items():
-        cells = (n, f"{frames / t.best_s:,.0f}", f"{mflop[n]:.1f}", f"{rate[n]:.1f}", _share(rate[n], base), f"{t.spread:.0%}")
+        cells = (
+            n,
+            f"{frames / t.best_s:,.0f}",
+            f"{mflop[n]:.1f}",
+            f"{rate[n]:.1f}",
+            _share(rate[n], base),
+            f"{t.spread:.0%}",
+        )
         rows.append(Row(cells, frozenset({4}) if base and rate[n] < EVAL_BAR * base else frozenset()))
     what = (
         f"{dataset.name} {dataset.input}, first {len(keypoints)} test sequences ({frames:,} frames) + flip, "
@@ -203,25 +217,44 @@ def test_set_table(args: argparse.Namespace, models: list[str]) -> Table:
             wall, frames = float(result.wall_time_s or 0.0), int(result.frames_evaluated or 0)
             cells[model].append(f"{_duration(wall)} ({frames / wall:,.0f} frames/s)")
             record[f"{model}/{name}"] = {"frames": frames, "wall_time_s": wall, "frames_per_s": frames / wall}
-            print(f"{model} on {name}: {frames:,} frames in {wall:,.1f} s", file=sys.stderr, flush=True)  # runs are long
+            print(
+                f"{model} on {name}: {frames:,} frames in {wall:,.1f} s", file=sys.stderr, flush=True
+            )  # runs are long
         header.append(f"{name} test set" + (f" ({frames:,} frames)" if frames else ""))
     rows = [Row(tuple(c)) for c in cells.values()]
-    return header, rows, {"what": f"whole test sets ({args.input} 2D), standard protocol (every frame, flip)", "runs": record}
+    return (
+        header,
+        rows,
+        {"what": f"whole test sets ({args.input} 2D), standard protocol (every frame, flip)", "runs": record},
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--table", choices=["eval", "train", "test-set"], default="eval", help="which table (module doc)")
+    parser.add_argument(
+        "--table", choices=["eval", "train", "test-set"], default="eval", help="which table (module doc)"
+    )
     parser.add_argument("--dataset", default="h36m", help="eval/train tables: dataset (h36m, humaneva, synthetic)")
     parser.add_argument("--datasets", nargs="+", default=["h36m", "humaneva"], help="test-set table: datasets")
     parser.add_argument("--input", default="gt", help="2D input of the dataset")
     parser.add_argument("--data-dir", default=None, help="dataset folder (default: $GASTBENCH_DATA)")
-    parser.add_argument("--models", nargs="+", default=None, help=f"default: {YARDSTICK} and one model per architecture")
-    parser.add_argument("--frames", type=int, default=20_000, help="eval table: test frames (whole sequences, at least this many)")
+    parser.add_argument(
+        "--models", nargs="+", default=None, help=f"default: {YARDSTICK} and one model per architecture"
+    )
+    parser.add_argument(
+        "--frames", type=int, default=20_000, help="eval table: test frames (whole sequences, at least this many)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per model (best counts)")
     parser.add_argument("--train-steps", type=int, default=10, help="train table: training steps per round")
-    parser.add_argument("--train-subjects", nargs="*", default=None, help="train table: subjects whose windows are drawn (default: the recipe's)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (the process is a benchmark: set, not restored)")
+    parser.add_argument(
+        "--train-subjects",
+        nargs="*",
+        default=None,
+        help="train table: subjects whose windows are drawn (default: the recipe's)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch threads (the process is a benchmark: set, not restored)"
+    )
     parser.add_argument("--markdown", action="store_true", help="print the README's table (with commit and command)")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args()
@@ -240,7 +273,9 @@ def main() -> None:
             (skipped.append(f"{name}: {reason}") if reason else runnable.append(name))
         build = eval_table if args.table == "eval" else train_table
         header, rows, info = build(args, dataset, runnable)
-    info.update(commit=commit_label(), command=command, machine=machine, skipped=skipped, when=time.strftime("%Y-%m-%d"))
+    info.update(
+        commit=commit_label(), command=command, machine=machine, skipped=skipped, when=time.strftime("%Y-%m-%d")
+    )
     if args.json:
         print(json.dumps(info, indent=2))
         return

@@ -138,7 +138,9 @@ def calibrate(model: GASTNet, x: torch.Tensor, seed: int = 0) -> None:
 def reference_model(repo: Path, model: GASTNet) -> torch.nn.Module:
     """The authors' ``SpatioTemporalModel`` imported from ``repo``, holding ``model``'s weights (eval mode)."""
     if not (repo / "model" / "gast_net.py").is_file():
-        raise SystemExit(f"--reference-repo {repo}: no model/gast_net.py there (expected a GAST-Net-3DPoseEstimation checkout)")
+        raise SystemExit(
+            f"--reference-repo {repo}: no model/gast_net.py there (expected a GAST-Net-3DPoseEstimation checkout)"
+        )
     # the reference imports torchsummary at module level for a summary it never prints here
     sys.modules.setdefault("torchsummary", types.SimpleNamespace(summary=None))  # type: ignore[arg-type]
     sys.path.insert(0, str(repo))
@@ -158,7 +160,9 @@ def reference_model(repo: Path, model: GASTNet) -> torch.nn.Module:
 def _pair(model: GASTNet, frames: int, seed: int = 0) -> torch.Tensor:
     """A sequence (random, O(1) like normalised 2D keypoints) and its flipped copy, ``(2, frames + RF - 1, J, 2)``."""
     layout = model.input_layout
-    seq = torch.randn(1, frames + model.receptive_field - 1, layout.num_joints, 2, generator=torch.Generator().manual_seed(seed))
+    seq = torch.randn(
+        1, frames + model.receptive_field - 1, layout.num_joints, 2, generator=torch.Generator().manual_seed(seed)
+    )
     flipped = seq[..., list(layout.flip_permutation), :].clone()
     flipped[..., 0] *= -1
     return torch.cat((seq, flipped))
@@ -210,7 +214,9 @@ def main() -> None:
         timings, outputs = alternate(sides, args.repeats)
     diff = (outputs["gastbench"] - outputs[other_name]).abs().max().item()
     print(f"max |gastbench - other| = {diff:.2e} (max |y| = {outputs[other_name].abs().max().item():.3f})")
-    print(f"{'side':>38} | {'frames/s':>8} | {'best s':>7} | {'spread':>6} | {'CPU s':>7} | {'MFLOP/frame':>11} | GFLOP/s")
+    print(
+        f"{'side':>38} | {'frames/s':>8} | {'best s':>7} | {'spread':>6} | {'CPU s':>7} | {'MFLOP/frame':>11} | GFLOP/s"
+    )
     rates = {}
     for name, t in timings.items():
         rates[name] = 2 * args.frames * flops[name] / t.best_s / 1e9  # x2: the flipped copy
@@ -223,7 +229,9 @@ def main() -> None:
         print(f"with torch's BLAS: {timings[other_name].best_s / torch_side:.2f}x (max |diff| {diff_torch:.2e}); "
               f"OpenBLAS vs torch's BLAS: {torch_side / timings['gastbench'].best_s:.2f}x")  # fmt: skip
     if args.yardstick:
-        print(f"gastbench {args.model} FLOP rate / {args.yardstick}'s: {rates['gastbench'] / rates[args.yardstick]:.0%}")
+        print(
+            f"gastbench {args.model} FLOP rate / {args.yardstick}'s: {rates['gastbench'] / rates[args.yardstick]:.0%}"
+        )
     if diff >= 1e-5:
         raise SystemExit(f"outputs differ: max |diff| {diff:.2e} >= 1e-5")
 

@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     from .evaluation import EvalOptions, evaluate
     from .lifter import Lifter, LifterMetadata, PaperConvention
     from .pretrained import WeightsInfo, load_pretrained, resolve_lifter
+    from .recipes import register_recipe
     from .registry import create_lifter, get_lifter_spec, list_lifters, register_lifter
     from .results import EvalResult, load_result, save_result
     from .skeleton import Skeleton, get_layout, list_layouts
     from .tables import render_results
-    from .recipes import register_recipe
 
 # Torch-backed names load on first use, so `gastbench --help` and tab completion stay fast.
 _LAZY = {

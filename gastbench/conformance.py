@@ -23,11 +23,10 @@ import torch
 
 from .conformance_behaviour import check_flip_equivariance, check_locality
 from .errors import GastbenchError, ShapeError
-from .model_id import parse_model_id
 from .lifter import Lifter
+from .model_id import parse_model_id
 from .process_state import seeded
 from .run_folder import WEIGHTS
-from .skeleton import Skeleton
 
 __all__ = ["CheckResult", "run_checks", "run_model_checks"]
 
@@ -58,13 +57,17 @@ def _check_shape(lifter: Lifter) -> CheckResult:
     x = _input(lifter, rf + 4)
     y = lifter(x, mode="dilated")
     if tuple(y.shape) != (2, 5, j_out, 3):
-        return CheckResult("shape", "fail", f"dilated: input {tuple(x.shape)} gave {tuple(y.shape)}, expected (2, 5, {j_out}, 3)")
+        return CheckResult(
+            "shape", "fail", f"dilated: input {tuple(x.shape)} gave {tuple(y.shape)}, expected (2, 5, {j_out}, 3)"
+        )
     if not torch.isfinite(y).all():
         return CheckResult("shape", "fail", "dilated output has non-finite values")
     window = x[:, :rf]
     ys = lifter(window, mode="strided")
     if tuple(ys.shape) != (2, 1, j_out, 3):
-        return CheckResult("shape", "fail", f"strided: input {tuple(window.shape)} gave {tuple(ys.shape)}, expected (2, 1, {j_out}, 3)")
+        return CheckResult(
+            "shape", "fail", f"strided: input {tuple(window.shape)} gave {tuple(ys.shape)}, expected (2, 1, {j_out}, 3)"
+        )
     yd = lifter(window, mode="dilated")
     err = float((ys - yd).abs().max())
     if err > 1e-4:
@@ -80,7 +83,9 @@ def _check_receptive_field(lifter: Lifter) -> CheckResult:
     for frames in (rf, rf + 1, rf + 7):
         y = lifter(_input(lifter, frames), mode="dilated")
         if y.shape[1] != frames - rf + 1:
-            return CheckResult("receptive_field", "fail", f"T={frames}: {y.shape[1]} output frames, expected {frames - rf + 1}")
+            return CheckResult(
+                "receptive_field", "fail", f"T={frames}: {y.shape[1]} output frames, expected {frames - rf + 1}"
+            )
     short = max(rf - 1, 0)
     try:
         lifter(_input(lifter, short) if short else torch.zeros(2, 0, lifter.input_layout.num_joints, 2))
@@ -125,7 +130,9 @@ def _check_determinism(lifter: Lifter) -> CheckResult:
     x = _input(lifter, lifter.receptive_field + 3, seed=2)
     first, second = lifter(x, mode="dilated"), lifter(x, mode="dilated")
     if not torch.equal(first, second):
-        return CheckResult("determinism", "fail", f"two evaluations differ by {float((first - second).abs().max()):.2e}")
+        return CheckResult(
+            "determinism", "fail", f"two evaluations differ by {float((first - second).abs().max()):.2e}"
+        )
     return CheckResult("determinism", "pass", "two evaluations are bit-identical")
 
 
@@ -138,8 +145,8 @@ def run_checks(
     offline: bool = True,
 ) -> list[CheckResult]:
     """Build ``name`` and run every conformance check on it (eval mode, CPU, no gradients)."""
-    from .registry import create_lifter
     from .checkpoint import load_safetensors_strict
+    from .registry import create_lifter
 
     with seeded(0):  # the same random weights every time, the caller's generators untouched
         lifter = create_lifter(name, layout=layout)
@@ -183,7 +190,13 @@ def run_model_checks(lifter: Lifter, trained: bool = False) -> list[CheckResult]
         from .conformance_clips import run_clip_checks
 
         return [CheckResult(name, status, detail) for name, status, detail in run_clip_checks(lifter, trained)]  # type: ignore[arg-type]
-    checks = (_check_shape, _check_receptive_field, _check_locality, lambda m: _check_flip(m, trained), _check_determinism)
+    checks = (
+        _check_shape,
+        _check_receptive_field,
+        _check_locality,
+        lambda m: _check_flip(m, trained),
+        _check_determinism,
+    )
     names = ("shape", "receptive_field", "locality", "flip", "determinism")
     results: list[CheckResult] = []
     for name, check in zip(names, checks):

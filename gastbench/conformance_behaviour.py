@@ -73,7 +73,10 @@ def check_locality(lifter: Lifter) -> tuple[str, str]:
             f"outputs {changed[:6]} moved: the model predicts another frame of its window than it declares"
         )
     kind = "past frames only (causal)" if lifter.causal else f"its {rf}-frame window"
-    return "pass", f"each output frame depends on {kind}: {len(changed)} of {a.shape[1]} outputs moved, its own among them"
+    return (
+        "pass",
+        f"each output frame depends on {kind}: {len(changed)} of {a.shape[1]} outputs moved, its own among them",
+    )
 
 
 def _walking_person(layout: Skeleton) -> torch.Tensor | None:
@@ -98,7 +101,10 @@ def check_flip_equivariance(lifter: Lifter, trained: bool) -> tuple[str, str]:
         return "skip", "mirror permutations are involutions; model equivariance needs trained weights (random here)"
     x = _walking_person(lifter.input_layout)
     if x is None or x.shape[1] < lifter.receptive_field:
-        return "skip", f"mirror permutations are involutions; no synthetic walking person in layout {lifter.input_layout.name!r}"
+        return (
+            "skip",
+            f"mirror permutations are involutions; no synthetic walking person in layout {lifter.input_layout.name!r}",
+        )
     y = lifter(x, mode="dilated")
     y_of_mirror = lifter(lifter.input_layout.mirror(x), mode="dilated")
     y_flip = lifter.output_layout.mirror(y_of_mirror)

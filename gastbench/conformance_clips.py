@@ -69,7 +69,10 @@ def _context(lifter: Lifter) -> tuple[str, str]:
     moved = ((lifter(bumped) - lifter(x)).abs().amax(dim=(0, 2, 3)) > 1e-6).nonzero().flatten().tolist()
     if k not in moved:
         return "fail", f"changing input frame {k} did not move its own output frame: the model ignores its input"
-    return "pass", f"changing input frame {k} moved its own output and {len(moved) - 1} other(s) of the {lifter.clip_frames}-frame clip"
+    return (
+        "pass",
+        f"changing input frame {k} moved its own output and {len(moved) - 1} other(s) of the {lifter.clip_frames}-frame clip",
+    )
 
 
 def _flip(lifter: Lifter, trained: bool) -> tuple[str, str]:
@@ -78,7 +81,10 @@ def _flip(lifter: Lifter, trained: bool) -> tuple[str, str]:
         return check_flip_equivariance(lifter, trained)  # the permutation part
     poses = _walking_person(lifter.input_layout)
     if poses is None or (poses.shape[1] < lifter.clip_frames and not lifter.shorter_clips):
-        return "skip", f"mirror permutations are involutions; no real clip of {lifter.clip_frames} frames in this layout"
+        return (
+            "skip",
+            f"mirror permutations are involutions; no real clip of {lifter.clip_frames} frames in this layout",
+        )
     x = poses[:, : lifter.clip_frames]
     y = lifter(x)
     y_flip = lifter.output_layout.mirror(lifter(lifter.input_layout.mirror(x)))

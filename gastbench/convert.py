@@ -16,15 +16,16 @@ is byte-deterministic: the same checkpoint always gives the same sha256.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
-from .errors import ConfigError, WeightsError
 from .checkpoint import file_sha256, load_safetensors_strict, save_safetensors, state_dict_mismatches
 from .checkpoint.unpickle import load_torch_checkpoint
+from .errors import ConfigError, WeightsError
 from .lifter import Lifter
 from .outputs import check_output_file
 from .registry import CheckpointFormat, checkpoint_formats, create_lifter, get_lifter_spec, list_lifters
@@ -93,7 +94,7 @@ def map_state_dict(
     renamed: list[str] = []
     mapped: dict[str, torch.Tensor] = {}
     for key, tensor in state.items():
-        new = key[len("module."):] if key.startswith("module.") else key
+        new = key[len("module.") :] if key.startswith("module.") else key
         new = fmt.rename(new)
         if new != key:
             renamed.append(f"{key} -> {new}")
@@ -104,7 +105,9 @@ def map_state_dict(
     model_name = lifter.name or type(lifter).__name__
     # Compare architecture facts first: one precise sentence beats a list of 200 shape mismatches.
     ours, theirs = fmt.facts(expected), fmt.facts(mapped)
-    differ = [f"{k}: checkpoint {theirs[k]}, model {ours[k]}" for k in ours if ours[k] is not None and theirs[k] != ours[k]]
+    differ = [
+        f"{k}: checkpoint {theirs[k]}, model {ours[k]}" for k in ours if ours[k] is not None and theirs[k] != ours[k]
+    ]
     if differ:
         raise WeightsError(
             f"checkpoint {origin} does not fit {model_name} (layout {lifter.input_layout.name!r}, "

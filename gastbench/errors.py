@@ -37,7 +37,7 @@ def not_a_file(path: object) -> str:
     return "is a directory, not a file" if Path(str(path)).is_dir() else "does not exist"
 
 
-def all_problems(problems: "list[GastbenchError]") -> GastbenchError:
+def all_problems(problems: list[GastbenchError]) -> GastbenchError:
     """Several independent problems as one error, numbered, each with what to do (the first one's type)."""
     if len(problems) == 1:
         return problems[0]

@@ -42,7 +42,14 @@ from .evaluation.clips import plan_clips
 from .lifter import Lifter
 
 __all__ = [
-    "DEFAULT_OPSET", "EXPORT_INSTALL_HINT", "TOLERANCE_M", "ExportResult", "check_onnx", "export_model", "export_onnx", "write_sidecar",
+    "DEFAULT_OPSET",
+    "EXPORT_INSTALL_HINT",
+    "TOLERANCE_M",
+    "ExportResult",
+    "check_onnx",
+    "export_model",
+    "export_onnx",
+    "write_sidecar",
 ]
 
 log = logging.getLogger(__name__)
@@ -105,7 +112,7 @@ class _Graph(nn.Module):
         self.lifter, self.mode = lifter, mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lifter(x, mode=self.mode)  # type: ignore[arg-type]
+        return self.lifter(x, mode=self.mode)
 
 
 def _trace(lifter: Lifter, kind: str, frames: int, opset: int, dynamic_time: bool) -> bytes:
@@ -131,7 +138,9 @@ def _agrees_at(lifter: Lifter, model: bytes, frames: int) -> bool:
     """Whether the ONNX graph matches torch at another input length (a time axis really dynamic)."""
     _onnx, ort = onnx_modules()
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    x = torch.from_numpy(np.random.default_rng(0).uniform(-0.5, 0.5, (2, frames, lifter.input_layout.num_joints, 2)).astype(np.float32))
+    x = torch.from_numpy(
+        np.random.default_rng(0).uniform(-0.5, 0.5, (2, frames, lifter.input_layout.num_joints, 2)).astype(np.float32)
+    )
     with torch.inference_mode():
         expected = lifter(x, mode="dilated").numpy()
     try:
@@ -163,7 +172,10 @@ def export_onnx(lifter: Lifter, out: str | Path, *, opset: int = DEFAULT_OPSET) 
                 dynamic = _agrees_at(lifter, model, rf + 40)
                 reason = "" if dynamic else "the graph exported at one length disagrees with torch at another"
             except Exception as exc:  # the exporter's own errors: an operator it cannot trace at an unknown length
-                dynamic, reason = False, (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(" [Caused by")[0][:300]
+                dynamic, reason = (
+                    False,
+                    (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(" [Caused by")[0][:300],
+                )
             if dynamic:
                 note = f"dynamic: T >= {rf} input frames give T - {rf - 1} output frames"
             else:
@@ -199,8 +211,14 @@ def export_onnx(lifter: Lifter, out: str | Path, *, opset: int = DEFAULT_OPSET) 
         dynamic_time=dynamic,
         time_note=note,
         input={"name": INPUT, "shape": ["batch", time_in, joints, 2], "dtype": "float32"},
-        output={"name": OUTPUT, "shape": ["batch", time_out, lifter.output_layout.num_joints, 3], "dtype": "float32",
-                "units": units, "layout": lifter.output_layout.name, "flip_augmentation": "not included"},  # fmt: skip
+        output={
+            "name": OUTPUT,
+            "shape": ["batch", time_out, lifter.output_layout.num_joints, 3],
+            "dtype": "float32",
+            "units": units,
+            "layout": lifter.output_layout.name,
+            "flip_augmentation": "not included",
+        },  # fmt: skip
         dynamic_axes=axes,
         receptive_field=rf,
         clip_frames=lifter.clip_frames,
@@ -248,9 +266,13 @@ def check_onnx(
             for piece in _pieces(lifter, result.kind, kp):
                 got = session.run(None, {INPUT: piece})[0]
                 with torch.inference_mode():
-                    expected = lifter(torch.from_numpy(np.array(piece)), mode="strided" if result.kind == "window" else "dilated").numpy()
+                    expected = lifter(
+                        torch.from_numpy(np.array(piece)), mode="strided" if result.kind == "window" else "dilated"
+                    ).numpy()
                 if got.shape != expected.shape:
-                    raise ConfigError(f"{result.model}: ONNX output {got.shape} but torch {expected.shape} for input {piece.shape}")
+                    raise ConfigError(
+                        f"{result.model}: ONNX output {got.shape} but torch {expected.shape} for input {piece.shape}"
+                    )
                 worst = max(worst, float(np.abs(got - expected).max()) * scale)
             frames += kp.shape[0]
     finally:
@@ -308,12 +330,22 @@ def export_model(
     for path in (out, sidecar):
         check_output_file(path, "--onnx", overwrite=overwrite, inputs=[*reads, *data.files])
     lifter, info = resolve_lifter(
-        name, dataset=dataset, input=data.input, layout=data.layout_2d, weights=weights, random_init=random_init, seed=seed
+        name,
+        dataset=dataset,
+        input=data.input,
+        layout=data.layout_2d,
+        weights=weights,
+        random_init=random_init,
+        seed=seed,
     )
     result = export_onnx(lifter, out, opset=opset)
     result.weights = info.to_dict()
     sequences = data.sequences("test")[:check_sequences]
-    index = None if lifter.input_layout.name == data.layout_2d.name else list(lifter.input_layout.indices_in(data.layout_2d))
+    index = (
+        None
+        if lifter.input_layout.name == data.layout_2d.name
+        else list(lifter.input_layout.indices_in(data.layout_2d))
+    )
     keypoints = [np.asarray(s.keypoints_2d if index is None else s.keypoints_2d[:, index]) for s in sequences]
     scales = [metres_per_image_unit(data.name, s) for s in sequences] if lifter.output_scale == "image-2.5d" else None
     try:

@@ -22,13 +22,27 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 
 import torch
 from torch import nn
 
-__all__ = ["CPU_SESSION", "Workspace", "autocast_enabled", "bn_affine", "chunk_rows", "cpu_streams", "run_streams", "stream_parts", "use_fast_path"]
+__all__ = [
+    "CPU_SESSION",
+    "Workspace",
+    "autocast_enabled",
+    "bias_of",
+    "bn_affine",
+    "chunk_rows",
+    "cpu_streams",
+    "run_streams",
+    "stream_parts",
+    "typed_child",
+    "use_fast_path",
+    "weight_of",
+]
 
 _T = TypeVar("_T")
 #: One CPU session at a time in the process (torch's and BLAS's thread counts are process-wide);
@@ -67,14 +81,43 @@ def use_fast_path(module: nn.Module) -> bool:
     return not autocast_enabled()
 
 
-def bn_affine(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
-    """An eval-mode batch norm as ``x * scale + shift`` over its channels (running statistics)."""
+def bn_affine(bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode batch norm (any ``_BatchNorm``) as ``x * scale + shift`` over its channels (running statistics)."""
+    if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
+        raise TypeError(f"bn_affine folds a batch norm, got {type(bn).__name__}")
     var, mean = bn.running_var, bn.running_mean
     if var is None or mean is None:
         raise ValueError(f"{type(bn).__name__} keeps no running statistics: it cannot be folded")
     scale = 1.0 / torch.sqrt(var + bn.eps) if bn.weight is None else bn.weight / torch.sqrt(var + bn.eps)
     shift = -mean * scale
     return scale, shift if bn.bias is None else shift + bn.bias
+
+
+def weight_of(module: nn.Module) -> torch.Tensor:
+    """A layer's ``weight`` as a tensor (a container's items are typed as any module)."""
+    weight = module.weight
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"{type(module).__name__} has no weight tensor")
+    return weight
+
+
+def bias_of(module: nn.Module) -> torch.Tensor:
+    """A layer's ``bias`` as a tensor (the layers that use this are built with one)."""
+    bias = module.bias
+    if not isinstance(bias, torch.Tensor):
+        raise TypeError(f"{type(module).__name__} was built without a bias")
+    return bias
+
+
+_M = TypeVar("_M", bound=nn.Module)
+
+
+def typed_child(container: nn.Module, index: int, kind: type[_M]) -> _M:
+    """``container[index]`` as the layer it is (a Sequential's items are typed as any module)."""
+    child = container[index]  # type: ignore[index]
+    if not isinstance(child, kind):
+        raise TypeError(f"{type(container).__name__}[{index}] is {type(child).__name__}, not {kind.__name__}")
+    return child
 
 
 def chunk_rows(rows_per_item: int, widest: int, device: torch.device, budget_bytes: int = 1 << 20) -> int:

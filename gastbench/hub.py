@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import WeightsError, not_a_file
 from .cards import Card, dumps_card, write_card
 from .checkpoint import file_sha256
+from .errors import WeightsError, not_a_file
 
 __all__ = [
     "mirror_candidates",

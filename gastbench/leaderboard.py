@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 
+from .cards import Card, load_cards, zoo_dirs
 from .errors import ConfigError, GastbenchError
 from .results import EvalResult, MetricRow, ProtocolInfo
-from .cards import Card, load_cards, zoo_dirs
 
 __all__ = [
     "DIFF_COLUMN", "INPUT_COLUMN", "NOTES_COLUMN", "Leaderboard", "collect_measured", "headline_average",
@@ -218,7 +218,9 @@ def leaderboard_table(
     def keep(r: EvalResult) -> bool:
         return r.dataset == dataset and (input is None or r.input == input)
 
-    records = [r for r in measured if keep(r)] + [r for r in reported if keep(r) and headline_average(r, protocol) is not None]
+    records = [r for r in measured if keep(r)] + [
+        r for r in reported if keep(r) and headline_average(r, protocol) is not None
+    ]
     # The difference is taken to the card's row: the checkpoint a measured record's weights belong to.
     paper = {(r.model, r.dataset, r.input): headline_average(r, protocol) for r in from_cards}
     if not records:
@@ -296,6 +298,10 @@ def render_leaderboard(
     if dataset == "3dhp":
         name = "PCK@150mm / AUC (%), MPJPE (mm), ranked by PCK"
     mixed = INPUT_COLUMN in frame.columns
-    where = f"/{input}" if input is not None else (", every 2D input, grouped: rows of different inputs are not comparable" if mixed else "")
+    where = (
+        f"/{input}"
+        if input is not None
+        else (", every 2D input, grouped: rows of different inputs are not comparable" if mixed else "")
+    )
     title = f"gastbench leaderboard: {dataset}{where}, {name}; [reported] rows are the papers' numbers"
     return tables.render(frame, fmt, title), warnings

@@ -15,8 +15,9 @@ metres says so in :attr:`Lifter.output_scale` (MotionBERT's 2.5D output).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -97,13 +98,15 @@ class PaperConvention:
         if self.average not in ("actions", "frames"):
             raise ConfigError(f"PaperConvention.average must be 'actions' or 'frames', got {self.average!r}")
         if self.clip_scoring not in _CLIP_SCORING:
-            raise ConfigError(f"PaperConvention.clip_scoring must be one of {', '.join(_CLIP_SCORING)}; got {self.clip_scoring!r}")
+            raise ConfigError(
+                f"PaperConvention.clip_scoring must be one of {', '.join(_CLIP_SCORING)}; got {self.clip_scoring!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PaperConvention":
+    def from_dict(cls, data: Mapping[str, Any]) -> PaperConvention:
         """Read a serialised convention; unknown keys are an error."""
         values = dict(data)
         unknown = sorted(set(values) - {f.name for f in fields(cls)})
@@ -183,7 +186,9 @@ class Lifter(nn.Module):
     def set_clips(self, clip_frames: int, *, tail: ClipTail, shorter_clips: bool = False) -> None:
         """Declare a sequence-to-sequence lifter (in a subclass's ``__init__``); its receptive field is the clip."""
         if clip_frames < 1 or tail not in _CLIP_TAILS:
-            raise ConfigError(f"clips: clip_frames must be >= 1 and tail one of {_CLIP_TAILS}, got {clip_frames}, {tail!r}")
+            raise ConfigError(
+                f"clips: clip_frames must be >= 1 and tail one of {_CLIP_TAILS}, got {clip_frames}, {tail!r}"
+            )
         self.clip_frames, self.clip_tail, self.shorter_clips = int(clip_frames), tail, bool(shorter_clips)
 
     def num_parameters(self) -> int:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Sequence
+from typing import IO, Any
 
 from .errors import ConfigError, OutputError
 
@@ -140,7 +141,9 @@ def write_new_file(folder: str | Path, stem: str, suffix: str, text: str) -> Pat
                 continue
         raise OutputError(f"no free file name for {stem}{suffix} in {folder}")
     except OSError as exc:
-        raise OutputError(f"cannot write {folder / (stem + suffix)}: {exc.strerror or exc}; nothing was written") from None
+        raise OutputError(
+            f"cannot write {folder / (stem + suffix)}: {exc.strerror or exc}; nothing was written"
+        ) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 

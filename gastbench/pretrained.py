@@ -148,7 +148,9 @@ def recorded_overrides(path: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError:
         values = None
     if not isinstance(values, dict):
-        raise WeightsError(f"weights {path}: safetensors metadata 'model_overrides' must be a JSON object, got {raw[:80]!r}")
+        raise WeightsError(
+            f"weights {path}: safetensors metadata 'model_overrides' must be a JSON object, got {raw[:80]!r}"
+        )
     return values
 
 
@@ -285,7 +287,9 @@ def card_for_weights(
     weights_path = Path(weights_path)
     problems = state_dict_mismatches(lifter.state_dict(), read_safetensors_header(weights_path).meta_tensors())
     if problems:
-        raise WeightsError(f"weights {weights_path} do not fit {lifter.name or type(lifter).__name__}: " + "; ".join(problems))
+        raise WeightsError(
+            f"weights {weights_path} do not fit {lifter.name or type(lifter).__name__}: " + "; ".join(problems)
+        )
     name = lifter.name or type(lifter).__name__
     cid = card_id(name, dataset, input)
     card = Card(

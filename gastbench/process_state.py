@@ -9,8 +9,8 @@ by the CPU sessions of :mod:`gastbench.models._blas` (through threadpoolctl).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 import torch

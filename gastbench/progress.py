@@ -25,10 +25,12 @@ class _LoggedProgress:
         self._tasks: dict[int, dict[str, Any]] = {}
         self._step = step
 
-    def __enter__(self) -> "_LoggedProgress":
+    def __enter__(self) -> _LoggedProgress:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         return None
 
     def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:

@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Any, Iterator, Literal, Mapping
+from typing import Any, Literal
 
 from .data.actions import HUMANEVA_ACTIONS
 from .errors import ConfigError
@@ -133,7 +134,10 @@ class Recipe:
                 self.grad_clip_norm is None or self.grad_clip_norm > 0,
                 f"grad_clip_norm must be > 0 or None, got {self.grad_clip_norm!r}",
             ),
-            (self.dropout is None or 0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1) or None, got {self.dropout!r}"),
+            (
+                self.dropout is None or 0.0 <= self.dropout < 1.0,
+                f"dropout must be in [0, 1) or None, got {self.dropout!r}",
+            ),
             (
                 self.bn_momentum is None or (len(self.bn_momentum) == 2 and all(0 < m <= 1 for m in self.bn_momentum)),
                 f"bn_momentum must be [initial, final] in (0, 1], got {self.bn_momentum!r}",

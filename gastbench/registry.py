@@ -19,10 +19,11 @@ import fnmatch
 import importlib
 import re
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, GastbenchError
 from .lifter import Lifter
@@ -80,13 +81,13 @@ class CheckpointFormat:
     name: str
     repository: str
     containers: tuple[str, ...]
-    facts: Callable[[Mapping[str, "torch.Tensor"]], dict[str, Any]]
+    facts: Callable[[Mapping[str, torch.Tensor]], dict[str, Any]]
     rename: Callable[[str], str] = _same_key
     statistics: tuple[str, ...] = ()
-    fold: Callable[..., tuple[dict[str, "torch.Tensor"], dict[str, str]]] | None = None
+    fold: Callable[..., tuple[dict[str, torch.Tensor], dict[str, str]]] | None = None
 
 
-def dim_size(state: Mapping[str, "torch.Tensor"], key: str, dim: int) -> int | None:
+def dim_size(state: Mapping[str, torch.Tensor], key: str, dim: int) -> int | None:
     """``state[key].shape[dim]``, or None when the key or dimension is absent (a fact helper)."""
     t = state.get(key)
     return int(t.shape[dim]) if t is not None and t.dim() > dim else None
@@ -220,7 +221,9 @@ def load_plugins(force: bool = False) -> None:
     if _plugins_loaded and not force:
         return
     _plugins_loaded = True
-    points = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (_distribution(ep) != _OWN_DISTRIBUTION, ep.name))
+    points = sorted(
+        entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (_distribution(ep) != _OWN_DISTRIBUTION, ep.name)
+    )
     for ep in points:
         before = dict(_REGISTRY)
         try:
@@ -345,8 +348,12 @@ def create_lifter(
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - a plugin's factory may raise anything
-        raise ConfigError(f"lifter {spec.name!r} ({spec.source}) failed to build: {type(exc).__name__}: {exc}") from None
+        raise ConfigError(
+            f"lifter {spec.name!r} ({spec.source}) failed to build: {type(exc).__name__}: {exc}"
+        ) from None
     if not isinstance(lifter, Lifter):
-        raise ConfigError(f"lifter {spec.name!r} ({spec.source}): its factory returned {type(lifter).__name__}, not a Lifter")
+        raise ConfigError(
+            f"lifter {spec.name!r} ({spec.source}): its factory returned {type(lifter).__name__}, not a Lifter"
+        )
     lifter.name = spec.name
     return lifter

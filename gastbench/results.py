@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -199,7 +199,7 @@ class EvalResult:
         return reasons
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], origin: str = "<dict>") -> "EvalResult":
+    def from_dict(cls, data: dict[str, Any], origin: str = "<dict>") -> EvalResult:
         """Rebuild a record, checking the schema version and the field names."""
         if not isinstance(data, dict):
             raise DataError(f"result {origin}: expected a JSON object, got {type(data).__name__}")
@@ -220,7 +220,8 @@ class EvalResult:
             values = dict(data)
             values["protocol"] = _build(ProtocolInfo, data.get("protocol", {}), f"result {origin}: protocol")
             values["per_action"] = {
-                _key(a, origin): _row(r, f"result {origin}: per_action[{a!r}]") for a, r in _mapping(data.get("per_action", {}), origin, "per_action").items()
+                _key(a, origin): _row(r, f"result {origin}: per_action[{a!r}]")
+                for a, r in _mapping(data.get("per_action", {}), origin, "per_action").items()
             }
             values["per_cell"] = {
                 _key(s, origin): {
@@ -275,7 +276,9 @@ def _row(raw: Any, where: str) -> MetricRow:
     for name in METRIC_KEYS:
         value = getattr(row, name, None)
         if value is not None and (value < 0 or (name in ("pck", "auc") and value > 100)):
-            raise DataError(f"{where}: {name} must be >= 0{' and <= 100 (%)' if name in ('pck', 'auc') else ''}, got {value!r}")
+            raise DataError(
+                f"{where}: {name} must be >= 0{' and <= 100 (%)' if name in ('pck', 'auc') else ''}, got {value!r}"
+            )
     for name in ("frames", "velocity_frames"):
         value = getattr(row, name)
         if value is not None and value < 0:
@@ -285,7 +288,7 @@ def _row(raw: Any, where: str) -> MetricRow:
 
 def now_iso() -> str:
     """UTC timestamp for records, to the second."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def default_runs_dir() -> Path:

@@ -42,7 +42,9 @@ def written_files(run_dir: str | Path) -> list[str]:
         data = json.loads(marker.read_text(encoding="utf-8"))
         names = data["files"]
     except (OSError, ValueError, KeyError, TypeError):
-        raise ConfigError(f"run folder {run_dir}: {MARKER} is damaged; delete the folder by hand if it is yours") from None
+        raise ConfigError(
+            f"run folder {run_dir}: {MARKER} is damaged; delete the folder by hand if it is yours"
+        ) from None
     return [n for n in names if isinstance(n, str) and _plain_name(n)]
 
 

@@ -13,11 +13,20 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-PoseArray = TypeVar("PoseArray", bound=Any)  # np.ndarray or torch.Tensor, without importing torch
-
 from .errors import ConfigError
 
-__all__ = ["Skeleton", "get_layout", "list_layouts", "register_layout", "H36M_17", "H36M_16", "HUMANEVA_15", "MPI3DHP_17"]
+PoseArray = TypeVar("PoseArray", bound=Any)  # np.ndarray or torch.Tensor, without importing torch
+
+__all__ = [
+    "Skeleton",
+    "get_layout",
+    "list_layouts",
+    "register_layout",
+    "H36M_17",
+    "H36M_16",
+    "HUMANEVA_15",
+    "MPI3DHP_17",
+]
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,7 @@ class Skeleton:
                 f"layout {self.name!r} has no joint {joint_name!r}; joints are {list(self.joint_names)}"
             ) from None
 
-    def indices_in(self, other: "Skeleton") -> tuple[int, ...]:
+    def indices_in(self, other: Skeleton) -> tuple[int, ...]:
         """Indices into ``other`` of this layout's joints, matched by name.
 
         Used to select, from a richer layout (e.g. 17-joint ground truth), the joints a

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 import pandas as pd
 
@@ -160,7 +161,9 @@ def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy().astype(object)
     for col in out.columns:
         if col == "RF":
-            out[col] = [("-" if v is None or (isinstance(v, float) and math.isnan(v)) else str(int(v))) for v in frame[col]]
+            out[col] = [
+                ("-" if v is None or (isinstance(v, float) and math.isnan(v)) else str(int(v))) for v in frame[col]
+            ]
         elif any(isinstance(v, str) for v in frame[col]):  # a text column, e.g. the leaderboard's notes
             out[col] = [v if isinstance(v, str) else "" for v in frame[col]]
         elif col == "Params (M)":
@@ -195,7 +198,9 @@ def _latex(text: pd.DataFrame, title: str) -> str:
         " & ".join(latex_escape(h) for h in header) + " \\\\",
         "\\midrule",
     ]
-    lines += [" & ".join(latex_escape(c) for c in (method, *row)) + " \\\\" for method, row in zip(text.index, text.values)]
+    lines += [
+        " & ".join(latex_escape(c) for c in (method, *row)) + " \\\\" for method, row in zip(text.index, text.values)
+    ]
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines)
 
@@ -230,7 +235,9 @@ def render(frame: pd.DataFrame, fmt: str = "markdown", title: str = "", unit: st
         return (f"**{title}**\n\n" if title else "") + body
     from tabulate import tabulate
 
-    return (f"{title}\n" if title else "") + tabulate(text, headers="keys", tablefmt="simple", disable_numparse=True, stralign="right")
+    return (f"{title}\n" if title else "") + tabulate(
+        text, headers="keys", tablefmt="simple", disable_numparse=True, stralign="right"
+    )
 
 
 def render_results(records: list[EvalResult], protocol: str | int = 1, fmt: str = "terminal") -> str:

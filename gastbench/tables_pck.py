@@ -11,7 +11,7 @@ row labels in (this module sits below :mod:`gastbench.tables`).
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 

@@ -146,4 +146,13 @@ def humaneva_dataset() -> PoseDataset:
     )
 
 
-__all__ = ["TinyLifter", "CentreLifter", "fake_dataset", "humaneva_dataset", "make_sequences", "H36M_16", "H36M_17", "HUMANEVA_15"]
+__all__ = [
+    "TinyLifter",
+    "CentreLifter",
+    "fake_dataset",
+    "humaneva_dataset",
+    "make_sequences",
+    "H36M_16",
+    "H36M_17",
+    "HUMANEVA_15",
+]

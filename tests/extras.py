@@ -11,4 +11,6 @@ def skip_without_extras(name: str) -> None:
     """Skip the calling test, naming the install, when lifter ``name`` cannot be built here."""
     missing = get_lifter_spec(name).missing_requirements()
     if missing:
-        pytest.skip(f"{name} needs {', '.join(missing)}: pip install 'gastbench[transformers]' with a matching torchvision")
+        pytest.skip(
+            f"{name} needs {', '.join(missing)}: pip install 'gastbench[transformers]' with a matching torchvision"
+        )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import shutil
 import sys
 import tomllib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["EXAMPLE", "install_like_pip", "installed_example"]
 
@@ -33,7 +33,8 @@ def install_like_pip(project: Path, site: Path) -> list[str]:
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8")
     groups = meta["project"].get("entry-points", {})
     text = "".join(
-        f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in eps.items()) + "\n" for group, eps in groups.items()
+        f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in eps.items()) + "\n"
+        for group, eps in groups.items()
     )
     (info / "entry_points.txt").write_text(text, encoding="utf-8")
     return packages

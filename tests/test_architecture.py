@@ -20,7 +20,18 @@ MAX_LINES = 400
 
 #: Lowest first; a module may import its own layer and the ones below, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "hashing", "model_id", "progress", "outputs", "revision", "safe_pickle", "run_folder", "process_state", "typecheck"},
+    {
+        "errors",
+        "hashing",
+        "model_id",
+        "progress",
+        "outputs",
+        "revision",
+        "safe_pickle",
+        "run_folder",
+        "process_state",
+        "typecheck",
+    },
     {"skeleton", "metrics", "metrics_pck", "results"},
     {"data", "keypoints", "recipes"},
     {"lifter", "fastpath"},
@@ -31,7 +42,17 @@ LAYERS: list[set[str]] = [
     {"pretrained"},
     {"evaluation", "training"},
     {"tables_pck"},
-    {"tables", "leaderboard", "conformance", "conformance_behaviour", "conformance_clips", "convert", "infer", "viz", "export"},
+    {
+        "tables",
+        "leaderboard",
+        "conformance",
+        "conformance_behaviour",
+        "conformance_clips",
+        "convert",
+        "infer",
+        "viz",
+        "export",
+    },
     {"site"},
     {"cli"},
 ]

@@ -137,9 +137,7 @@ def test_vp3d_reference_keys() -> None:
     assert "layers_bn.3.num_batches_tracked" in keys and "layers_conv.4.weight" not in keys
 
 
-@pytest.mark.parametrize(
-    ("layout", "j_in", "j_out"), [("h36m", 17, 17), ("h36m16", 16, 17), ("humaneva", 15, 15)]
-)
+@pytest.mark.parametrize(("layout", "j_in", "j_out"), [("h36m", 17, 17), ("h36m16", 16, 17), ("humaneva", 15, 15)])
 def test_vp3d_shapes(layout: str, j_in: int, j_out: int) -> None:
     model = _small_vp3d("videopose3d-t27", layout)
     with torch.no_grad():

@@ -6,15 +6,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import pytest
 import torch
+from gast_helpers import randomize_gastnet
 
 import gastbench
-from gastbench.models import _blas
 from gastbench.fastpath import stream_parts as _stream_parts
-from gast_helpers import randomize_gastnet
+from gastbench.models import _blas
 
 needs_openblas = pytest.mark.skipif(
     not _blas.openblas_available(), reason="this numpy bundles no OpenBLAS: the fused path uses torch's BLAS"

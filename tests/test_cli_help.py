@@ -45,7 +45,10 @@ def test_usage_errors_and_gastbench_errors_have_their_own_exit_codes(monkeypatch
     from gastbench.cli import main
 
     codes = []
-    for argv in (["eval", "gast-t27", "--no-such-option"], ["eval", "gast-t27", "--dataset", "nowhere", "--random-init"]):
+    for argv in (
+        ["eval", "gast-t27", "--no-such-option"],
+        ["eval", "gast-t27", "--dataset", "nowhere", "--random-init"],
+    ):
         monkeypatch.setattr(sys, "argv", ["gastbench", *argv])
         with pytest.raises(SystemExit) as info:
             main()

@@ -55,7 +55,7 @@ def test_plans_follow_the_papers_rules() -> None:
 def test_every_frame_once_from_its_own_clip(tail: ClipTail) -> None:
     lifter = ClipLifter(8, tail)
     kp = np.random.default_rng(0).uniform(-0.5, 0.5, (20, 17, 2)).astype(np.float32)
-    (pred, frames), = iter_clip_predictions(lifter, [kp], flip=False)
+    ((pred, frames),) = iter_clip_predictions(lifter, [kp], flip=False)
     np.testing.assert_array_equal(frames, np.arange(20))
     for start, stop in plan_clips(20, 8, tail).clips[:2]:
         clip = torch.from_numpy(kp[start:stop])[None]
@@ -67,23 +67,23 @@ def test_every_frame_once_from_its_own_clip(tail: ClipTail) -> None:
 
 def test_scorings_lay_frames_out_as_the_authors_do() -> None:
     kp = np.random.default_rng(1).uniform(-0.5, 0.5, (20, 17, 2)).astype(np.float32)
-    (_, layout), = iter_clip_predictions(ClipLifter(8, "align-end"), [kp], scoring="clip-layout", flip=False)
+    ((_, layout),) = iter_clip_predictions(ClipLifter(8, "align-end"), [kp], scoring="clip-layout", flip=False)
     np.testing.assert_array_equal(layout, np.r_[0:8, 8:16, 12:20])  # the overlap 12..15 twice
-    (_, padded), = iter_clip_predictions(ClipLifter(8, "align-end"), [kp[:5]], scoring="clip-layout", flip=False)
+    ((_, padded),) = iter_clip_predictions(ClipLifter(8, "align-end"), [kp[:5]], scoring="clip-layout", flip=False)
     np.testing.assert_array_equal(padded, [0, 1, 2, 3, 4, 4, 4, 4])  # padded frames against the last target
-    (_, full), = iter_clip_predictions(ClipLifter(8, "own-length"), [kp], scoring="full-clips", flip=False)
+    ((_, full),) = iter_clip_predictions(ClipLifter(8, "own-length"), [kp], scoring="full-clips", flip=False)
     np.testing.assert_array_equal(full, np.arange(16))  # the tail 16..19 is never scored
-    (_, alone), = iter_clip_predictions(ClipLifter(8, "own-length"), [kp[:5]], scoring="full-clips", flip=False)
+    ((_, alone),) = iter_clip_predictions(ClipLifter(8, "own-length"), [kp[:5]], scoring="full-clips", flip=False)
     np.testing.assert_array_equal(alone, np.arange(5))  # no whole clip: scored once at its own length
 
 
 def test_flip_averages_each_clip_with_its_mirror() -> None:
     lifter = ClipLifter(8, "own-length")
     kp = np.random.default_rng(2).uniform(-0.5, 0.5, (11, 17, 2)).astype(np.float32)
-    (pred, _), = iter_clip_predictions(lifter, [kp], flip=True)
-    (plain, _), = iter_clip_predictions(lifter, [kp], flip=False)
+    ((pred, _),) = iter_clip_predictions(lifter, [kp], flip=True)
+    ((plain, _),) = iter_clip_predictions(lifter, [kp], flip=False)
     mirrored = H36M_17.mirror(kp)
-    (of_mirror, _), = iter_clip_predictions(lifter, [mirrored], flip=False)
+    ((of_mirror, _),) = iter_clip_predictions(lifter, [mirrored], flip=False)
     np.testing.assert_allclose(pred, 0.5 * (plain + H36M_17.mirror(of_mirror)), rtol=0, atol=1e-6)
 
 
@@ -121,7 +121,9 @@ def test_evaluate_records_the_clip_rule_and_refuses_strides_with_clip_layouts() 
     assert paper.protocol.clips["scoring"] == "clip-layout"  # type: ignore[index]
     assert paper.frames_evaluated >= frames
     with pytest.raises(ConfigError, match="every frame at stride 1"):
-        evaluate(lifter, data, EvalOptions(device="cpu", convention="paper", score_stride=2, max_sequences=1), progress=False)
+        evaluate(
+            lifter, data, EvalOptions(device="cpu", convention="paper", score_stride=2, max_sequences=1), progress=False
+        )
     # A stride with the standard protocol: each phase is a sequence of its own, cut into clips.
     strided = evaluate(lifter, data, EvalOptions(device="cpu", train_stride=2, max_sequences=2), progress=False)
     assert strided.frames_evaluated == sum(s.frames for s in data.sequences("test")[:2])

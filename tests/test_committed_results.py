@@ -55,7 +55,9 @@ def test_committed_record_reproduces_from_its_weights(path: Path, real_data_dir:
     lifter, info = resolve_lifter(card.lifter, dataset=record.dataset, input=record.input, layout=card.layout)
     assert info.sha256 == record.weights["sha256"]
     dataset = load_dataset(record.dataset, input=record.input, data_dir=real_data_dir)
-    options = EvalOptions.for_weights(info, device="cpu", convention=record.protocol.convention, flip=record.protocol.flip)
+    options = EvalOptions.for_weights(
+        info, device="cpu", convention=record.protocol.convention, flip=record.protocol.flip
+    )
     fresh = evaluate(lifter, dataset, options, weights=info, progress=False)
     _assert_same_cells(record, fresh, path.name)
 

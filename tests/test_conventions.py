@@ -91,10 +91,16 @@ def test_paper_convention_reproduces_the_authors_per_frame_errors(family: str) -
     tol1 = tol2 = np.full(ref1.shape, TOLERANCE_MM)
     if family == "semgcn":  # the fixture's two-copy batches, see the module docstring
         tol1 = np.maximum(tol1, np.spacing(np.float32(ref1 / 1000.0)).astype(np.float64) * 1000.0)
-    if protocol.precision == "float32":  # LAPACK's float32 SVD differs by a rounding step across CPUs, see the module docstring
+    if (
+        protocol.precision == "float32"
+    ):  # LAPACK's float32 SVD differs by a rounding step across CPUs, see the module docstring
         tol2 = np.maximum(tol2, 4 * np.spacing(np.float32(ref2 / 1000.0)).astype(np.float64) * 1000.0)
-    assert np.all(np.abs(p1 - ref1) <= tol1), f"{family} P1: max |gastbench - authors| = {np.abs(p1 - ref1).max():.3g} mm"
-    assert np.all(np.abs(p2 - ref2) <= tol2), f"{family} P2: max |gastbench - authors| = {np.abs(p2 - ref2).max():.3g} mm"
+    assert np.all(np.abs(p1 - ref1) <= tol1), (
+        f"{family} P1: max |gastbench - authors| = {np.abs(p1 - ref1).max():.3g} mm"
+    )
+    assert np.all(np.abs(p2 - ref2) <= tol2), (
+        f"{family} P2: max |gastbench - authors| = {np.abs(p2 - ref2).max():.3g} mm"
+    )
 
 
 def test_semgcn_fixture_differences_are_its_two_copy_batches() -> None:

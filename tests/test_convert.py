@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pickle
-
 import os
+import pickle
 import sys
 from pathlib import Path
 
@@ -12,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from gastbench.checkpoint import load_safetensors_strict
 from gastbench.checkpoint.unpickle import load_torch_checkpoint
 from gastbench.convert import convert_checkpoint
 from gastbench.errors import ConfigError, WeightsError
 from gastbench.registry import create_lifter
-from gastbench.checkpoint import load_safetensors_strict
 
 
 def _trained_like(name: str, seed: int = 0) -> torch.nn.Module:
@@ -52,7 +51,8 @@ def _original_checkpoint(path: Path, fmt: str, model: torch.nn.Module, *, data_p
 
 #: Martinez converts only with the statistics its pipeline applies (the parity fixture's own).
 _MARTINEZ_STATS = {
-    name: Path(__file__).parent / "fixtures" / "parity" / "martinez" / f"{name}.pth.tar" for name in ("stat_3d", "stat_2d")
+    name: Path(__file__).parent / "fixtures" / "parity" / "martinez" / f"{name}.pth.tar"
+    for name in ("stat_3d", "stat_2d")
 }
 
 
@@ -70,7 +70,9 @@ def _outputs(model: torch.nn.Module) -> torch.Tensor:
     [("gastnet", "gast-t9", True), ("videopose3d", "videopose3d-t27", False),
      ("semgcn", "semgcn-nonlocal", False), ("martinez", "martinez", True)],
 )  # fmt: skip
-def test_original_layout_converts_to_identical_outputs(tmp_path: Path, fmt: str, name: str, data_parallel: bool) -> None:
+def test_original_layout_converts_to_identical_outputs(
+    tmp_path: Path, fmt: str, name: str, data_parallel: bool
+) -> None:
     source = _trained_like(name)
     ckpt = tmp_path / "original.bin"
     _original_checkpoint(ckpt, fmt, source, data_parallel=data_parallel)
@@ -94,7 +96,9 @@ def test_original_layout_converts_to_identical_outputs(tmp_path: Path, fmt: str,
 def test_legacy_checkpoint_without_bn_counters_is_filled(tmp_path: Path) -> None:
     source = _trained_like("martinez")
     state = {k: v for k, v in source.state_dict().items() if not k.endswith("num_batches_tracked")}
-    torch.save({"state_dict": state, "epoch": np.int32(3)}, tmp_path / "old.pth.tar", _use_new_zipfile_serialization=False)
+    torch.save(
+        {"state_dict": state, "epoch": np.int32(3)}, tmp_path / "old.pth.tar", _use_new_zipfile_serialization=False
+    )
     report = convert_checkpoint(
         "martinez", tmp_path / "old.pth.tar", tmp_path / "m.safetensors", "martinez", statistics=_MARTINEZ_STATS
     )
@@ -136,8 +140,9 @@ def test_wrong_family_and_bad_container(tmp_path: Path) -> None:
         convert_checkpoint("videopose3d", ckpt, tmp_path / "x.safetensors", "videopose3d-t27")
 
 
-def test_cli_unmatched_keys_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_unmatched_keys_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from gastbench.cli import main
 
     model = _trained_like("semgcn")
@@ -145,7 +150,17 @@ def test_cli_unmatched_keys_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
     state["gconv_extra.weight"] = torch.zeros(3)
     torch.save({"state_dict": state, "epoch": np.int64(1)}, tmp_path / "ckpt.pth.tar")
     out = tmp_path / "o.safetensors"
-    argv = ["gastbench", "convert", "--from", "semgcn", str(tmp_path / "ckpt.pth.tar"), "--out", str(out), "--model", "semgcn"]
+    argv = [
+        "gastbench",
+        "convert",
+        "--from",
+        "semgcn",
+        str(tmp_path / "ckpt.pth.tar"),
+        "--out",
+        str(out),
+        "--model",
+        "semgcn",
+    ]
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit) as info:
         main()
@@ -165,7 +180,9 @@ def test_save_safetensors_is_byte_deterministic(tmp_path: Path) -> None:
 
     tensors = {"b.weight": torch.arange(6.0).reshape(2, 3), "a.bias": torch.ones(3, dtype=torch.float64)}
     metadata = {f"key{i}": str(i) for i in range(12)}  # safetensors itself writes these in hash-map order
-    shas = {save_safetensors(tensors, tmp_path / f"w{i}.safetensors", dict(reversed(metadata.items()))) for i in range(4)}
+    shas = {
+        save_safetensors(tensors, tmp_path / f"w{i}.safetensors", dict(reversed(metadata.items()))) for i in range(4)
+    }
     assert len(shas) == 1 and shas == {file_sha256(tmp_path / "w0.safetensors")}
     from safetensors import safe_open
 

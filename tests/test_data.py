@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from numpy.lib import format as npy_format
 
-from gastbench.errors import ConfigError, DataError
 from gastbench.data import fold_action, load_cameras, load_dataset, resolve_data_dir
 from gastbench.data.cameras import image_coordinates, normalize_screen_coordinates
 from gastbench.data.h36m import KEPT_JOINTS
@@ -19,6 +18,7 @@ from gastbench.data.layouts2d import MPII_TO_H36M16, resolve_file_layout
 from gastbench.data.safe_npz import load_npz
 from gastbench.data.synthetic import _generate, generate_world_motion
 from gastbench.data.validate import check_positions
+from gastbench.errors import ConfigError, DataError
 from gastbench.keypoints import coco_to_layout
 from gastbench.skeleton import H36M_16, H36M_17, HUMANEVA_15
 
@@ -174,8 +174,16 @@ def test_validation_errors_name_file_subject_action_camera() -> None:
         assert "f.npz: subject S9, action 'Walking 1', camera 54138969" in str(err.value)
 
 
-HUMANEVA_META = {"layout_name": "humaneva15", "num_joints": 15, "keypoints_symmetry": [[2, 3, 4, 8, 9, 10], [5, 6, 7, 11, 12, 13]]}
-COCO_META = {"layout_name": "coco", "num_joints": 17, "keypoints_symmetry": [[1, 3, 5, 7, 9, 11, 13, 15], [2, 4, 6, 8, 10, 12, 14, 16]]}
+HUMANEVA_META = {
+    "layout_name": "humaneva15",
+    "num_joints": 15,
+    "keypoints_symmetry": [[2, 3, 4, 8, 9, 10], [5, 6, 7, 11, 12, 13]],
+}
+COCO_META = {
+    "layout_name": "coco",
+    "num_joints": 17,
+    "keypoints_symmetry": [[1, 3, 5, 7, 9, 11, 13, 15], [2, 4, 6, 8, 10, 12, 14, 16]],
+}
 
 
 def _tiny_humaneva(
@@ -193,7 +201,10 @@ def _tiny_humaneva(
         for subject in ("S1", "S2", "S3"):
             key = f"{prefix}/{subject}"
             world = RNG.normal(scale=0.3, size=(6, 15, 3)).astype(np.float32)
-            views = [RNG.uniform(0, 480, size=(6 - (short if i == 1 else 0), joints_2d, 2)).astype(np.float32) for i in range(3)]
+            views = [
+                RNG.uniform(0, 480, size=(6 - (short if i == 1 else 0), joints_2d, 2)).astype(np.float32)
+                for i in range(3)
+            ]
             if nan_at and nan_at[0] == key:
                 views[nan_at[2]][2, 4, 0] = np.inf
             pos3d[key] = {"Walking 1 chunk0": world, "Box 1 chunk0": world[:4]}
@@ -237,7 +248,10 @@ def test_humaneva_reads_detectron_coco_through_the_coco_mapping(tmp_path: Path) 
     assert seq.keypoints_2d.shape == (4, 15, 2)
     np.testing.assert_allclose(seq.keypoints_2d, cam.normalize(expected), atol=1e-5)
     # pelvis is computed (mid-hips), not a reordered COCO joint
-    assert not any(np.allclose(expected[:, HUMANEVA_15.index("pelvis")], pos2d["Validate/S2"]["Box 1 chunk0"][1][:, j]) for j in range(17))
+    assert not any(
+        np.allclose(expected[:, HUMANEVA_15.index("pelvis")], pos2d["Validate/S2"]["Box 1 chunk0"][1][:, j])
+        for j in range(17)
+    )
 
 
 def test_detectron_coco_with_wrong_joint_count_is_one_line_error(tmp_path: Path) -> None:
@@ -279,7 +293,11 @@ def test_h36m_reader_projects_gt_and_maps_sh(tmp_path: Path) -> None:
         for a, arr in acts.items():
             sh[s][a] = [RNG.uniform(0, 1000, size=(arr.shape[0] + 2, 16, 2)).astype(np.float32) for _ in range(4)]
     del sh["S9"]["Directions"]
-    meta = {"layout_name": "sh_mpii", "num_joints": 16, "keypoints_symmetry": [[3, 4, 5, 13, 14, 15], [0, 1, 2, 10, 11, 12]]}
+    meta = {
+        "layout_name": "sh_mpii",
+        "num_joints": 16,
+        "keypoints_symmetry": [[3, 4, 5, 13, 14, 15], [0, 1, 2, 10, 11, 12]],
+    }
     np.savez_compressed(tmp_path / "data_2d_h36m_sh_pt_mpii.npz", positions_2d=sh, metadata=meta)
     ds = load_dataset("h36m", "sh_pt_mpii", data_dir=tmp_path)
     assert ds.layout_2d is H36M_16 and ds.source_2d == "data_2d_h36m_sh_pt_mpii.npz" and len(ds.source_2d_sha256) == 64
@@ -296,7 +314,11 @@ def test_h36m_reader_projects_gt_and_maps_sh(tmp_path: Path) -> None:
 
 
 def test_sh_layout_metadata_is_validated() -> None:
-    good = {"layout_name": "sh_mpii", "num_joints": 16, "keypoints_symmetry": [[3, 4, 5, 13, 14, 15], [0, 1, 2, 10, 11, 12]]}
+    good = {
+        "layout_name": "sh_mpii",
+        "num_joints": 16,
+        "keypoints_symmetry": [[3, 4, 5, 13, 14, 15], [0, 1, 2, 10, 11, 12]],
+    }
     layout = resolve_file_layout(good, "x.npz", allowed=(H36M_17, H36M_16))
     assert layout.layout is H36M_16 and layout.permutation == MPII_TO_H36M16
     swapped = dict(good, keypoints_symmetry=[[0, 1, 2, 10, 11, 12], [3, 4, 5, 13, 14, 15]])

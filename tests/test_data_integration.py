@@ -67,7 +67,9 @@ def test_humaneva_extrinsics_explain_the_2d_file(humaneva: PoseDataset) -> None:
     for subject in ("S1", "S2", "S3"):
         for cam in ("C1", "C2", "C3"):
             seqs = [s for split in ("train", "test") for s in humaneva.sequences(split, [subject]) if s.camera == cam]
-            xyz = np.concatenate([s.positions_3d + s.trajectory[:, None] for s in seqs]).reshape(-1, 3).astype(np.float64)
+            xyz = (
+                np.concatenate([s.positions_3d + s.trajectory[:, None] for s in seqs]).reshape(-1, 3).astype(np.float64)
+            )
             uv = np.concatenate([(s.keypoints_2d + [1.0, 480 / 640]) * 320 for s in seqs]).reshape(-1, 2)
             x = xyz[:, :2] / xyz[:, 2:]
             r2 = np.sum(x**2, axis=1)

@@ -62,7 +62,17 @@ def test_cli_prepare_and_import(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(0)
     write_cdf_release(tmp_path / "release", {"S11": {"Walking": rng.normal(size=(6, 32, 3)).astype(np.float32)}})
-    args = ["data", "prepare", "h36m", "--from", str(tmp_path / "release"), "--subjects", "S11", "--data-dir", str(tmp_path)]
+    args = [
+        "data",
+        "prepare",
+        "h36m",
+        "--from",
+        str(tmp_path / "release"),
+        "--subjects",
+        "S11",
+        "--data-dir",
+        str(tmp_path),
+    ]
     res = CliRunner().invoke(app, [*args, "--json"])
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)[0]
@@ -77,10 +87,16 @@ def test_cli_prepare_and_import(tmp_path: Path) -> None:
     assert "data_2d_h36m_mine.npz" in res.stdout
 
 
-def test_cli_errors_are_one_line_with_exit_code_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+def test_cli_errors_are_one_line_with_exit_code_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     from gastbench.cli import main
 
-    monkeypatch.setattr(sys, "argv", ["gastbench", "data", "prepare", "3dhp", "--from", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path)])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["gastbench", "data", "prepare", "3dhp", "--from", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path)],
+    )
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 3

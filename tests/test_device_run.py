@@ -172,5 +172,8 @@ def test_a_spent_time_cap_skips_new_measurements_with_the_reason(device_run: Mod
     assert not device_run.TimeCap(None).over("gast-t27/eager-fp32", record, rep, estimate_s=1e9)  # no cap
     assert device_run.TimeCap(60.0).over("gast-t27/compile-bf16", record, rep, estimate_s=device_run.COMPILE_S)
     assert device_run.TimeCap(0.0).over("semgcn", record, rep)
-    assert record["skipped"] == {"gast-t27/compile-bf16": "time cap of 60 s reached", "semgcn": "time cap of 0 s reached"}
+    assert record["skipped"] == {
+        "gast-t27/compile-bf16": "time cap of 60 s reached",
+        "semgcn": "time cap of 0 s reached",
+    }
     assert "skipped semgcn: time cap of 0 s reached" in (tmp_path / "device_run.log").read_text(encoding="utf-8")

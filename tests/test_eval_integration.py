@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest_eval import CentreLifter  # noqa: E402
 
 from gastbench.evaluation import EvalOptions, evaluate  # noqa: E402
-from gastbench.tables import render_results  # noqa: E402
 from gastbench.pretrained import resolve_lifter  # noqa: E402
+from gastbench.tables import render_results  # noqa: E402
 
 pytestmark = pytest.mark.integration
 torch.set_num_threads(1)
@@ -69,7 +69,9 @@ def test_humaneva_end_to_end(tmp_path: Path) -> None:
     dataset = load_dataset("humaneva", "gt", _data_dir("humaneva"))
     assert dataset.layout_2d.name == "humaneva"
     options = EvalOptions(device="cpu", max_sequences=6)
-    lifter, info = resolve_lifter("gast-t27", dataset="humaneva", input="gt", layout=dataset.layout_2d, random_init=True)
+    lifter, info = resolve_lifter(
+        "gast-t27", dataset="humaneva", input="gt", layout=dataset.layout_2d, random_init=True
+    )
     result = evaluate(lifter, dataset, options, info, progress=False)
     _check_structure(result)
     assert set(result.per_action) <= {"Walk", "Jog", "Box"}

@@ -67,7 +67,9 @@ def test_streaming_rows_equal_all_at_once_aggregation() -> None:
     actions, subjects = rows.actions, rows.subjects
     by_action = _reference_rows(seqs, preds, gts, lambda s: actions.index(s.action))
     assert rows.per_action == dict(zip(actions, by_action))  # to the last bit, not approximately
-    by_cell = _reference_rows(seqs, preds, gts, lambda s: subjects.index(s.subject) * len(actions) + actions.index(s.action))
+    by_cell = _reference_rows(
+        seqs, preds, gts, lambda s: subjects.index(s.subject) * len(actions) + actions.index(s.action)
+    )
     cells = {s: {a: by_cell[i * len(actions) + j] for j, a in enumerate(actions)} for i, s in enumerate(subjects)}
     assert rows.per_cell == {s: {a: r for a, r in row.items() if r.frames} for s, row in cells.items()}
     assert rows.average_over_frames == _reference_rows(seqs, preds, gts, lambda s: 0)[0]

@@ -17,10 +17,10 @@ from gastbench.errors import ConfigError, DataError, GastbenchError  # noqa: E40
 from gastbench.evaluation import EvalOptions, evaluate, predict_sequences  # noqa: E402
 from gastbench.lifter import PaperConvention  # noqa: E402
 from gastbench.metrics import mpjpe  # noqa: E402
-from gastbench.skeleton import Skeleton  # noqa: E402
-from gastbench.results import EvalResult, MetricRow, load_result, save_result  # noqa: E402
-from gastbench.tables import FORMATS, humaneva_frame, render_results, results_frame  # noqa: E402
 from gastbench.pretrained import WeightsInfo  # noqa: E402
+from gastbench.results import EvalResult, MetricRow, load_result, save_result  # noqa: E402
+from gastbench.skeleton import Skeleton  # noqa: E402
+from gastbench.tables import FORMATS, humaneva_frame, render_results, results_frame  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -137,13 +137,16 @@ def test_paper_convention() -> None:
     # The score_stride override wins over the convention.
     override = evaluate(lifter, ds, EvalOptions(convention="paper", score_stride=2), progress=False)
     assert override.protocol.score_stride == 2
+
     # Re-centring the prediction on its root: a constant offset no longer matters.
     class Shifted(CentreLifter):
         def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
             return super().forward_dilated(x) + 0.5
 
     shifted = Shifted()
-    shifted.metadata = type(shifted.metadata)(family="centre", paper="t", convention=PaperConvention(recenter="prediction"))
+    shifted.metadata = type(shifted.metadata)(
+        family="centre", paper="t", convention=PaperConvention(recenter="prediction")
+    )
     base = evaluate(CentreLifter(), ds, EvalOptions(), progress=False)
     s_std = evaluate(shifted, ds, EvalOptions(), progress=False)
     s_paper = evaluate(shifted, ds, EvalOptions(convention="paper"), progress=False)
@@ -161,7 +164,9 @@ def test_humaneva_cells_and_table3() -> None:
     cells = [f"{a} {s}" for a in ("Walk", "Jog", "Box") for s in ("S1", "S2", "S3")]
     assert list(frame.columns) == [*cells, "Avg", "Params (M)", "RF"]  # Table 1's trailing columns
     assert frame.iloc[0]["Jog S2"] == pytest.approx(r.per_cell["S2"]["Jog"].p_mpjpe_mm)
-    assert frame.iloc[0]["Avg"] == pytest.approx(np.mean([c.p_mpjpe_mm for cs in r.per_cell.values() for c in cs.values()]))
+    assert frame.iloc[0]["Avg"] == pytest.approx(
+        np.mean([c.p_mpjpe_mm for cs in r.per_cell.values() for c in cs.values()])
+    )
     assert "Walk S1" in render_results([r], 2, "markdown")
 
 
@@ -414,7 +419,8 @@ def test_cli_train_stride(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     ds = fake_dataset()
     monkeypatch.setattr("gastbench.data.load_dataset", lambda name, input, data_dir, **options: ds)
     monkeypatch.setattr(
-        "gastbench.pretrained.resolve_lifter", lambda name, **kw: (TinyLifter(), WeightsInfo(source="random-init", seed=0))
+        "gastbench.pretrained.resolve_lifter",
+        lambda name, **kw: (TinyLifter(), WeightsInfo(source="random-init", seed=0)),
     )
     runner = CliRunner()
     runs = tmp_path / "runs"

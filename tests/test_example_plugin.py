@@ -10,16 +10,16 @@ from __future__ import annotations
 import shutil
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from typer.testing import CliRunner
 
+from gastbench import recipes as recipe_table
 from gastbench import registry
 from gastbench.cli import app
 from gastbench.errors import ConfigError
-from gastbench import recipes as recipe_table
 from gastbench.training import presets as recipes
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -80,8 +80,16 @@ def test_the_example_plugin_goes_through_every_command(
     skipped = _run("check", "tmlp-t27", "--dataset", "synthetic", "--input", "gt", "--json")
     assert "pass --weights FILE to check it" in skipped and '"passed": true' in skipped
 
-    board = _run("leaderboard", "--dataset", "synthetic", "--input", "gt", "--runs-dir", str(tmp_path / "evals"),
-                 "--include-partial")  # synthetic rows are partial: shown only when asked
+    board = _run(
+        "leaderboard",
+        "--dataset",
+        "synthetic",
+        "--input",
+        "gt",
+        "--runs-dir",
+        str(tmp_path / "evals"),
+        "--include-partial",
+    )  # synthetic rows are partial: shown only when asked
     assert "tmlp-t27 (gt)" in board
 
 
@@ -106,7 +114,9 @@ def test_a_family_without_a_recipe_trains_with_the_named_default(plugin: Path) -
     with pytest.raises(ConfigError, match="unknown setting"):
         recipe_table.register_recipe("tmlp", "h36m", {"epoch": 3})
 
-    dry = CliRunner().invoke(app, ["train", "norecipe-t27", "--dataset", "humaneva", "--dry-run"], catch_exceptions=False)
+    dry = CliRunner().invoke(
+        app, ["train", "norecipe-t27", "--dataset", "humaneva", "--dry-run"], catch_exceptions=False
+    )
     assert dry.exit_code == 0 and '"recipe": "default/humaneva"' in dry.output
     assert "default recipe (optimizer=amsgrad" in dry.output  # the note (stderr is mixed in by CliRunner)
 

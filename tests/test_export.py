@@ -49,13 +49,22 @@ FAMILIES: dict[str, tuple[str, dict[str, object], str]] = {
 def _sequences(joints: int, lengths: tuple[int, ...] = (70, 23)) -> list[np.ndarray]:
     rng = np.random.default_rng(5)
     base = rng.uniform(-0.4, 0.4, (1, joints, 2))
-    return [(base + 0.05 * np.sin(np.linspace(0, 6, n))[:, None, None] + rng.normal(0, 0.01, (n, joints, 2))).astype(np.float32) for n in lengths]
+    return [
+        (base + 0.05 * np.sin(np.linspace(0, 6, n))[:, None, None] + rng.normal(0, 0.01, (n, joints, 2))).astype(
+            np.float32
+        )
+        for n in lengths
+    ]
 
 
 def test_every_builtin_family_is_covered() -> None:
     from gastbench.registry import list_lifters
 
-    builtin = {get_lifter_spec(n).family for n in list_lifters() if get_lifter_spec(n).source.startswith(("gastbench", "gastbench_baselines"))}
+    builtin = {
+        get_lifter_spec(n).family
+        for n in list_lifters()
+        if get_lifter_spec(n).source.startswith(("gastbench", "gastbench_baselines"))
+    }
     assert builtin == set(FAMILIES)
 
 
@@ -86,7 +95,11 @@ def test_family_exports_and_matches_torch(family: str, tmp_path: Path) -> None:
     if result.dynamic_time:  # really dynamic: another length than the one traced runs and agrees
         session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
         frames = lifter.receptive_field + 5 if kind == "sequence" else 40
-        x = np.random.default_rng(1).uniform(-0.5, 0.5, (3, frames, lifter.input_layout.num_joints, 2)).astype(np.float32)
+        x = (
+            np.random.default_rng(1)
+            .uniform(-0.5, 0.5, (3, frames, lifter.input_layout.num_joints, 2))
+            .astype(np.float32)
+        )
         with torch.inference_mode():
             expected = lifter.eval()(torch.from_numpy(x), mode="dilated").numpy()
         np.testing.assert_allclose(session.run(None, {"keypoints_2d": x})[0], expected, rtol=0, atol=TOLERANCE_M)
@@ -109,12 +122,24 @@ def test_cli_writes_onnx_and_sidecar_and_refuses_to_overwrite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "martinez.onnx"
-    args = ["export", "martinez", "--random-init", "--dataset", "synthetic", "--check-sequences", "2", "--onnx", str(out)]
+    args = [
+        "export",
+        "martinez",
+        "--random-init",
+        "--dataset",
+        "synthetic",
+        "--check-sequences",
+        "2",
+        "--onnx",
+        str(out),
+    ]
     code, stdout, _ = _main([*args, "--json"], monkeypatch, capsys)
     assert code == 0
     sidecar = json.loads((tmp_path / "martinez.json").read_text())
     assert json.loads(stdout) == sidecar
-    assert sidecar["check"]["passed"] and sidecar["check"]["synthetic"] and sidecar["weights"]["source"] == "random-init"
+    assert (
+        sidecar["check"]["passed"] and sidecar["check"]["synthetic"] and sidecar["weights"]["source"] == "random-init"
+    )
     assert sidecar["layout"] == "h36m16" and sidecar["versions"]["onnxruntime"]
     code, _, stderr = _main(args, monkeypatch, capsys)
     assert code == 3 and "--overwrite" in stderr and len(stderr.strip().splitlines()) == 1

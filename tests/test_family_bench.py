@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import torch
@@ -56,7 +57,7 @@ def test_eval_table_rates_follow_from_frames_and_flops(bench: Any) -> None:
     assert header[0] == "model" and [r.cells[0] for r in rows] == ["videopose3d-t243", "semgcn"]
     frames = info["frames"]
     assert frames >= 150
-    for name, m in info["models"].items():
+    for m in info["models"].values():
         assert m["mflop_per_frame"] > 0 and m["frames_per_s"] > 0
         # GFLOP/s = frames/s x MFLOP/frame x 2 (the flipped copy)
         assert m["gflop_per_s"] == pytest.approx(m["frames_per_s"] * m["mflop_per_frame"] * 2 / 1e3)

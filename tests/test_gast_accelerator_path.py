@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from gast_helpers import randomize_gastnet
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import gastbench
 from gastbench.models import _blas, _fast, gastnet
 from gastbench.models.global_attention import MultiGlobalGraph
-from gast_helpers import randomize_gastnet
 
 #: Ops whose result the host must read back (a device sync) or whose output shape depends on data.
 SYNCING_OPS = ("nonzero", "_local_scalar_dense", "item", "masked_select", "unique")

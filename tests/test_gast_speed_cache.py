@@ -9,22 +9,19 @@ and that the fused output equals the plain one (eval mode, autograd on).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import torch
+from gast_helpers import randomize_gastnet
 from torch import nn
 
 from gastbench.models.gastnet import GASTNet
 from gastbench.registry import create_lifter
 
-from gast_helpers import randomize_gastnet
-
 torch.set_num_threads(1)
 
 TOL = 1e-5
-
-
 
 
 def _model(name: str = "gast-t9", seed: int = 0) -> GASTNet:

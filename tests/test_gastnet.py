@@ -7,20 +7,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from gast_helpers import randomize_gastnet
 
 from gastbench.models.gastnet import GASTNet
 from gastbench.models.graph import connection_mask, symmetry_mask
 from gastbench.registry import create_lifter, list_lifters
 from gastbench.skeleton import H36M_16, H36M_17, HUMANEVA_15, get_layout
 
-from gast_helpers import randomize_gastnet
-
 torch.set_num_threads(1)
 
 VARIANTS = ["gast-t9", "gast-t27", "gast-t81", "gast-t243"]
 ALL_NAMES = VARIANTS + [f"{n}-causal" for n in VARIANTS]
-
-
 
 
 def _build(name: str, layout: str = "h36m", seed: int = 0) -> GASTNet:

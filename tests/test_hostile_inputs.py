@@ -128,8 +128,8 @@ def test_viz_and_plots_never_write_over_what_they_read(tmp_path: Path, monkeypat
 
 def test_a_planted_link_at_a_temporary_name_is_never_written_through(tmp_path: Path, weights: Path) -> None:
     """Temporary files are fresh random names created exclusively: a link at the old fixed name stays a link."""
-    from gastbench.checkpoint import save_safetensors
     from gastbench.cards import write_card
+    from gastbench.checkpoint import save_safetensors
     from gastbench.training.checkpoint import save_checkpoint
 
     victim = tmp_path / "dataset.npz"
@@ -273,7 +273,9 @@ def _plugin(tmp_path: Path, name: str, body: str) -> None:
     (info / "entry_points.txt").write_text(f"[gastbench.lifters]\n{name} = {name}\n")
 
 
-def test_a_plugin_never_takes_a_built_in_name_nor_silences_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plugin_never_takes_a_built_in_name_nor_silences_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gastbench import registry
 
     _plugin(tmp_path, "aaa_thief", (

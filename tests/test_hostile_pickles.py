@@ -13,8 +13,9 @@ import pickle
 import struct
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,16 +62,28 @@ HOSTILE: dict[str, tuple[Callable[[], Any], str]] = {
     "object-dtype-flags-0": (object_array_from_bytes, "numpy writes (3, '|', None, None, None, -1, -1, 63)"),
     "object-dtype-bytes-data": (lambda: array((1,), np.dtype(object), POINTER), "instead of a list of 1 values"),
     "float-dtype-object-flags": (
-        lambda: array((1,), dtype("f8", (3, "<", None, None, None, -1, -1, 63)), POINTER), "only the byte order may differ"),
+        lambda: array((1,), dtype("f8", (3, "<", None, None, None, -1, -1, 63)), POINTER),
+        "only the byte order may differ",
+    ),
     "structured-by-build": (
-        lambda: array((1,), dtype("V16", (3, "|", None, ("a", "b"), {"a": (np.dtype(object), 0), "b": (np.dtype(object), 8)}, 16, 1, 63)), POINTER * 2),
-        "dtype 'V16'"),
+        lambda: array(
+            (1,),
+            dtype(
+                "V16", (3, "|", None, ("a", "b"), {"a": (np.dtype(object), 0), "b": (np.dtype(object), 8)}, 16, 1, 63)
+            ),
+            POINTER * 2,
+        ),
+        "dtype 'V16'",
+    ),
     "void-spec": (lambda: array((1,), dtype("V8"), POINTER), "dtype 'V8'"),
     "structured-spec": (lambda: array((1,), dtype("f8,O"), POINTER * 2), "dtype 'f8,O'"),
     "subarray-spec": (lambda: array((1,), dtype("(2,)f8"), POINTER * 2), "dtype '(2,)f8'"),
     "datetime-spec": (lambda: array((1,), dtype("M8[ns]"), POINTER), "datetime"),
     "aligned-dtype": (lambda: array((1,), dtype("f8", align=True), POINTER), "alignment"),
-    "wrong-byte-order": (lambda: array((1,), dtype("f8", (3, "|", None, None, None, -1, -1, 0)), POINTER), "byte order '|'"),
+    "wrong-byte-order": (
+        lambda: array((1,), dtype("f8", (3, "|", None, None, None, -1, -1, 0)), POINTER),
+        "byte order '|'",
+    ),
     "short-data": (lambda: array((10**6,), np.dtype("f8"), POINTER), "needs 8000000 bytes of data, the pickle has 8"),
     "object-scalar": (lambda: Reduced(_ma.scalar, (np.dtype(object), POINTER)), "object dtype"),
     "scalar-wrong-size": (lambda: Reduced(_ma.scalar, (np.dtype("f8"), b"AAAA")), "needs 8 bytes, the pickle has 4"),
@@ -213,7 +226,16 @@ def test_tensor_set_through_build_is_refused(tmp_path: Path) -> None:
     pickled = archive.read(name)
     # After the last tensor: BUILD it with (the first tensor, offset 0, size (50_000_000,), stride (1,)).
     first_tensor_memo = pickled[pickled.index(b"R") + 2]  # the BINPUT right after the first REDUCE
-    inject = MARK + b"h" + bytes([first_tensor_memo]) + b"K\x00J" + struct.pack("<i", 50_000_000) + b"\x85K\x01\x85" + TUPLE + BUILD
+    inject = (
+        MARK
+        + b"h"
+        + bytes([first_tensor_memo])
+        + b"K\x00J"
+        + struct.pack("<i", 50_000_000)
+        + b"\x85K\x01\x85"
+        + TUPLE
+        + BUILD
+    )
     cut = pickled.rindex(b"u.")
     path = tmp_path / "set.pt"
     with zipfile.ZipFile(path, "w") as out:

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from gastbench.cards import Card, write_card
 from gastbench.errors import WeightsError
 from gastbench.hub import fetch_weights, plan_publish
-from gastbench.registry import create_lifter
 from gastbench.pretrained import load_pretrained, resolve_lifter
-from gastbench.cards import Card, write_card
+from gastbench.registry import create_lifter
 
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 REPO = "gastbench-test/semgcn.h36m-gt"
@@ -62,9 +62,20 @@ def zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, weights_file: tuple[Pat
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("GASTBENCH_WEIGHTS_DIR", raising=False)
     card = Card(
-        id="semgcn.h36m-gt", lifter="semgcn", layout="h36m16", dataset="h36m", input="gt", status="published",
-        repo_id=REPO, filename=filename, revision=REVISION, sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data), license="mit", params=lifter.num_parameters(), receptive_field=1,
+        id="semgcn.h36m-gt",
+        lifter="semgcn",
+        layout="h36m16",
+        dataset="h36m",
+        input="gt",
+        status="published",
+        repo_id=REPO,
+        filename=filename,
+        revision=REVISION,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        license="mit",
+        params=lifter.num_parameters(),
+        receptive_field=1,
     )
     zoo_dir = tmp_path / "zoo"
     write_card(card, zoo_dir)
@@ -104,7 +115,9 @@ def test_card_recipe_gives_the_training_stride(zoo: dict) -> None:
     assert info.train_stride == 5
 
 
-def test_cold_cache_offline_names_the_download_command(zoo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cold_cache_offline_names_the_download_command(
+    zoo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HOME", str(tmp_path / "cold"))
     with pytest.raises(WeightsError, match="gastbench download semgcn.h36m-gt"):
         fetch_weights(zoo["card"], offline=True)
@@ -129,8 +142,9 @@ def test_truncated_file_is_a_clear_error(zoo: dict) -> None:
     assert blob.is_file()
 
 
-def test_local_mirror_bypasses_the_hub(zoo: dict, weights_file: tuple[Path, torch.nn.Module], tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_mirror_bypasses_the_hub(
+    zoo: dict, weights_file: tuple[Path, torch.nn.Module], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mirror = tmp_path / "mirror" / REPO
     mirror.mkdir(parents=True)
     (mirror / zoo["card"].filename).write_bytes(weights_file[0].read_bytes())
@@ -160,7 +174,9 @@ def _main(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     return int(info.value.code or 0), captured.out, captured.err
 
 
-def test_cli_download_warm_cache(zoo: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_download_warm_cache(
+    zoo: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = _main(["download", "semgcn.h36m-gt"], monkeypatch, capsys)
     assert code == 0 and "sha256 verified" in out
 
@@ -175,9 +191,15 @@ def test_cli_download_warm_cache(zoo: dict, monkeypatch: pytest.MonkeyPatch, cap
         (["download", "semgcn", "--input", "openpose"], None, "no zoo card for 'semgcn'"),
     ],
 )
-def test_cli_errors_are_one_line(zoo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str], argv: list[str], setup: str | None,
-                                 message: str) -> None:
+def test_cli_errors_are_one_line(
+    zoo: dict,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    setup: str | None,
+    message: str,
+) -> None:
     if setup == "wrong-hash":
         write_card(replace(zoo["card"], sha256="0" * 64), zoo["zoo_dir"])
     elif setup == "truncated":
@@ -192,13 +214,15 @@ def test_cli_errors_are_one_line(zoo: dict, tmp_path: Path, monkeypatch: pytest.
 
 
 def test_cli_publish_dry_run(zoo: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _main(["zoo", "publish", "semgcn.h36m-gt", "--weights", str(zoo["blob"]), "--dry-run"],
-                         monkeypatch, capsys)
+    code, out, _ = _main(
+        ["zoo", "publish", "semgcn.h36m-gt", "--weights", str(zoo["blob"]), "--dry-run"], monkeypatch, capsys
+    )
     assert code == 0 and f"create model repo {REPO}" in out and "README.md" in out
 
 
-def test_cli_check_with_cached_card_weights(zoo: dict, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check_with_cached_card_weights(
+    zoo: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     code, out, _ = _main(["check", "semgcn", "--dataset", "h36m", "--input", "gt", "--json"], monkeypatch, capsys)

@@ -57,7 +57,10 @@ def test_mmpose_ground_truth_and_cpn(data_dir: Path, tmp_path: Path) -> None:
     written = load_npz(data_dir / "data_2d_h36m_mmgt.npz")
     meta = written["metadata"]
     assert meta["layout_name"] == "h36m" and meta["importer"] == "mmpose" and meta["channels"] == [2]
-    assert meta["source_sha256"] == hashlib.sha256(annotation.read_bytes()).hexdigest() and meta["source"] == annotation.name
+    assert (
+        meta["source_sha256"] == hashlib.sha256(annotation.read_bytes()).hexdigest()
+        and meta["source"] == annotation.name
+    )
     for (subject, name, camera), kp in expected.items():
         got = written["positions_2d"][subject][name][CAMERAS.index(camera)]
         np.testing.assert_array_equal(got, kp.astype(np.float32))
@@ -93,7 +96,9 @@ def _motionbert_pickle(path: Path, frames: dict[tuple[str, int, int], int]) -> d
         for cam in range(1, 5):
             kp, conf = rng.uniform(0, 1000, (count, 17, 2)), rng.uniform(0, 1, (count, 17, 1))
             expected[(subject, act, sub, cam)] = np.concatenate([kp, conf], axis=-1).astype(np.float32)
-            blocks[split].append((kp, conf, [f"s_{int(subject[1:]):02d}_act_{act:02d}_subact_{sub:02d}_ca_{cam:02d}"] * count))
+            blocks[split].append(
+                (kp, conf, [f"s_{int(subject[1:]):02d}_act_{act:02d}_subact_{sub:02d}_ca_{cam:02d}"] * count)
+            )
     data = {
         split: {"joint_2d": np.concatenate([b[0] for b in bs]), "confidence": np.concatenate([b[1] for b in bs]),
                 "source": [s for b in bs for s in b[2]], "camera_name": np.array([CAMERAS[0]] * sum(len(b[2]) for b in bs))}
@@ -166,7 +171,9 @@ def test_names_and_overwrite(data_dir: Path, tmp_path: Path) -> None:
 def test_humaneva_arrays_keep_slashed_subjects(tmp_path: Path) -> None:
     arrays = {"Validate/S1/Walking 1 chunk0": np.random.default_rng(4).uniform(0, 600, (3, 8, 15, 2))}
     np.savez(tmp_path / "he.npz", **arrays)
-    report = import_2d("arrays", tmp_path / "he.npz", "mine", dataset="humaneva", layout="humaneva15", data_dir=tmp_path)
+    report = import_2d(
+        "arrays", tmp_path / "he.npz", "mine", dataset="humaneva", layout="humaneva15", data_dir=tmp_path
+    )
     assert Path(report.path).name == "data_2d_humaneva15_mine.npz"
     written = load_npz(report.path)["positions_2d"]
     assert len(written["Validate/S1"]["Walking 1 chunk0"]) == 3

@@ -73,7 +73,9 @@ def test_every_format(runs: Path, fmt: str) -> None:
 def test_cli_leaderboard(runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from gastbench.cli import main
 
-    monkeypatch.setattr(sys, "argv", ["gastbench", "leaderboard", "--input", "gt", "--format", "json", "--runs-dir", str(runs)])
+    monkeypatch.setattr(
+        sys, "argv", ["gastbench", "leaderboard", "--input", "gt", "--format", "json", "--runs-dir", str(runs)]
+    )
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code in (0, None)
@@ -87,10 +89,11 @@ def test_cli_leaderboard(runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: py
     assert info.value.code == 3 and capsys.readouterr().err.strip().startswith("error:")
 
 
-def test_cli_check_failure_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from safetensors.torch import save_file
+def test_cli_check_failure_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import torch
+    from safetensors.torch import save_file
 
     from gastbench.cli import main
 

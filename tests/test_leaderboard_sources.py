@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from gastbench.data.actions import H36M_ACTIONS
-from gastbench.leaderboard import DIFF_COLUMN, INPUT_COLUMN, NOTES_COLUMN, leaderboard_frame, render_leaderboard, reported_files
+from gastbench.leaderboard import (
+    DIFF_COLUMN,
+    INPUT_COLUMN,
+    NOTES_COLUMN,
+    leaderboard_frame,
+    render_leaderboard,
+    reported_files,
+)
 from gastbench.results import EvalResult, MetricRow, ProtocolInfo, save_result
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from extras import skip_without_extras
 
 from gastbench import ShapeError, create_lifter, get_lifter_spec, list_lifters
-
-from extras import skip_without_extras
 
 ALL = list_lifters()
 

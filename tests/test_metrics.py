@@ -93,7 +93,12 @@ def test_batched_shape_and_mpjve(poses) -> None:  # type: ignore[no-untyped-def]
     vel = mpjve(p, t)
     assert vel.shape == (2, 19)
     for b in range(2):
-        np.testing.assert_allclose(vel[b].numpy(), ref_mpjve(pred.reshape(2, 20, 17, 3)[b], target.reshape(2, 20, 17, 3)[b]), atol=TOL_MM, rtol=0)
+        np.testing.assert_allclose(
+            vel[b].numpy(),
+            ref_mpjve(pred.reshape(2, 20, 17, 3)[b], target.reshape(2, 20, 17, 3)[b]),
+            atol=TOL_MM,
+            rtol=0,
+        )
 
 
 def test_definitions() -> None:

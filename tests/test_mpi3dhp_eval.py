@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest_eval import TinyLifter
 from typer.testing import CliRunner
 
-from conftest_eval import TinyLifter
 from gastbench.cli import app
 from gastbench.data import load_dataset
 from gastbench.data.mpi3dhp import IMAGE_SIZES
@@ -121,7 +121,9 @@ def test_cli_eval_3dhp(data_dir: Path, tmp_path: Path) -> None:
     assert "data_test_3dhp_annot3.npz" in str(res.exception)
 
 
-def test_cli_trained_on_picks_the_card_of_another_dataset(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_trained_on_picks_the_card_of_another_dataset(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gastbench.pretrained import WeightsInfo
 
     calls: list[dict] = []
@@ -132,8 +134,23 @@ def test_cli_trained_on_picks_the_card_of_another_dataset(data_dir: Path, tmp_pa
 
     monkeypatch.setattr("gastbench.pretrained.resolve_lifter", fake_resolve)
     monkeypatch.setattr("gastbench.pretrained.weights_problem", lambda *args: None)  # 'tiny' has no card
-    base = ["eval", "tiny", "--dataset", "3dhp", "--data-dir", str(data_dir), "--runs-dir", str(tmp_path), "--max-sequences", "1"]
-    for extra, expected in ((["--trained-on", "h36m/cpn"], ("h36m", "cpn")), (["--trained-on", "h36m"], ("h36m", "gt")), ([], ("3dhp", "gt"))):
+    base = [
+        "eval",
+        "tiny",
+        "--dataset",
+        "3dhp",
+        "--data-dir",
+        str(data_dir),
+        "--runs-dir",
+        str(tmp_path),
+        "--max-sequences",
+        "1",
+    ]
+    for extra, expected in (
+        (["--trained-on", "h36m/cpn"], ("h36m", "cpn")),
+        (["--trained-on", "h36m"], ("h36m", "gt")),
+        ([], ("3dhp", "gt")),
+    ):
         res = CliRunner().invoke(app, [*base, *extra, "--no-progress"])
         assert res.exit_code == 0, res.output
         assert (calls[-1]["dataset"], calls[-1]["input"]) == expected

@@ -62,12 +62,16 @@ def h36m_as_3dhp(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
             "valid": valid,
         }
     folder = tmp_path_factory.mktemp("h36m_as_3dhp")
-    np.savez_compressed(folder / "data_test_3dhp.npz", data=data, metadata={"layout_name": "mpi3dhp", "annotation": "univ_annot3"})
+    np.savez_compressed(
+        folder / "data_test_3dhp.npz", data=data, metadata={"layout_name": "mpi3dhp", "annotation": "univ_annot3"}
+    )
     return folder, h36m_2d
 
 
 @pytest.mark.slow
-def test_semgcn_cross_dataset_row_matches_its_human36m_errors(h36m_as_3dhp: tuple, weights: Path, tmp_path: Path) -> None:
+def test_semgcn_cross_dataset_row_matches_its_human36m_errors(
+    h36m_as_3dhp: tuple, weights: Path, tmp_path: Path
+) -> None:
     folder, h36m_2d = h36m_as_3dhp
     res = CliRunner().invoke(
         app,
@@ -92,7 +96,9 @@ def test_semgcn_cross_dataset_row_matches_its_human36m_errors(h36m_as_3dhp: tupl
     assert record.average_over_frames.pck == pytest.approx(pck(pooled), abs=1e-9)
     assert record.average_over_frames.pck > 90.0  # SemGCN's ~42 mm MPJPE on Human3.6M's own poses
     assert record.average_over_frames.mpjpe_mm < 60.0
-    assert json.loads(res.stdout[res.stdout.index("[") :])[0]["rows"][0]["PCK"] == round(record.average_over_frames.pck, 1)
+    assert json.loads(res.stdout[res.stdout.index("[") :])[0]["rows"][0]["PCK"] == round(
+        record.average_over_frames.pck, 1
+    )
 
 
 def test_trained_on_resolves_another_datasets_card(h36m_as_3dhp: tuple, tmp_path: Path) -> None:

@@ -50,7 +50,9 @@ def test_16_joint_semgcn_file_evaluates_on_17_joint_ground_truth(tmp_path: Path)
     for convention in ("standard", "paper"):
         outcome = CliRunner().invoke(app, [*args, "--convention", convention])
         assert outcome.exit_code == 0, outcome.output
-    standard, paper = sorted((load_result(p) for p in runs.glob("*.json")), key=lambda r: r.protocol.convention == "paper")
+    standard, paper = sorted(
+        (load_result(p) for p in runs.glob("*.json")), key=lambda r: r.protocol.convention == "paper"
+    )
     # Standard protocol on a 16-joint model: its own 16 joints are scored, and the record says so.
     assert standard.protocol.joints == list(H36M_16.joint_names) and standard.protocol.flip
     assert paper.protocol.recenter == "zero-prediction-root" and not paper.protocol.flip

@@ -17,7 +17,9 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 def test_every_package_folder_is_in_the_wheel() -> None:
     listed = set(PROJECT["tool"]["setuptools"]["packages"])
     found = {
-        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "gastbench").rglob("__init__.py") if "__pycache__" not in p.parts
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "gastbench").rglob("__init__.py")
+        if "__pycache__" not in p.parts
     }
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
     assert {"gastbench_baselines", "gastbench_zoo"} <= listed
@@ -25,8 +27,14 @@ def test_every_package_folder_is_in_the_wheel() -> None:
 
 def test_every_data_file_the_library_reads_is_package_data() -> None:
     patterns = PROJECT["tool"]["setuptools"]["package-data"]
-    data = [p for p in (ROOT / "gastbench").rglob("*") if p.is_file() and p.suffix in (".json", ".css", ".js", ".typed")]
-    missing = [str(p.relative_to(ROOT)) for p in data if not any(p.relative_to(ROOT / "gastbench").match(pat) for pat in patterns["gastbench"])]
+    data = [
+        p for p in (ROOT / "gastbench").rglob("*") if p.is_file() and p.suffix in (".json", ".css", ".js", ".typed")
+    ]
+    missing = [
+        str(p.relative_to(ROOT))
+        for p in data
+        if not any(p.relative_to(ROOT / "gastbench").match(pat) for pat in patterns["gastbench"])
+    ]
     assert not missing, f"not package data: {missing}"
     zoo = [p for p in (ROOT / "zoo").rglob("*") if p.is_file() and p.suffix in (".toml", ".json")]
     assert zoo and all(any(p.relative_to(ROOT / "zoo").match(pat) for pat in patterns["gastbench_zoo"]) for p in zoo)
@@ -50,7 +58,10 @@ def test_metadata_is_true() -> None:
 
 def _git_repo(path: Path) -> Path:
     path.mkdir(parents=True)
-    for args in (["init", "-q"], ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"]):
+    for args in (
+        ["init", "-q"],
+        ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"],
+    ):
         subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True)
     return path
 
@@ -67,7 +78,9 @@ def test_a_checkout_of_another_project_gives_no_revision(tmp_path: Path) -> None
 def test_gastbench_checkout_gives_its_commit(tmp_path: Path) -> None:
     repo = _git_repo(tmp_path / "gastbench")
     (repo / "pyproject.toml").write_text('[project]\nname = "gastbench"\n')
-    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert revision._checkout_revision(repo) == head
     nested = repo / "sub"
     nested.mkdir()

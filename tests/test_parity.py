@@ -16,13 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from extras import skip_without_extras
 
 from gastbench.checkpoint.unpickle import load_torch_checkpoint
 from gastbench.convert import extract_state_dict, map_state_dict
-from gastbench.registry import checkpoint_formats
-from gastbench.registry import create_lifter
-
-from extras import skip_without_extras
+from gastbench.registry import checkpoint_formats, create_lifter
 
 PARITY = Path(__file__).parent / "fixtures" / "parity"
 TOLERANCE = 1e-5
@@ -80,7 +78,9 @@ def test_converted_checkpoint_reproduces_the_authors_output(folder: Path, entry:
 
 
 @pytest.mark.parametrize("size", [(1000, 1000), (1000, 1002)])
-def test_martinez_with_statistics_takes_screen_coordinates_and_returns_metres(tmp_path: Path, size: tuple[int, int]) -> None:
+def test_martinez_with_statistics_takes_screen_coordinates_and_returns_metres(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
     """Converted with its statistics, Martinez maps gastbench's normalised 2D to metres (the reference in mm / 1000)."""
     from gastbench.checkpoint import load_safetensors_strict
     from gastbench.convert import convert_checkpoint

@@ -130,7 +130,7 @@ def test_eval_streams_equal_the_plain_graph(threads: int, monkeypatch: pytest.Mo
 @needs_timm
 def test_reference_parity_from_its_checkpoint() -> None:
     """The authors' model (random weights, its own checkpoint format) and gastbench agree within 1e-5."""
-    (name, entry), = json.loads((FIXTURE / "manifest.json").read_text()).items()
+    ((name, entry),) = json.loads((FIXTURE / "manifest.json").read_text()).items()
     ckpt = FIXTURE / entry["checkpoint"]
     state, ignored = extract_state_dict(load_torch_checkpoint(ckpt), checkpoint_formats()["poseformer"], str(ckpt))
     assert {"epoch", "lr", "optimizer", "random_state"} <= set(ignored)
@@ -153,7 +153,9 @@ def test_reference_parity_from_its_checkpoint() -> None:
 @needs_timm
 def test_checkpoint_of_another_size_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match=r"frames: checkpoint 27, model 81; embed dim ratio: checkpoint 4, model 32"):
-        convert_checkpoint("poseformer", FIXTURE / "reference_checkpoint.bin", tmp_path / "x.safetensors", "poseformer-t81")
+        convert_checkpoint(
+            "poseformer", FIXTURE / "reference_checkpoint.bin", tmp_path / "x.safetensors", "poseformer-t81"
+        )
     assert not (tmp_path / "x.safetensors").exists()
 
 
@@ -199,5 +201,7 @@ def test_gastbench_check_passes() -> None:
     results = {r.name: r for r in run_checks("poseformer-t27")}
     assert all(r.ok for r in results.values()), [r.detail for r in results.values() if not r.ok]
     assert results["params"].status == "pass"  # the card's exact count
-    assert {"shape", "receptive_field", "locality", "determinism"} <= {n for n, r in results.items() if r.status == "pass"}
+    assert {"shape", "receptive_field", "locality", "determinism"} <= {
+        n for n, r in results.items() if r.status == "pass"
+    }
     assert results["flip"].status == "skip"  # random weights: only the mirror permutations are checked

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from release_files import seq_annotations, ts_annotations, write_mat
 
 from gastbench.data import load_dataset
 from gastbench.data.prepare import prepare_3dhp
@@ -18,8 +19,6 @@ from gastbench.data.prepare.mpi3dhp import SEQUENCE_INFO, TRAIN_CAMERAS, TRAIN_J
 from gastbench.data.safe_npz import load_npz
 from gastbench.errors import ConfigError, DataError
 from gastbench.skeleton import MPI3DHP_17
-
-from release_files import seq_annotations, ts_annotations, write_mat
 
 pytest.importorskip("scipy.io", reason="scipy is not installed: pip install 'gastbench[prepare]'")
 pytest.importorskip("h5py", reason="h5py is not installed: pip install 'gastbench[prepare]'")

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from release_files import write_cdf_release, write_h5_archive, write_h5_folder
 
 from gastbench.data.prepare import content_digest, prepare_h36m
 from gastbench.data.prepare.h36m import positions_from_source, sequence_order
 from gastbench.data.safe_npz import load_npz
 from gastbench.errors import ConfigError, DataError
-
-from release_files import write_cdf_release, write_h5_archive, write_h5_folder
 
 cdflib = pytest.importorskip("cdflib", reason="cdflib is not installed: pip install 'gastbench[prepare]'")
 h5py = pytest.importorskip("h5py", reason="h5py is not installed: pip install 'gastbench[prepare]'")
@@ -61,7 +60,11 @@ def test_every_source_gives_the_same_bytes(tmp_path: Path, positions: dict) -> N
     write_h5_folder(tmp_path / "extracted", positions)
     shas = {
         kind: prepare_h36m(source, tmp_path / f"{kind}.npz", subjects=["S9", "S11"]).sha256
-        for kind, source in (("cdf", tmp_path / "release"), ("zip", tmp_path / "h36m.zip"), ("folder", tmp_path / "extracted"))
+        for kind, source in (
+            ("cdf", tmp_path / "release"),
+            ("zip", tmp_path / "h36m.zip"),
+            ("folder", tmp_path / "extracted"),
+        )
     }
     assert len(set(shas.values())) == 1, shas
     # and the bytes are numpy's own savez_compressed of the arrays, in file-name order
@@ -156,14 +159,20 @@ def test_real_subjects_round_trip_bit_for_bit(tmp_path: Path, shared_positions: 
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_all_subjects_reproduce_the_shared_file_sha256(tmp_path: Path, shared_positions: dict, real_data_dir: Path) -> None:
+def test_all_subjects_reproduce_the_shared_file_sha256(
+    tmp_path: Path, shared_positions: dict, real_data_dir: Path
+) -> None:
     """The shared file was written by numpy 2 (its pickle names ``numpy._core``) with zip members stamped
     1980-01-01, as ``savez_compressed`` does: the same arrays in the same order give the same bytes."""
     if int(np.__version__.split(".")[0]) < 2:
-        pytest.skip(f"numpy {np.__version__} pickles arrays as numpy.core, numpy 2 (which wrote the shared file) as numpy._core")
+        pytest.skip(
+            f"numpy {np.__version__} pickles arrays as numpy.core, numpy 2 (which wrote the shared file) as numpy._core"
+        )
     write_h5_archive(tmp_path / "h36m.zip", shared_positions)
     report = prepare_h36m(tmp_path / "h36m.zip", tmp_path / "data_3d_h36m.npz")
     (tmp_path / "h36m.zip").unlink()
     shared = real_data_dir / "data_3d_h36m.npz"
-    assert report.content_sha256 == content_digest({"positions_3d": shared_positions})  # the arrays, whatever the writer
+    assert report.content_sha256 == content_digest(
+        {"positions_3d": shared_positions}
+    )  # the arrays, whatever the writer
     assert report.sha256 == hashlib.sha256(shared.read_bytes()).hexdigest()  # and the bytes

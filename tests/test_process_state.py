@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +21,6 @@ from gastbench.pretrained import resolve_lifter
 from gastbench.training import resolve_config, train
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest_eval import fake_dataset  # noqa: E402
 
 
 def _state() -> tuple[Any, ...]:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gastbench import ConfigError, Lifter, LifterMetadata, create_lifter, list_lifters, register_lifter
-from gastbench import registry
+from gastbench import ConfigError, Lifter, LifterMetadata, create_lifter, list_lifters, register_lifter, registry
 from gastbench.skeleton import H36M_16, H36M_17, HUMANEVA_15, Skeleton, get_layout
 
 

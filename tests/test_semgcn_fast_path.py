@@ -9,7 +9,7 @@ output (eval, autograd off) equals the plain one (eval, autograd on) to 1e-5 m.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import torch

@@ -115,8 +115,12 @@ def test_mixste_paper_convention_scores_the_clips_as_its_code_lays_them_out() ->
         ref1, ref2 = data[f"p1_{k}"], data[f"p2_{k}"]
         tol1 = np.maximum(MIXSTE_TOL_MM, _spacings(ref1, 1))
         tol2 = np.maximum(MIXSTE_TOL_MM, _spacings(ref2, 4))
-        assert np.all(np.abs(got["mpjpe_mm"] - ref1) <= tol1), f"sequence {k}: P1 max diff {np.abs(got['mpjpe_mm'] - ref1).max():.3g}"
-        assert np.all(np.abs(got["p_mpjpe_mm"] - ref2) <= tol2), f"sequence {k}: P2 max diff {np.abs(got['p_mpjpe_mm'] - ref2).max():.3g}"
+        assert np.all(np.abs(got["mpjpe_mm"] - ref1) <= tol1), (
+            f"sequence {k}: P1 max diff {np.abs(got['mpjpe_mm'] - ref1).max():.3g}"
+        )
+        assert np.all(np.abs(got["p_mpjpe_mm"] - ref2) <= tol2), (
+            f"sequence {k}: P2 max diff {np.abs(got['p_mpjpe_mm'] - ref2).max():.3g}"
+        )
         all_p1.append(got["mpjpe_mm"])
     # The action's P1 weights every clip frame: overlap frames count twice, as in the authors' average.
     assert abs(np.concatenate(all_p1).mean() - record["authors_p1_mm"]) < AVERAGE_TOL_MM
@@ -130,8 +134,14 @@ def test_mixste_paper_run_through_evaluate_matches_the_authors_average() -> None
                      data[f"target_{k}"], np.zeros((len(data[f"target_{k}"]), 3), np.float32))
         for k in range(len(data["lengths"]))
     ]  # fmt: skip
-    result = evaluate(lifter, _dataset("fixture", sequences), EvalOptions(convention="paper", device="cpu"), progress=False)
-    assert result.protocol.clips == {"clip_frames": record["clip_frames"], "tail": "align-end", "scoring": "clip-layout"}
+    result = evaluate(
+        lifter, _dataset("fixture", sequences), EvalOptions(convention="paper", device="cpu"), progress=False
+    )
+    assert result.protocol.clips == {
+        "clip_frames": record["clip_frames"],
+        "tail": "align-end",
+        "scoring": "clip-layout",
+    }
     assert result.protocol.output_scale == "metres"
     assert abs(result.per_action[record["action"]].mpjpe_mm - record["authors_p1_mm"]) < AVERAGE_TOL_MM
     assert result.frames_evaluated == sum(len(data[f"frame_{k}"]) for k in range(len(data["lengths"])))

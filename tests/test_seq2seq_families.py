@@ -45,7 +45,7 @@ needs_timm = pytest.mark.skipif(_TIMM_PROBLEM is not None, reason=_TIMM_PROBLEM 
 
 
 def _manifest(family: str) -> tuple[str, dict[str, Any]]:
-    (name, entry), = json.loads((PARITY / family / "manifest.json").read_text()).items()
+    ((name, entry),) = json.loads((PARITY / family / "manifest.json").read_text()).items()
     return name, entry
 
 
@@ -124,12 +124,12 @@ def test_mixste_parity_with_the_authors_model_and_clips() -> None:
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
     # gastbench's engine cuts the sequence into the same clips (the last aligned to the end) and lays them out alike.
     sequence = np.load(folder / entry["sequence"], allow_pickle=False)[0]
-    (pred, frames), = iter_clip_predictions(lifter, [sequence], scoring="clip-layout", flip=False)
+    ((pred, frames),) = iter_clip_predictions(lifter, [sequence], scoring="clip-layout", flip=False)
     np.testing.assert_allclose(pred, expected.reshape(-1, 17, 3), rtol=0, atol=1e-5)
     starts = frames.reshape(len(clips), -1)[:, 0]
     np.testing.assert_array_equal(clips.numpy()[:, 0], sequence[starts])
     # Scored once: every frame keeps the first clip's prediction (the authors' own export does the same).
-    (once, frames), = iter_clip_predictions(lifter, [sequence], scoring="once", flip=False)
+    ((once, frames),) = iter_clip_predictions(lifter, [sequence], scoring="once", flip=False)
     tail = len(sequence) - clips.shape[1]
     np.testing.assert_array_equal(frames, np.arange(len(sequence)))
     np.testing.assert_allclose(once[: clips.shape[1]], expected[0], rtol=0, atol=1e-5)
@@ -146,10 +146,12 @@ def test_motionbert_parity_with_the_authors_model() -> None:
     expected = np.load(folder / entry["sequence_output"], allow_pickle=False)[0]
     clip = lifter.clip_frames
     with torch.inference_mode():
-        out = np.concatenate([lifter(torch.from_numpy(x[None, s : s + clip]))[0].numpy() for s in range(0, len(x), clip)])
+        out = np.concatenate(
+            [lifter(torch.from_numpy(x[None, s : s + clip]))[0].numpy() for s in range(0, len(x), clip)]
+        )
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
     # Two channels: confidence 1, as the authors' reader fills it for a source without one; the last clip at its own length.
-    (pred, frames), = iter_clip_predictions(lifter, [x[..., :2]], scoring="once", flip=False)
+    ((pred, frames),) = iter_clip_predictions(lifter, [x[..., :2]], scoring="once", flip=False)
     conf1 = np.load(folder / entry["sequence_output_confidence_1"], allow_pickle=False)[0]
     np.testing.assert_allclose(pred, conf1, rtol=0, atol=1e-5)
     assert np.abs(conf1 - expected).max() > 1e-3  # the confidence channel matters
@@ -159,7 +161,9 @@ def test_motionbert_parity_with_the_authors_model() -> None:
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_checkpoint_of_another_size_is_one_clear_error(family: str, tmp_path: Path) -> None:
     name, entry = _manifest(family)
-    expected = {"mixste": r"embed dim: checkpoint 16, model 512", "motionbert": r"dim feat: checkpoint 16, model 512"}[family]
+    expected = {"mixste": r"embed dim: checkpoint 16, model 512", "motionbert": r"dim feat: checkpoint 16, model 512"}[
+        family
+    ]
     with pytest.raises(WeightsError, match=expected):
         convert_checkpoint(family, PARITY / family / entry["checkpoint"], tmp_path / "x.safetensors", FAMILIES[family])
     assert not (tmp_path / "x.safetensors").exists()
@@ -248,7 +252,7 @@ def test_authors_checkpoint_converts_and_evaluates_through_the_cli(
     weights = tmp_path / "converted.safetensors"
     model_args = [arg for k, v in entry["overrides"].items() for arg in ("--model-arg", f"{k}={v}")]
     code, out, err = _main(
-        ["convert", str(PARITY / family / entry["checkpoint"]), "--from", family, "--to", str(weights), "--model", name,
+        ["convert", str(PARITY / family / entry["checkpoint"]), "--from", family, "--out", str(weights), "--model", name,
          *model_args, "--json"], monkeypatch, capsys,
     )  # fmt: skip
     assert code == 0, err
@@ -263,7 +267,11 @@ def test_authors_checkpoint_converts_and_evaluates_through_the_cli(
     records = sorted((load_result(p) for p in runs.glob("*.json")), key=lambda r: r.protocol.convention)
     paper, standard = records
     assert standard.weights["source"] == "file" and standard.parameters == entry["reference_parameters"]
-    assert standard.protocol.clips == {"clip_frames": 243, "tail": "align-end" if family == "mixste" else "own-length", "scoring": "once"}
+    assert standard.protocol.clips == {
+        "clip_frames": 243,
+        "tail": "align-end" if family == "mixste" else "own-length",
+        "scoring": "once",
+    }
     assert paper.protocol.clips["scoring"] == ("clip-layout" if family == "mixste" else "full-clips")
     assert standard.protocol.output_scale == ("image-2.5d" if family == "motionbert" else "metres")
     for record in records:

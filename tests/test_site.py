@@ -109,7 +109,16 @@ def test_badges_say_what_was_applied() -> None:
     assert labels == ["paper conv.", "every 5th frame", "no flip", "pred. root zeroed", "16 joints", "float32"]
     standard = ProtocolInfo(train_stride=5, causal=True, joints=["a"] * 17)
     labels = [b.label for b in scoring_badges(Scoring.of_record(standard))]
-    assert labels == ["standard", "every frame", "model at 1/5 rate", "flip", "target root 0", "17 joints", "float64", "causal"]
+    assert labels == [
+        "standard",
+        "every frame",
+        "model at 1/5 rate",
+        "flip",
+        "target root 0",
+        "17 joints",
+        "float64",
+        "causal",
+    ]
 
 
 # --- a whole build, parsed back ------------------------------------------------------------------
@@ -153,7 +162,10 @@ def _parse(path: Path) -> _Rows:
 
 
 def _record(model: str, avg: float, *, weights: dict[str, object]) -> EvalResult:
-    per_action = {a: MetricRow(mpjpe_mm=avg + 0.37 * (i - 7), p_mpjpe_mm=avg - 9.81, frames=100 + i) for i, a in enumerate(H36M_ACTIONS)}
+    per_action = {
+        a: MetricRow(mpjpe_mm=avg + 0.37 * (i - 7), p_mpjpe_mm=avg - 9.81, frames=100 + i)
+        for i, a in enumerate(H36M_ACTIONS)
+    }
     return EvalResult(
         model=model, dataset="h36m", input="gt", per_action=per_action, weights=weights,
         average_over_actions=MetricRow(mpjpe_mm=avg, p_mpjpe_mm=avg - 9.81),

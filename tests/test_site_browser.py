@@ -17,8 +17,9 @@ import shutil
 import struct
 import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -123,8 +124,15 @@ def test_numbers_in_the_dom_equal_the_records_and_cards(browser: Any, site: tupl
         _open(browser, out / board["page"])
         rows = browser.execute_script(_ROWS_JS)
         mine = [r for r in records if (r["dataset"], r["input"]) == (dataset, input)]
-        papers = [c for c in cards if (c["dataset"], c["input"]) == (dataset, input) and c.get("reported", {}).get(f"p{protocol}_avg") is not None]
-        assert sorted(r["attrs"]["data-model"] for r in rows) == sorted([r["model"] for r in mine] + [c["lifter"] for c in papers])
+        papers = [
+            c
+            for c in cards
+            if (c["dataset"], c["input"]) == (dataset, input)
+            and c.get("reported", {}).get(f"p{protocol}_avg") is not None
+        ]
+        assert sorted(r["attrs"]["data-model"] for r in rows) == sorted(
+            [r["model"] for r in mine] + [c["lifter"] for c in papers]
+        )
         action_keys = [k for k in rows[0]["cells"] if k[:1].isupper()]  # action columns are keyed by action name
         for row in rows:
             cells = row["cells"]
@@ -177,7 +185,7 @@ def test_clicking_a_header_sorts_the_column(browser: Any, site: tuple[Path, Any]
     browser.find_element(By.CSS_SELECTOR, '#board th[data-key="Directions"]').click()
     values = _column(browser, "Directions")
     present = [float(v) for v in values if v]
-    assert present == sorted(present) and values[len(present):] == [""] * (len(values) - len(present))  # missing last
+    assert present == sorted(present) and values[len(present) :] == [""] * (len(values) - len(present))  # missing last
 
 
 _TARGETS_JS = """
@@ -204,7 +212,9 @@ def test_every_link_resolves(browser: Any, site: tuple[Path, Any]) -> None:
         seen.add(name)
         _open(browser, root / name)
         found = browser.execute_script(_TARGETS_JS)
-        assert found["sheets"] >= 1 and found["header_background"] not in ("", "rgba(0, 0, 0, 0)"), f"{name}: CSS not applied"
+        assert found["sheets"] >= 1 and found["header_background"] not in ("", "rgba(0, 0, 0, 0)"), (
+            f"{name}: CSS not applied"
+        )
         assert found["sortable"], f"{name}: the sorting script did not run"
         assert not found["broken_images"], f"{name}: images that do not load: {found['broken_images']}"
         for url in found["links"] + found["assets"]:
@@ -214,7 +224,9 @@ def test_every_link_resolves(browser: Any, site: tuple[Path, Any]) -> None:
                 continue
             assert parsed.scheme == "file", f"{name}: unexpected link {url}"
             target = Path(unquote(parsed.path))
-            assert target.is_file() and root in target.resolve().parents, f"{name}: {url} does not resolve inside the site"
+            assert target.is_file() and root in target.resolve().parents, (
+                f"{name}: {url} does not resolve inside the site"
+            )
             relative = target.resolve().relative_to(root).as_posix()
             if parsed.fragment:
                 anchors.append((name, relative, parsed.fragment))
@@ -223,7 +235,9 @@ def test_every_link_resolves(browser: Any, site: tuple[Path, Any]) -> None:
     assert seen == set(report.pages), f"pages not reachable from index.html: {set(report.pages) - seen}"
     for source, page, fragment in anchors:
         _open(browser, root / page)
-        assert browser.execute_script("return document.getElementById(arguments[0]) !== null", fragment), f"{source}: {page}#{fragment}"
+        assert browser.execute_script("return document.getElementById(arguments[0]) !== null", fragment), (
+            f"{source}: {page}#{fragment}"
+        )
     errors = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
     assert not errors, errors
     assert all(url.startswith(("https://github.com/", "https://huggingface.co/")) for url in external), external

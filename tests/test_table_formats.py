@@ -56,7 +56,11 @@ def test_latex_is_booktabs_with_right_aligned_numbers_and_escaped_symbols() -> N
     spec = next(line for line in lines if line.startswith("\\begin{tabular}"))
     columns = spec[len("\\begin{tabular}{") : -1]
     assert columns == "l" + "r" * 6
-    assert [line for line in lines if line.startswith("\\") and "rule" in line] == ["\\toprule", "\\midrule", "\\bottomrule"]
+    assert [line for line in lines if line.startswith("\\") and "rule" in line] == [
+        "\\toprule",
+        "\\midrule",
+        "\\bottomrule",
+    ]
     table = "\n".join(line for line in lines if not line.startswith("%"))
     assert "Δ" not in table and "$\\Delta$ vs paper" in table
     assert "my\\_net (sh\\_ft\\_h36m) [reported]" in table and "50\\% \\& more \\#1" in table
@@ -66,9 +70,15 @@ def test_latex_is_booktabs_with_right_aligned_numbers_and_escaped_symbols() -> N
     assert rows[2][1:] == ["22.8", "-", "27.0", "6.91", "27", "5.8"]
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex installed; the structural test above checks the LaTeX")
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None, reason="no pdflatex installed; the structural test above checks the LaTeX"
+)
 def test_latex_compiles_with_pdflatex(tmp_path: Path) -> None:
-    doc = "\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n" + render(_frame(), "latex") + "\n\\end{document}\n"
+    doc = (
+        "\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n"
+        + render(_frame(), "latex")
+        + "\n\\end{document}\n"
+    )
     (tmp_path / "t.tex").write_text(doc, encoding="utf-8")
     run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)  # fmt: skip

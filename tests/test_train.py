@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +175,7 @@ def test_distributed_shards_are_disjoint_and_together_form_the_global_batches() 
     shards = [WindowSampler(1001, 64, seed=5, rank=r, world_size=2).plan_epoch() for r in range(2)]
     assert set(shards[0].index.tolist()).isdisjoint(shards[1].index.tolist())
     assert len(shards[0].index) == len(shards[1].index) == 500
-    for step, ((i0, f0), (i1, f1)) in enumerate(zip(shards[0].batches(), shards[1].batches())):
+    for step, ((i0, _), (i1, _)) in enumerate(zip(shards[0].batches(), shards[1].batches())):
         glob = single.index[step * 64 : (step + 1) * 64]
         assert sorted(torch.cat([i0, i1]).tolist()) == sorted(glob[: len(i0) + len(i1)].tolist())
     with pytest.raises(ConfigError, match="divisible"):

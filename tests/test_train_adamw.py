@@ -86,4 +86,7 @@ def test_weight_decay_is_validated_and_recorded() -> None:
     assert _recipe_for_card(config)["weight_decay"] == 0.1
     # a card names its recipe and only the settings the run changed
     assert _recipe_for_card(resolve_config("gast-t27", "humaneva")) == {"name": "gast-net/humaneva"}
-    assert _recipe_for_card(resolve_config("gast-t27", "humaneva", epochs=3)) == {"name": "gast-net/humaneva", "epochs": 3}
+    assert _recipe_for_card(resolve_config("gast-t27", "humaneva", epochs=3)) == {
+        "name": "gast-net/humaneva",
+        "epochs": 3,
+    }

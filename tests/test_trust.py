@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest_eval import CentreLifter, TinyLifter  # noqa: E402
+
 from gastbench.cli import app  # noqa: E402
 from gastbench.conformance import run_model_checks  # noqa: E402
 from gastbench.data import load_dataset  # noqa: E402
@@ -22,7 +23,11 @@ from gastbench.outputs import check_distinct, check_output_dir, check_output_fil
 from gastbench.run_folder import prepare_run_dir  # noqa: E402
 
 RNG = np.random.default_rng(7)
-HE_META = {"layout_name": "humaneva15", "num_joints": 15, "keypoints_symmetry": [[2, 3, 4, 8, 9, 10], [5, 6, 7, 11, 12, 13]]}
+HE_META = {
+    "layout_name": "humaneva15",
+    "num_joints": 15,
+    "keypoints_symmetry": [[2, 3, 4, 8, 9, 10], [5, 6, 7, 11, 12, 13]],
+}
 
 
 def _humaneva_files(folder: Path, frames_3d: int = 40, frames_2d: int = 40, drop: str | None = None) -> None:
@@ -35,12 +40,16 @@ def _humaneva_files(folder: Path, frames_3d: int = 40, frames_2d: int = 40, drop
             world = RNG.normal(scale=0.3, size=(frames_3d, 15, 3)).astype(np.float32)
             pos3d[key] = {"Walking 1 chunk0": world}
             if key != drop:
-                pos2d[key] = {"Walking 1 chunk0": [RNG.uniform(0, 480, size=(frames_2d, 15, 2)).astype(np.float32) for _ in range(3)]}
+                pos2d[key] = {
+                    "Walking 1 chunk0": [
+                        RNG.uniform(0, 480, size=(frames_2d, 15, 2)).astype(np.float32) for _ in range(3)
+                    ]
+                }
     np.savez_compressed(folder / "data_3d_humaneva15.npz", positions_3d=pos3d)
     np.savez_compressed(folder / "data_2d_humaneva15_gt.npz", positions_2d=pos2d, metadata=HE_META)
 
 
-def _eval(tmp_path: Path, *args: str) -> "object":
+def _eval(tmp_path: Path, *args: str) -> object:
     runs = tmp_path / "runs"
     base = ["eval", "martinez", "--dataset", "synthetic", "--input", "gt16", "--random-init", "--no-progress",
             "--max-sequences", "1", "--runs-dir", str(runs)]  # fmt: skip
@@ -172,7 +181,9 @@ def test_train_refuses_existing_run_folder_without_checkpoint(tmp_path: Path) ->
     run = tmp_path / "runs" / "mine"
     run.mkdir(parents=True)
     (run / "weights.safetensors").write_bytes(b"precious")
-    config = TrainConfig(model="gast-t9", dataset="synthetic", epochs=1, runs_dir=str(tmp_path / "runs"), run_name="mine")
+    config = TrainConfig(
+        model="gast-t9", dataset="synthetic", epochs=1, runs_dir=str(tmp_path / "runs"), run_name="mine"
+    )
     with pytest.raises(ConfigError, match="--overwrite"):
         train(config, progress=False, final_eval=False, write_card=False)
     assert (run / "weights.safetensors").read_bytes() == b"precious"
@@ -327,7 +338,9 @@ def test_check_exits_1_on_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     import gastbench.registry as registry
 
     real = registry.create_lifter
-    monkeypatch.setattr(registry, "create_lifter", lambda name, **kw: _MeanLeak() if name == "leaky" else real(name, **kw))
+    monkeypatch.setattr(
+        registry, "create_lifter", lambda name, **kw: _MeanLeak() if name == "leaky" else real(name, **kw)
+    )
     res = CliRunner().invoke(app, ["check", "leaky", "--json"])
     assert res.exit_code == 1, res.output
     assert json.loads(res.output)["passed"] is False
@@ -358,7 +371,9 @@ def test_directory_in_place_of_a_file_says_so(tmp_path: Path) -> None:
 def test_convert_garbage_is_one_line(tmp_path: Path, content: bytes) -> None:
     src = tmp_path / "ckpt.bin"
     src.write_bytes(content)
-    res = CliRunner().invoke(app, ["convert", str(src), "--from", "gastnet", "--model", "gast-t27", "--out", str(tmp_path / "o.safetensors")])
+    res = CliRunner().invoke(
+        app, ["convert", str(src), "--from", "gastnet", "--model", "gast-t27", "--out", str(tmp_path / "o.safetensors")]
+    )
     assert isinstance(res.exception, WeightsError), res.exception
 
 

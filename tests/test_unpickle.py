@@ -62,10 +62,19 @@ def dict_of(*pairs: tuple[bytes, bytes]) -> bytes:
 
 
 def ordered_dict_of(*pairs: tuple[bytes, bytes]) -> bytes:
-    return GLOBAL("collections", "OrderedDict") + EMPTY_TUPLE + REDUCE + MARK + b"".join(k + v for k, v in pairs) + SETITEMS
+    return (
+        GLOBAL("collections", "OrderedDict")
+        + EMPTY_TUPLE
+        + REDUCE
+        + MARK
+        + b"".join(k + v for k, v in pairs)
+        + SETITEMS
+    )
 
 
-def tensor(key: str, numel: int, size: tuple[int, ...], stride: tuple[int, ...], storage: str = "FloatStorage") -> bytes:
+def tensor(
+    key: str, numel: int, size: tuple[int, ...], stride: tuple[int, ...], storage: str = "FloatStorage"
+) -> bytes:
     storage_id = tup(SHORT_BINSTRING("storage"), GLOBAL("torch", storage), SHORT_BINSTRING(key),
                      SHORT_BINSTRING("cuda:0"), INT(numel), NONE) + BINPERSID  # fmt: skip
     return GLOBAL("torch._utils", "_rebuild_tensor_v2") + tup(
@@ -92,7 +101,7 @@ def legacy_file(obj_pickle: bytes, storages: list[tuple[str, np.ndarray]], big_e
 
 
 WEIGHT = np.arange(6, dtype=np.float32).reshape(2, 3) / 7
-STEPS = np.array([3, -2**40], dtype=np.int64)
+STEPS = np.array([3, -(2**40)], dtype=np.int64)
 OPTIMIZER_KEY = 140_234_567_890_123  # an id() used as a key, beyond 32 bits: Python 2 wrote INT
 
 
@@ -123,7 +132,11 @@ def write(tmp_path: Path, data: bytes, name: str = "ckpt.pth.tar") -> Path:
 def test_python2_legacy_file_built_byte_by_byte(tmp_path: Path, big_endian: bool) -> None:
     ckpt = load_torch_checkpoint(write(tmp_path, python2_checkpoint(big_endian)))
     state = ckpt["state_dict"]
-    assert isinstance(state, collections.OrderedDict) and list(state) == ["w1.weight", "w1.bias", "bn.num_batches_tracked"]
+    assert isinstance(state, collections.OrderedDict) and list(state) == [
+        "w1.weight",
+        "w1.bias",
+        "bn.num_batches_tracked",
+    ]
     assert torch.equal(state["w1.weight"], torch.from_numpy(WEIGHT))
     assert torch.equal(state["w1.bias"], torch.from_numpy(WEIGHT.ravel()[:3]))
     assert state["bn.num_batches_tracked"].dtype == torch.int64
@@ -244,7 +257,10 @@ def test_hostile_header_pickle_is_refused(tmp_path: Path) -> None:
 
 def test_oversized_string_length_is_a_parse_error(tmp_path: Path) -> None:
     huge = b"T" + struct.pack("<i", 0x7FFFFFFF) + b"abc"
-    _unparsable(write(tmp_path, legacy_file(dict_of((SHORT_BINSTRING("k"), huge)), [])), "expected 2147483647 bytes in a string4")
+    _unparsable(
+        write(tmp_path, legacy_file(dict_of((SHORT_BINSTRING("k"), huge)), [])),
+        "expected 2147483647 bytes in a string4",
+    )
 
 
 def test_oversized_bytes8_length_is_a_parse_error(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from gastbench.cli import app
 from gastbench.errors import WeightsError
+from gastbench.pretrained import resolve_lifter
 from gastbench.registry import create_lifter
 from gastbench.results import load_result
-from gastbench.pretrained import resolve_lifter
 
 
 def _write_weights(folder: Path, name: str = "martinez", layout: str = "h36m") -> Path:

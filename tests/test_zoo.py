@@ -8,15 +8,13 @@ from pathlib import Path
 import pytest
 import tomli_w
 import torch
+from extras import skip_without_extras
 
+from gastbench.cards import Card, Reported, dumps_card, find_card, load_card, load_cards, write_card
 from gastbench.data.actions import H36M_ACTIONS
 from gastbench.errors import ConfigError, WeightsError
-from gastbench.registry import create_lifter, get_lifter_spec
-
-from extras import skip_without_extras
-from gastbench.cards import Card, Reported, dumps_card, find_card, load_card, load_cards, write_card
 from gastbench.pretrained import card_for_weights, resolve_lifter
-
+from gastbench.registry import create_lifter, get_lifter_spec
 
 CARDS = load_cards()
 
@@ -62,10 +60,24 @@ def test_seed_paper_numbers_transcribed() -> None:
 
 def _card(**changes: object) -> Card:
     base = Card(
-        id="semgcn.h36m-gt", lifter="semgcn", layout="h36m16", dataset="h36m", input="gt", status="unpublished",
-        repo_id="gastbench/semgcn.h36m-gt", filename="semgcn.h36m-gt.safetensors", license="mit",
-        receptive_field=1, command="gastbench train semgcn --dataset h36m --input gt",
-        recipe={"name": "semgcn/h36m", "epochs": 50, "lr": 0.001, "flip_augment": True, "actions": ['quote " and \\ backslash']},
+        id="semgcn.h36m-gt",
+        lifter="semgcn",
+        layout="h36m16",
+        dataset="h36m",
+        input="gt",
+        status="unpublished",
+        repo_id="gastbench/semgcn.h36m-gt",
+        filename="semgcn.h36m-gt.safetensors",
+        license="mit",
+        receptive_field=1,
+        command="gastbench train semgcn --dataset h36m --input gt",
+        recipe={
+            "name": "semgcn/h36m",
+            "epochs": 50,
+            "lr": 0.001,
+            "flip_augment": True,
+            "actions": ['quote " and \\ backslash'],
+        },
         reported=Reported(source="x", actions=("A", "B"), p1=(1.0, 2.5), p1_avg=1.75, note="n"),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -86,8 +98,8 @@ def test_writer_round_trips(tmp_path: Path) -> None:
         (('sha256 = ""', 'sha256 = "' + "ab" * 32 + '"'), "leave them empty"),
         (('license = "mit"', 'license = "mit"\nlicence = "x"'), "unknown key"),
         (('input = "gt"', 'input = "cpn"'), "does not match"),
-        (('p1 = [\n    1.0,\n    2.5,\n]', 'p1 = [1.0]'), "align"),
-        (('size = 0', 'size = "big"'), "'size' must be int"),
+        (("p1 = [\n    1.0,\n    2.5,\n]", "p1 = [1.0]"), "align"),
+        (("size = 0", 'size = "big"'), "'size' must be int"),
     ],
 )
 def test_invalid_cards_are_clear_config_errors(tmp_path: Path, text_change: tuple[str, str], message: str) -> None:
@@ -132,7 +144,9 @@ def test_card_for_weights_hashes_and_counts(tmp_path: Path) -> None:
     lifter = create_lifter("semgcn")
     weights = tmp_path / "w.safetensors"
     save_file({k: v.contiguous() for k, v in lifter.state_dict().items()}, str(weights))
-    card = card_for_weights(lifter, weights, dataset="h36m", input="gt", recipe={"epochs": 1}, command="gastbench train semgcn")
+    card = card_for_weights(
+        lifter, weights, dataset="h36m", input="gt", recipe={"epochs": 1}, command="gastbench train semgcn"
+    )
     assert card.status == "local" and card.sha256 == file_sha256(weights) and card.size == weights.stat().st_size
     assert card.params == lifter.num_parameters() and card.id == "semgcn.h36m-gt"
     write_card(card, tmp_path)

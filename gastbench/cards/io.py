@@ -142,9 +142,7 @@ def _reported_from_dict(raw: Any, where: str) -> Reported:
     note = raw.get("note", "")
     if not isinstance(note, str):
         raise ConfigError(f"{where}: [reported] note must be a string")
-    return Reported(
-        source=raw["source"], actions=tuple(actions), p1=lists["p1"], p2=lists["p2"], note=note, **scalars
-    )
+    return Reported(source=raw["source"], actions=tuple(actions), p1=lists["p1"], p2=lists["p2"], note=note, **scalars)
 
 
 def _is_number(value: Any) -> bool:

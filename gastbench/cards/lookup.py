@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import ConfigError, WeightsError
 from ..model_id import ModelId, card_id, parse_model_id
@@ -40,7 +40,9 @@ def plugin_zoo_dirs() -> list[Path]:
     from importlib.metadata import entry_points
 
     found: list[Path] = []
-    own_first = sorted(entry_points(group=ZOO_ENTRY_POINT_GROUP), key=lambda ep: (_distribution(ep) != "gastbench", ep.name))
+    own_first = sorted(
+        entry_points(group=ZOO_ENTRY_POINT_GROUP), key=lambda ep: (_distribution(ep) != "gastbench", ep.name)
+    )
     for ep in own_first:
         # Locate the top-level package without importing it (no torch for `gastbench zoo`), then descend.
         top, *rest = ep.module.split(".")
@@ -51,7 +53,9 @@ def plugin_zoo_dirs() -> list[Path]:
         locations = list(spec.submodule_search_locations or []) if spec is not None else []
         folder = Path(locations[0]).joinpath(*rest) if locations else None
         if folder is None or not folder.is_dir():
-            warnings.warn(f"gastbench: zoo entry point {ep.name!r} ({ep.value}) names no installed folder", stacklevel=2)
+            warnings.warn(
+                f"gastbench: zoo entry point {ep.name!r} ({ep.value}) names no installed folder", stacklevel=2
+            )
             continue
         found.append(folder)
     return found

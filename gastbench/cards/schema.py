@@ -13,9 +13,10 @@ what it takes to use the weights (:class:`EvalPreset`). A card has one of three 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError
 from ..model_id import card_id
@@ -41,11 +42,11 @@ class EvalPreset:
     train_stride: int | None = None
 
     @classmethod
-    def from_recipe(cls, recipe: Mapping[str, Any]) -> "EvalPreset":
+    def from_recipe(cls, recipe: Mapping[str, Any]) -> EvalPreset:
         """The preset of a training recipe or run config (its ``train_stride``)."""
         value = recipe.get("train_stride")
         valid = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-        return cls(train_stride=value if valid else None)  # type: ignore[arg-type]
+        return cls(train_stride=value if valid else None)
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,14 @@ def validate_card(card: Card) -> None:
         # Real results only: a card without weights must not carry a made-up hash or revision.
         filled = [k for k in ("revision", "sha256") if getattr(card, k)] + (["size"] if card.size else [])
         if filled:
-            raise ConfigError(f"{where}: status 'unpublished' but {filled} are set; leave them empty until weights exist")
+            raise ConfigError(
+                f"{where}: status 'unpublished' but {filled} are set; leave them empty until weights exist"
+            )
     else:
         if not _HEX64.fullmatch(card.sha256):
-            raise ConfigError(f"{where}: status {card.status!r} needs sha256 = 64 lowercase hex digits, got {card.sha256!r}")
+            raise ConfigError(
+                f"{where}: status {card.status!r} needs sha256 = 64 lowercase hex digits, got {card.sha256!r}"
+            )
         if card.size <= 0:
             raise ConfigError(f"{where}: status {card.status!r} needs size = the weights file size in bytes")
     if card.status == "published" and not _HEX40.fullmatch(card.revision):

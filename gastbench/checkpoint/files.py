@@ -8,10 +8,10 @@ code can hash files without importing torch.
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import WeightsError, not_a_file
 from ..hashing import file_sha256
@@ -39,7 +39,7 @@ class SafetensorsHeader:
     metadata: dict[str, str]
     shapes: dict[str, tuple[int, ...]]
 
-    def meta_tensors(self) -> dict[str, "torch.Tensor"]:
+    def meta_tensors(self) -> dict[str, torch.Tensor]:
         """Empty ``meta``-device tensors of the file's shapes, for :func:`state_dict_mismatches`."""
         import torch
 
@@ -61,7 +61,9 @@ def read_safetensors_header(path: str | Path) -> SafetensorsHeader:
         raise WeightsError(f"weights file {path} is not a readable safetensors file: {exc}") from None
 
 
-def save_safetensors(tensors: Mapping[str, "torch.Tensor"], path: str | Path, metadata: Mapping[str, str] | None = None) -> str:
+def save_safetensors(
+    tensors: Mapping[str, torch.Tensor], path: str | Path, metadata: Mapping[str, str] | None = None
+) -> str:
     """Write ``tensors`` to ``path`` as safetensors; the same tensors and metadata give the same bytes.
 
     safetensors writes its metadata in hash-map order, which differs between processes; the
@@ -90,7 +92,7 @@ def save_safetensors(tensors: Mapping[str, "torch.Tensor"], path: str | Path, me
     return file_sha256(path)
 
 
-def load_safetensors_strict(lifter: "Lifter", path: str | Path) -> str:
+def load_safetensors_strict(lifter: Lifter, path: str | Path) -> str:
     """Load a safetensors file into ``lifter`` strictly; return the file's sha256.
 
     Every tensor must be used and every parameter filled, with matching shapes; the
@@ -116,7 +118,7 @@ def load_safetensors_strict(lifter: "Lifter", path: str | Path) -> str:
 
 
 def state_dict_mismatches(
-    expected: Mapping[str, "torch.Tensor"], tensors: Mapping[str, "torch.Tensor"], source: str = "file"
+    expected: Mapping[str, torch.Tensor], tensors: Mapping[str, torch.Tensor], source: str = "file"
 ) -> list[str]:
     """Readable differences between a model's state dict and ``tensors``: missing, extra, wrong shape.
 
@@ -140,7 +142,7 @@ def state_dict_mismatches(
     return parts
 
 
-def load_state_dict_strict(lifter: "Lifter", tensors: Mapping[str, "torch.Tensor"], origin: str) -> None:
+def load_state_dict_strict(lifter: Lifter, tensors: Mapping[str, torch.Tensor], origin: str) -> None:
     """Copy ``tensors`` into ``lifter``, raising one readable error for any mismatch."""
     problems = state_dict_mismatches(lifter.state_dict(), tensors)
     if problems:

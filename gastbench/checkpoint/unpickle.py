@@ -30,8 +30,9 @@ import io
 import pickle
 import struct
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,12 +41,23 @@ from ..errors import WeightsError, not_a_file
 from ..safe_pickle import (
     Constructor,
     MalformedPickleError,
-    StandIn,
     UnsafePickleError,
     builtin_globals,
     numpy_globals,
     pickle_end,
     resolve,
+)
+from .torch_values import (
+    STORAGE_DTYPES,
+    TORCH_DTYPES,
+    ParseError,
+    Storage,
+    StorageType,
+    latin1_bytes,
+    rebuild_parameter,
+    rebuild_tensor,
+    rebuild_tensor_v3,
+    torch_size,
 )
 
 __all__ = ["load_torch_checkpoint", "RestrictedUnpickler", "LEGACY_MAGIC_NUMBER", "LEGACY_PROTOCOL_VERSION"]
@@ -53,146 +65,24 @@ __all__ = ["load_torch_checkpoint", "RestrictedUnpickler", "LEGACY_MAGIC_NUMBER"
 LEGACY_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL_VERSION = 1001
 
-_STORAGE_DTYPES: dict[str, torch.dtype] = {
-    "DoubleStorage": torch.float64,
-    "FloatStorage": torch.float32,
-    "HalfStorage": torch.float16,
-    "BFloat16Storage": torch.bfloat16,
-    "LongStorage": torch.int64,
-    "IntStorage": torch.int32,
-    "ShortStorage": torch.int16,
-    "CharStorage": torch.int8,
-    "ByteStorage": torch.uint8,
-    "BoolStorage": torch.bool,
-    "ComplexFloatStorage": torch.complex64,
-    "ComplexDoubleStorage": torch.complex128,
-    "UntypedStorage": torch.uint8,
-}
-
-_TORCH_DTYPES: dict[str, torch.dtype] = {
-    name: getattr(torch, name)
-    for name in ("float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
-}
-
-
-class _ParseError(Exception):
-    """Malformed content; turned into one "cannot parse" message by the caller."""
-
-
-class _StorageType(StandIn):
-    """Stand-in for ``torch.FloatStorage`` & co.: only its element type is ever used."""
-
-    __slots__ = ("name", "dtype")
-
-    def __init__(self, name: str, dtype: torch.dtype) -> None:
-        self.name, self.dtype = name, dtype
-
-    def describe(self) -> str:
-        return f"torch.{self.name}"
-
-
-class _Storage(StandIn):
-    """A storage's elements as a flat tensor (possibly a slice of a legacy root storage)."""
-
-    __slots__ = ("flat",)
-
-    def __init__(self, flat: torch.Tensor) -> None:
-        self.flat = flat
-
-    def describe(self) -> str:
-        return "a storage outside any tensor"
-
-
-class _TensorStandIn(StandIn):
-    """A rebuilt tensor; unlike ``torch.Tensor`` it takes no state (``Tensor.__setstate__`` calls ``set_``)."""
-
-    __slots__ = ("tensor",)
-
-    def __init__(self, tensor: torch.Tensor) -> None:
-        self.tensor = tensor
-
-    def describe(self) -> str:
-        return f"a tensor of shape {tuple(self.tensor.shape)}"
-
-    def resolve(self) -> torch.Tensor:
-        return self.tensor
-
-
-def _as_int_tuple(value: Any, what: str) -> tuple[int, ...]:
-    if isinstance(value, torch.Size):
-        value = tuple(value)
-    if not isinstance(value, tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise _ParseError(f"tensor {what} is {value!r}, not a tuple of integers")
-    return value
-
-
-def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any, *_ignored: Any) -> _TensorStandIn:
-    """The tensor ``torch._utils._rebuild_tensor[_v2]`` would build, checked against its storage."""
-    if not isinstance(storage, _Storage):
-        raise _ParseError(f"a tensor is built on {type(storage).__name__}, not on a storage")
-    if not isinstance(storage_offset, int) or storage_offset < 0:
-        raise _ParseError(f"tensor storage offset {storage_offset!r} is not a non-negative integer")
-    size_t, stride_t = _as_int_tuple(size, "size"), _as_int_tuple(stride, "stride")
-    if len(size_t) != len(stride_t) or any(s < 0 for s in size_t) or any(s < 0 for s in stride_t):
-        raise _ParseError(f"tensor size {size_t} and stride {stride_t} do not fit together")
-    available = storage.flat.numel()
-    if all(size_t):
-        last = storage_offset + sum((n - 1) * s for n, s in zip(size_t, stride_t))
-        if last >= available:
-            raise _ParseError(
-                f"tensor of size {size_t}, stride {stride_t} at offset {storage_offset} reaches element {last} "
-                f"of a storage holding {available}"
-            )
-    return _TensorStandIn(storage.flat.as_strided(size_t, stride_t, storage.flat.storage_offset() + storage_offset))
-
-
-def _rebuild_tensor_v3(
-    storage: Any, storage_offset: Any, size: Any, stride: Any, requires_grad: Any, hooks: Any, dtype: Any, *_: Any
-) -> _TensorStandIn:
-    if not isinstance(storage, _Storage) or not isinstance(dtype, torch.dtype):
-        raise _ParseError("a tensor (v3) is built on something that is not a storage and a dtype")
-    if storage.flat.dtype != dtype:
-        if storage.flat.dtype != torch.uint8 or storage.flat.numel() % torch.empty(0, dtype=dtype).element_size():
-            raise _ParseError(f"a {dtype} tensor is built on a {storage.flat.dtype} storage")
-        storage = _Storage(storage.flat.view(dtype))
-    return _rebuild_tensor(storage, storage_offset, size, stride)
-
-
-def _rebuild_parameter(data: Any, *_ignored: Any) -> _TensorStandIn:
-    """Parameters come back as plain tensors: conversion needs the values, not autograd state."""
-    if not isinstance(data, _TensorStandIn):
-        raise _ParseError(f"a parameter wraps {type(data).__name__}, not a tensor")
-    return data
-
-
-def _torch_size(*args: Any) -> tuple[int, ...]:
-    return _as_int_tuple(tuple(args[0]) if args else (), "torch.Size")
-
-
-def _latin1_bytes(text: Any, encoding: Any = "utf-8", *_: Any) -> bytes:
-    """Protocol 2 spells ``bytes`` as ``_codecs.encode(text, "latin1")``; only that use is allowed."""
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise _ParseError(f"_codecs.encode is used with {type(text).__name__} and {encoding!r}, not to spell bytes")
-    return text.encode("latin1")
-
 
 def _allowed_globals() -> dict[tuple[str, str], Any]:
     calls: dict[tuple[str, str], Callable[..., Any]] = {
-        ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
-        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-        ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
-        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-        ("torch.nn.parameter", "Parameter"): _rebuild_parameter,
-        ("torch", "Size"): _torch_size,
-        ("_codecs", "encode"): _latin1_bytes,
+        ("torch._utils", "_rebuild_tensor"): rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor_v2"): rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor_v3"): rebuild_tensor_v3,
+        ("torch._utils", "_rebuild_parameter"): rebuild_parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): rebuild_parameter,
+        ("torch.nn.parameter", "Parameter"): rebuild_parameter,
+        ("torch", "Size"): torch_size,
+        ("_codecs", "encode"): latin1_bytes,
     }
     allowed: dict[tuple[str, str], Any] = {key: Constructor(".".join(key), call) for key, call in calls.items()}
     allowed[("collections", "OrderedDict")] = builtin_globals()[("collections", "OrderedDict")]
-    for name, dtype in _STORAGE_DTYPES.items():
+    for name, dtype in STORAGE_DTYPES.items():
         for module in ("torch", "torch.cuda", "torch.storage"):
-            allowed[(module, name)] = _StorageType(name, dtype)
-    for name, dtype in _TORCH_DTYPES.items():
+            allowed[(module, name)] = StorageType(name, dtype)
+    for name, dtype in TORCH_DTYPES.items():
         allowed[("torch", name)] = dtype  # immutable: no __setstate__, no __dict__
     allowed.update(numpy_globals())
     return allowed
@@ -204,7 +94,7 @@ _ALLOWED = _allowed_globals()
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that can only build the allow-listed values; storages come from ``load_storage``."""
 
-    def __init__(self, data: bytes, origin: str, load_storage: Callable[[tuple[Any, ...]], _Storage] | None) -> None:
+    def __init__(self, data: bytes, origin: str, load_storage: Callable[[tuple[Any, ...]], Storage] | None) -> None:
         super().__init__(io.BytesIO(data), encoding="latin1")
         self._origin = origin
         self._load_storage = load_storage
@@ -220,32 +110,34 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         if self._load_storage is None:
-            raise _ParseError("a header pickle refers to a storage")
+            raise ParseError("a header pickle refers to a storage")
         if not isinstance(pid, tuple) or not pid or pid[0] != "storage":
-            raise _ParseError(f"unknown persistent id {str(pid)[:80]!r} (only storages are expected)")
+            raise ParseError(f"unknown persistent id {str(pid)[:80]!r} (only storages are expected)")
         return self._load_storage(pid)
 
 
-def _unpickle(data: bytes, start: int, origin: str, load_storage: Callable[[tuple[Any, ...]], _Storage] | None = None) -> tuple[Any, int]:
+def _unpickle(
+    data: bytes, start: int, origin: str, load_storage: Callable[[tuple[Any, ...]], Storage] | None = None
+) -> tuple[Any, int]:
     try:
         end = pickle_end(data, start)
     except MalformedPickleError as exc:
-        raise _ParseError(str(exc)) from None
+        raise ParseError(str(exc)) from None
     try:
         value = resolve(RestrictedUnpickler(data[start:end], origin, load_storage).load(), leaves=(torch.dtype,))
-    except (WeightsError, _ParseError):
+    except (WeightsError, ParseError):
         raise
     except UnsafePickleError as exc:
         raise WeightsError(f"refused: the file {origin} is unsafe and was not loaded: {exc}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
             UnicodeError, OverflowError, MemoryError, RecursionError, RuntimeError, struct.error) as exc:  # fmt: skip
-        raise _ParseError(f"{type(exc).__name__}: {exc}") from None
+        raise ParseError(f"{type(exc).__name__}: {exc}") from None
     return value, end
 
 
-def _storage_type_of(pid: tuple[Any, ...]) -> _StorageType:
-    if len(pid) < 5 or not isinstance(pid[1], _StorageType):
-        raise _ParseError(f"storage id {str(pid)[:80]} does not name a storage type")
+def _storage_type_of(pid: tuple[Any, ...]) -> StorageType:
+    if len(pid) < 5 or not isinstance(pid[1], StorageType):
+        raise ParseError(f"storage id {str(pid)[:80]} does not name a storage type")
     return pid[1]
 
 
@@ -263,47 +155,47 @@ def _load_zip(data: bytes, origin: str) -> Any:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = archive.namelist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise _ParseError(f"damaged zip container ({exc})") from None
+        raise ParseError(f"damaged zip container ({exc})") from None
     pickles = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
     if len(pickles) != 1:
-        raise _ParseError(f"a zip container needs exactly one <dir>/data.pkl; found {pickles or 'none'}")
+        raise ParseError(f"a zip container needs exactly one <dir>/data.pkl; found {pickles or 'none'}")
     prefix = pickles[0][: -len("data.pkl")]
     big_endian = False
     if f"{prefix}byteorder" in names:
         order = archive.read(f"{prefix}byteorder").decode("ascii", "replace").strip()
         if order not in ("little", "big"):
-            raise _ParseError(f"byteorder record says {order!r}")
+            raise ParseError(f"byteorder record says {order!r}")
         big_endian = order == "big"
-    loaded: dict[str, _Storage] = {}
+    loaded: dict[str, Storage] = {}
 
-    def load_storage(pid: tuple[Any, ...]) -> _Storage:
+    def load_storage(pid: tuple[Any, ...]) -> Storage:
         storage_type = _storage_type_of(pid)
         key, numel = pid[2], pid[4]
         if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
-            raise _ParseError(f"storage id {str(pid)[:80]} has a bad key or element count")
+            raise ParseError(f"storage id {str(pid)[:80]} has a bad key or element count")
         if key not in loaded:
             record = f"{prefix}data/{key}"
             try:
                 info = archive.getinfo(record)
             except KeyError:
-                raise _ParseError(f"storage record {record} is missing") from None
+                raise ParseError(f"storage record {record} is missing") from None
             nbytes = numel * torch.empty(0, dtype=storage_type.dtype).element_size()
             if info.file_size != nbytes:
-                raise _ParseError(f"storage record {record} holds {info.file_size} bytes, its id says {nbytes}")
+                raise ParseError(f"storage record {record} holds {info.file_size} bytes, its id says {nbytes}")
             try:
                 raw = archive.read(record)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise _ParseError(f"storage record {record} is damaged ({exc})") from None
-            loaded[key] = _Storage(_flat_from_bytes(raw, storage_type.dtype, big_endian))
+                raise ParseError(f"storage record {record} is damaged ({exc})") from None
+            loaded[key] = Storage(_flat_from_bytes(raw, storage_type.dtype, big_endian))
         storage = loaded[key]
         if storage.flat.dtype != storage_type.dtype and storage_type.dtype != torch.uint8:
-            raise _ParseError(f"storage {key} is read as {storage.flat.dtype} and as {storage_type.dtype}")
+            raise ParseError(f"storage {key} is read as {storage.flat.dtype} and as {storage_type.dtype}")
         return storage
 
     try:
         pickled = archive.read(pickles[0])
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise _ParseError(f"{pickles[0]} is damaged ({exc})") from None
+        raise ParseError(f"{pickles[0]} is damaged ({exc})") from None
     value, _ = _unpickle(pickled, 0, origin, load_storage)
     return value
 
@@ -311,64 +203,66 @@ def _load_zip(data: bytes, origin: str) -> Any:
 def _load_legacy(data: bytes, origin: str) -> Any:
     try:
         magic, offset = _unpickle(data, 0, origin)
-    except _ParseError as exc:
-        raise _ParseError(f"neither a zip archive nor a legacy checkpoint (no magic number: {exc})") from None
+    except ParseError as exc:
+        raise ParseError(f"neither a zip archive nor a legacy checkpoint (no magic number: {exc})") from None
     if magic != LEGACY_MAGIC_NUMBER:
-        raise _ParseError(f"bad magic number {str(magic)[:40]!r} (a legacy checkpoint starts with {LEGACY_MAGIC_NUMBER:#x})")
+        raise ParseError(
+            f"bad magic number {str(magic)[:40]!r} (a legacy checkpoint starts with {LEGACY_MAGIC_NUMBER:#x})"
+        )
     version, offset = _unpickle(data, offset, origin)
     if version != LEGACY_PROTOCOL_VERSION:
-        raise _ParseError(f"legacy protocol version {version!r}, expected {LEGACY_PROTOCOL_VERSION}")
+        raise ParseError(f"legacy protocol version {version!r}, expected {LEGACY_PROTOCOL_VERSION}")
     sys_info, offset = _unpickle(data, offset, origin)
     if not isinstance(sys_info, dict):
-        raise _ParseError(f"sys_info is a {type(sys_info).__name__}, not a dict")
+        raise ParseError(f"sys_info is a {type(sys_info).__name__}, not a dict")
     big_endian = sys_info.get("little_endian", True) is False
     roots: dict[str, torch.Tensor] = {}
 
-    def load_storage(pid: tuple[Any, ...]) -> _Storage:
+    def load_storage(pid: tuple[Any, ...]) -> Storage:
         storage_type = _storage_type_of(pid)
         key, numel = pid[2], pid[4]
         view = pid[5] if len(pid) > 5 else None
         if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
-            raise _ParseError(f"storage id {str(pid)[:80]} has a bad key or element count")
+            raise ParseError(f"storage id {str(pid)[:80]} has a bad key or element count")
         nbytes = numel * torch.empty(0, dtype=storage_type.dtype).element_size()
         if nbytes > len(data):
-            raise _ParseError(f"storage {key} claims {numel} elements ({nbytes} bytes) in a {len(data)}-byte file")
+            raise ParseError(f"storage {key} claims {numel} elements ({nbytes} bytes) in a {len(data)}-byte file")
         if key not in roots:
             roots[key] = torch.zeros(numel, dtype=storage_type.dtype)
         root = roots[key]
         if root.dtype != storage_type.dtype:
-            raise _ParseError(f"storage {key} is read as {root.dtype} and as {storage_type.dtype}")
+            raise ParseError(f"storage {key} is read as {root.dtype} and as {storage_type.dtype}")
         if view is None:
-            return _Storage(root)
+            return Storage(root)
         if not (isinstance(view, tuple) and len(view) == 3 and all(isinstance(v, int) for v in view[1:])):
-            raise _ParseError(f"storage view {str(view)[:80]} is malformed")
+            raise ParseError(f"storage view {str(view)[:80]} is malformed")
         _, start, length = view
         if start < 0 or length < 0 or start + length > root.numel():
-            raise _ParseError(f"storage view [{start}, {start + length}) exceeds storage {key} of {root.numel()}")
-        return _Storage(root[start : start + length])
+            raise ParseError(f"storage view [{start}, {start + length}) exceeds storage {key} of {root.numel()}")
+        return Storage(root[start : start + length])
 
     value, offset = _unpickle(data, offset, origin, load_storage)
     keys, offset = _unpickle(data, offset, origin)
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise _ParseError("the storage key list is not a list of strings")
+        raise ParseError("the storage key list is not a list of strings")
     count_format = ">q" if big_endian else "<q"
     for key in keys:
         if key not in roots:
-            raise _ParseError(f"storage key {key!r} is listed but no tensor uses it")
+            raise ParseError(f"storage key {key!r} is listed but no tensor uses it")
         root = roots[key]
         if offset + 8 > len(data):
-            raise _ParseError(f"the file ends before storage {key}'s element count (truncated at byte {len(data)})")
+            raise ParseError(f"the file ends before storage {key}'s element count (truncated at byte {len(data)})")
         (count,) = struct.unpack_from(count_format, data, offset)
         if count != root.numel():
-            raise _ParseError(f"storage {key} holds {count} elements, its id says {root.numel()}")
+            raise ParseError(f"storage {key} holds {count} elements, its id says {root.numel()}")
         nbytes = count * root.element_size()
         start, offset = offset + 8, offset + 8 + nbytes
         if offset > len(data):
-            raise _ParseError(f"storage {key} needs {nbytes} bytes, only {len(data) - start} remain (truncated file)")
+            raise ParseError(f"storage {key} needs {nbytes} bytes, only {len(data) - start} remain (truncated file)")
         root.copy_(_flat_from_bytes(data[start:offset], root.dtype, big_endian))
     missing = sorted(set(roots) - set(keys))
     if missing:
-        raise _ParseError(f"storages {missing[:5]} are used but their data is not in the file")
+        raise ParseError(f"storages {missing[:5]} are used but their data is not in the file")
     return value
 
 
@@ -387,11 +281,11 @@ def load_torch_checkpoint(path: str | Path) -> Any:
     origin = str(path)
     try:
         if not data:
-            raise _ParseError("the file is empty")
+            raise ParseError("the file is empty")
         if data[:4] == b"PK\x03\x04":
             return _load_zip(data, origin)
         if data[257:262] == b"ustar":
-            raise _ParseError("a tar container (torch < 0.1.10) is not supported; re-save it with a newer torch")
+            raise ParseError("a tar container (torch < 0.1.10) is not supported; re-save it with a newer torch")
         return _load_legacy(data, origin)
-    except _ParseError as exc:
+    except ParseError as exc:
         raise WeightsError(f"cannot parse {path} as a PyTorch checkpoint: {exc}") from None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,10 +19,10 @@ def register(app: typer.Typer) -> None:
     @app.command("check")
     def check_command(
         model: str = typer.Argument(..., help="Registered lifter, e.g. gast-t27."),
-        layout: Optional[str] = typer.Option(None, "--layout", help="Input layout (default: the model's)."),
-        weights: Optional[Path] = typer.Option(None, "--weights", help="Also check that this file loads strictly."),
-        dataset: Optional[str] = typer.Option(None, "--dataset", help="Pick the card for this dataset."),
-        input: Optional[str] = typer.Option(None, "--input", help="Pick the card for this 2D input."),
+        layout: str | None = typer.Option(None, "--layout", help="Input layout (default: the model's)."),
+        weights: Path | None = typer.Option(None, "--weights", help="Also check that this file loads strictly."),
+        dataset: str | None = typer.Option(None, "--dataset", help="Pick the card for this dataset."),
+        input: str | None = typer.Option(None, "--input", help="Pick the card for this 2D input."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Conformance checks: shapes, receptive field, parameters, flip, determinism, weights."""
@@ -32,7 +31,9 @@ def register(app: typer.Typer) -> None:
         results = run_checks(model, layout=layout, weights=weights, dataset=dataset, input=input)
         failed = [r for r in results if not r.ok]
         if as_json:
-            typer.echo(json.dumps({"model": model, "passed": not failed, "checks": [r.to_dict() for r in results]}, indent=2))
+            typer.echo(
+                json.dumps({"model": model, "passed": not failed, "checks": [r.to_dict() for r in results]}, indent=2)
+            )
         else:
             marks = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]skip[/]"}
             print_table(f"gastbench check {model}", ["check", "result", "detail"],

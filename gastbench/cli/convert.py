@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,24 +19,31 @@ def register(app: typer.Typer) -> None:
     @app.command("convert")
     def convert_command(
         src: Path = typer.Argument(..., help="The authors' checkpoint (.bin / .pth / .pth.tar)."),
-        source_format: str = typer.Option(..., "--from", help="The family's original format (gastnet, videopose3d, martinez, semgcn, poseformer, mixste, motionbert, or a plugin's; see `gastbench models`)."),
+        source_format: str = typer.Option(
+            ...,
+            "--from",
+            help="The family's original format (gastnet, videopose3d, martinez, semgcn, poseformer, mixste, motionbert, or a plugin's; see `gastbench models`).",
+        ),
         out: Path = typer.Option(..., "--out", help="Output .safetensors file."),
         model: str = typer.Option(..., "--model", help="Target lifter, e.g. gast-t81."),
-        layout: Optional[str] = typer.Option(None, "--layout", help="Input layout (default: the model's)."),
+        layout: str | None = typer.Option(None, "--layout", help="Input layout (default: the model's)."),
         overwrite: bool = OVERWRITE,
-        stats: Optional[Path] = typer.Option(None, "--stats", help="Martinez: stat_3d.pth.tar (3D mean/std/dim_use)."),
-        stats_2d: Optional[Path] = typer.Option(None, "--stats-2d", help="Martinez: 2D pixel mean/std/dim_use file."),
+        stats: Path | None = typer.Option(None, "--stats", help="Martinez: stat_3d.pth.tar (3D mean/std/dim_use)."),
+        stats_2d: Path | None = typer.Option(None, "--stats-2d", help="Martinez: 2D pixel mean/std/dim_use file."),
         image_size: str = typer.Option(
-            "1000x1000", "--image-size", help="Martinez: the WxH the 2D statistics fold is built for (Human3.6M: 1000x1000 or 1000x1002)."
+            "1000x1000",
+            "--image-size",
+            help="Martinez: the WxH the 2D statistics fold is built for (Human3.6M: 1000x1000 or 1000x1002).",
         ),
-        model_args: Optional[list[str]] = typer.Option(
-            None, "--model-arg", help="Factory override KEY=VALUE for a reduced checkpoint (recorded in the output file)."
+        model_args: list[str] | None = typer.Option(
+            None,
+            "--model-arg",
+            help="Factory override KEY=VALUE for a reduced checkpoint (recorded in the output file).",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the conversion report as JSON."),
     ) -> None:
         """Convert an original checkpoint into gastbench safetensors (every key and shape checked)."""
         from ..convert import convert_checkpoint
-
         from ..errors import ConfigError
         from .train import _parse_assignments
 
@@ -60,7 +66,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(report.to_dict(), indent=2))
             return
         typer.echo(f"converted {report.source} ({report.format}) -> {report.output}")
-        typer.echo(f"  model {report.model}, layout {report.layout}: {report.tensors} tensors, all used, shapes checked")
+        typer.echo(
+            f"  model {report.model}, layout {report.layout}: {report.tensors} tensors, all used, shapes checked"
+        )
         if report.renamed:
             typer.echo(f"  renamed {len(report.renamed)} key(s), e.g. {report.renamed[0]}")
         if report.filled:

@@ -7,31 +7,49 @@ point prints them as one line (exit code 3).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from .options import (
-    CHUNK_FRAMES, DATA_DIR, DATASET, DEVICE, FLIP, FORMAT, INPUT, MODEL, NO_PROGRESS, OFFLINE, OVERWRITE, PROTOCOL,
-    RANDOM_INIT, RUNS_DIR, SEED, TABLE_OUT, TRAIN_STRIDE, WEIGHTS, check_format, write_text,
+    CHUNK_FRAMES,
+    DATA_DIR,
+    DEVICE,
+    FLIP,
+    FORMAT,
+    INPUT,
+    MODEL,
+    NO_PROGRESS,
+    OFFLINE,
+    OVERWRITE,
+    RANDOM_INIT,
+    RUNS_DIR,
+    SEED,
+    TABLE_OUT,
+    TRAIN_STRIDE,
+    WEIGHTS,
+    check_format,
+    write_text,
 )  # fmt: skip
 
 if TYPE_CHECKING:
     from ..results import EvalResult
 
 
-def _protocols_text(records: list["EvalResult"], fmt: str, protocols: list[str]) -> str:
+def _protocols_text(records: list[EvalResult], fmt: str, protocols: list[str]) -> str:
     from ..tables import render_results
 
     if fmt == "json":
         import json
 
-        return json.dumps([json.loads(render_results(records, p, "json")) for p in protocols], indent=2, ensure_ascii=False)
+        return json.dumps(
+            [json.loads(render_results(records, p, "json")) for p in protocols], indent=2, ensure_ascii=False
+        )
     return "\n\n".join(render_results(records, p, fmt) for p in protocols)
 
 
 def _check_outputs(
-    out: Optional[Path], predictions: Optional[Path], runs_dir: Optional[Path], overwrite: bool, inputs: list[str]
+    out: Path | None, predictions: Path | None, runs_dir: Path | None, overwrite: bool, inputs: list[str]
 ) -> Path:
     """Every output path of ``eval`` checked before any work (see :mod:`gastbench.outputs`); return the runs folder."""
     from ..outputs import check_distinct, check_output_dir, check_output_file
@@ -46,7 +64,7 @@ def _check_outputs(
     return check_output_dir(folder, "--runs-dir")
 
 
-def _warn_partial(result: "EvalResult") -> None:
+def _warn_partial(result: EvalResult) -> None:
     if result.protocol.trimmed:
         typer.echo(
             f"note: {len(result.protocol.trimmed)} camera view(s) trimmed to the shorter of their 2D and 3D frame "
@@ -55,12 +73,22 @@ def _warn_partial(result: "EvalResult") -> None:
         )
     reasons = result.partial_reasons()
     if reasons:
-        typer.echo(f"warning: partial result, left off the leaderboard (see --include-partial): {'; '.join(reasons)}", err=True)
+        typer.echo(
+            f"warning: partial result, left off the leaderboard (see --include-partial): {'; '.join(reasons)}", err=True
+        )
 
 
 def _load_all(
-    model: str, dataset: str, input: str, data_dir: Optional[Path], allow_trim: bool, weights: Optional[Path],
-    random_init: bool, annotation: Optional[str], card_dataset: Optional[str], card_input: Optional[str],
+    model: str,
+    dataset: str,
+    input: str,
+    data_dir: Path | None,
+    allow_trim: bool,
+    weights: Path | None,
+    random_init: bool,
+    annotation: str | None,
+    card_dataset: str | None,
+    card_input: str | None,
 ) -> Any:
     """The dataset, with every missing piece (data files, weights) reported at once with what to do for each."""
     from ..data import load_dataset
@@ -89,11 +117,13 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         model: str = MODEL,
-        dataset: str = typer.Option("h36m", "--dataset", help="Dataset: h36m, humaneva, 3dhp (MPI-INF-3DHP) or synthetic (built in)."),
-        annotation: Optional[str] = typer.Option(
+        dataset: str = typer.Option(
+            "h36m", "--dataset", help="Dataset: h36m, humaneva, 3dhp (MPI-INF-3DHP) or synthetic (built in)."
+        ),
+        annotation: str | None = typer.Option(
             None, "--annotation", help="3dhp only: the 3D annotation scored against, univ_annot3 (default) or annot3."
         ),
-        trained_on: Optional[str] = typer.Option(
+        trained_on: str | None = typer.Option(
             None,
             "--trained-on",
             help=(
@@ -102,26 +132,34 @@ def register(app: typer.Typer) -> None:
             ),
         ),
         input: str = INPUT,
-        data_dir: Optional[Path] = DATA_DIR,
+        data_dir: Path | None = DATA_DIR,
         device: str = DEVICE,
-        chunk_frames: Optional[int] = CHUNK_FRAMES,
-        flip: Optional[bool] = FLIP,
-        score_stride: Optional[int] = typer.Option(
+        chunk_frames: int | None = CHUNK_FRAMES,
+        flip: bool | None = FLIP,
+        score_stride: int | None = typer.Option(
             None, "--score-stride", min=1, help="Score every n-th frame (default: the protocol's: 1, or the paper's)."
         ),
-        train_stride: Optional[int] = TRAIN_STRIDE,
-        convention: str = typer.Option("standard", "--convention", help="standard (the leaderboard's) or paper (the authors' own)."),
-        weights: Optional[Path] = WEIGHTS,
+        train_stride: int | None = TRAIN_STRIDE,
+        convention: str = typer.Option(
+            "standard", "--convention", help="standard (the leaderboard's) or paper (the authors' own)."
+        ),
+        weights: Path | None = WEIGHTS,
         random_init: bool = RANDOM_INIT,
         seed: int = SEED,
-        causal: bool = typer.Option(False, "--causal", help="Build the causal variant of the model (recorded; weights trained "
-                                    "non-causal make the result partial)."),  # fmt: skip
+        causal: bool = typer.Option(
+            False,
+            "--causal",
+            help="Build the causal variant of the model (recorded; weights trained "
+            "non-causal make the result partial).",
+        ),  # fmt: skip
         offline: bool = OFFLINE,
-        max_sequences: Optional[int] = typer.Option(None, "--max-sequences", min=1, help="Quick check: the first n test sequences (partial)."),
+        max_sequences: int | None = typer.Option(
+            None, "--max-sequences", min=1, help="Quick check: the first n test sequences (partial)."
+        ),
         fmt: str = FORMAT,
-        out: Optional[Path] = TABLE_OUT,
-        runs_dir: Optional[Path] = RUNS_DIR,
-        save_predictions: Optional[Path] = typer.Option(
+        out: Path | None = TABLE_OUT,
+        runs_dir: Path | None = RUNS_DIR,
+        save_predictions: Path | None = typer.Option(
             None, "--save-predictions", help="Also write the scored predictions and targets to this .npz file."
         ),
         overwrite: bool = OVERWRITE,
@@ -163,7 +201,7 @@ def register(app: typer.Typer) -> None:
             device=device,
             chunk_frames=chunk_frames,
             flip=flip,
-            convention=convention,  # type: ignore[arg-type]
+            convention=convention,
             score_stride=score_stride,
             max_sequences=max_sequences,
             save_predictions=save_predictions,
@@ -185,12 +223,14 @@ def register(app: typer.Typer) -> None:
     @app.command("table")
     def table_command(
         results: list[Path] = typer.Argument(..., help="Result records (JSON) written by `gastbench eval`."),
-        protocol: Optional[str] = typer.Option(
-            None, "--protocol", help="1 (MPJPE), 2 (P-MPJPE), n (N-MPJPE) or velocity (MPJVE); 3dhp records: 1 "
+        protocol: str | None = typer.Option(
+            None,
+            "--protocol",
+            help="1 (MPJPE), 2 (P-MPJPE), n (N-MPJPE) or velocity (MPJVE); 3dhp records: 1 "
             "(scenes) or sequences; default: the dataset's headline protocol (2 for HumanEva-I, 1 otherwise).",
         ),
         fmt: str = FORMAT,
-        out: Optional[Path] = TABLE_OUT,
+        out: Path | None = TABLE_OUT,
         overwrite: bool = OVERWRITE,
     ) -> None:
         """Render several result records as one table (Table 1 layout; Table 3 for HumanEva-I)."""

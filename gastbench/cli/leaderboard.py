@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from .options import DATASET, FORMAT, INPUT, OVERWRITE, PROTOCOL, RUNS_DIRS, TABLE_OUT, check_format, write_text
+from .options import DATASET, FORMAT, OVERWRITE, PROTOCOL, RUNS_DIRS, TABLE_OUT, check_format, write_text
 
 
 def register(app: typer.Typer) -> None:
@@ -16,14 +15,18 @@ def register(app: typer.Typer) -> None:
     @app.command("leaderboard")
     def leaderboard_command(
         dataset: str = DATASET,
-        input: str = typer.Option("gt", "--input", help="2D input (gt, cpn, sh_ft_h36m, ...) or 'all' (one table of every input)."),
-        protocol: Optional[str] = PROTOCOL,
+        input: str = typer.Option(
+            "gt", "--input", help="2D input (gt, cpn, sh_ft_h36m, ...) or 'all' (one table of every input)."
+        ),
+        protocol: str | None = PROTOCOL,
         fmt: str = FORMAT,
-        runs_dir: Optional[list[Path]] = RUNS_DIRS,
-        out: Optional[Path] = TABLE_OUT,
+        runs_dir: list[Path] | None = RUNS_DIRS,
+        out: Path | None = TABLE_OUT,
         overwrite: bool = OVERWRITE,
         include_partial: bool = typer.Option(
-            False, "--include-partial", help="Also list partial records (untrained, --max-sequences, synthetic, incomplete data)."
+            False,
+            "--include-partial",
+            help="Also list partial records (untrained, --max-sequences, synthetic, incomplete data).",
         ),
     ) -> None:
         """Measured results beside the papers' reported numbers, sorted by Avg (default protocol: the dataset's headline one)."""

@@ -10,7 +10,6 @@ from ._console import print_table
 from .options import JSON
 
 
-
 def model_rows(pattern: str = "*", layout: str | None = None) -> list[dict[str, object]]:
     """One row per registered lifter: name, family, receptive field, joints, parameters."""
     from ..errors import GastbenchError
@@ -49,11 +48,21 @@ def model_rows(pattern: str = "*", layout: str | None = None) -> list[dict[str, 
     return rows
 
 
+def _params_cell(row: dict[str, object]) -> str:
+    """Parameters in millions, or why the model could not be built here."""
+    if row["params_m"] is not None:
+        return f"{row['params_m']:.2f}"
+    needs = row.get("needs")
+    return f"needs {', '.join(str(n) for n in needs)}" if isinstance(needs, list) and needs else "build failed"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("models")
     def models_command(
         pattern: str = typer.Argument("*", help="Shell-style wildcard, e.g. 'gast-*'."),
-        layout: str = typer.Option(None, "--layout", help="Input layout to count parameters for (default: each model's own)."),
+        layout: str = typer.Option(
+            None, "--layout", help="Input layout to count parameters for (default: each model's own)."
+        ),
         as_json: bool = JSON,
     ) -> None:
         """List registered lifters with receptive field, joints and parameter count."""
@@ -68,11 +77,15 @@ def register(app: typer.Typer) -> None:
             "gastbench lifters",
             ["name", "family", "RF", "joints", "layout", "params (M)", "paper"],
             [
-                [str(r["name"]), str(r["family"]), str(r["receptive_field"] or "-"),
-                 f"{r['joints_in']}->{r['joints_out']}" if r["joints_in"] else "-", str(r["layout"]),
-                 f"{r['params_m']:.2f}" if r["params_m"] is not None
-                 else f"needs {', '.join(map(str, r['needs']))}" if r.get("needs") else "build failed",  # type: ignore[call-overload]
-                 str(r["paper"])]  # fmt: skip
+                [
+                    str(r["name"]),
+                    str(r["family"]),
+                    str(r["receptive_field"] or "-"),
+                    f"{r['joints_in']}->{r['joints_out']}" if r["joints_in"] else "-",
+                    str(r["layout"]),
+                    _params_cell(r),
+                    str(r["paper"]),
+                ]  # fmt: skip
                 for r in rows
             ],
             right=("RF", "params (M)"),

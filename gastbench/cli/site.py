@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,15 +16,21 @@ def register(app: typer.Typer) -> None:
 
     @app.command("site")
     def site_command(
-        out_dir: Path = typer.Argument(..., help="Folder to write the site into (absent, empty, or an earlier site with --overwrite)."),
-        runs_dir: Optional[list[Path]] = typer.Option(
+        out_dir: Path = typer.Argument(
+            ..., help="Folder to write the site into (absent, empty, or an earlier site with --overwrite)."
+        ),
+        runs_dir: list[Path] | None = typer.Option(
             None, "--runs-dir", help="Result folders read beside the zoo's results (default $GASTBENCH_RUNS or ./runs)."
         ),
         include_partial: bool = typer.Option(
-            False, "--include-partial", help="Also list partial records (untrained, --max-sequences, synthetic, incomplete data)."
+            False,
+            "--include-partial",
+            help="Also list partial records (untrained, --max-sequences, synthetic, incomplete data).",
         ),
         overwrite: bool = typer.Option(
-            False, "--overwrite", help="Replace the files an earlier `gastbench site` wrote into OUT_DIR (nothing else)."
+            False,
+            "--overwrite",
+            help="Replace the files an earlier `gastbench site` wrote into OUT_DIR (nothing else).",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
     ) -> None:

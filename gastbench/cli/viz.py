@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import typer
 
 from ..run_folder import LOG
 from .options import DATA_DIR, DATASET, INPUT, OFFLINE, OVERWRITE, RANDOM_INIT, SEED, WEIGHTS
 
-def _frames(total: int, start: int, count: Optional[int], stride: int) -> list[int]:
+
+def _frames(total: int, start: int, count: int | None, stride: int) -> list[int]:
     from ..errors import ConfigError
 
     if start < 0 or start >= total or stride < 1:
@@ -26,20 +27,42 @@ def _guard(out: Path, overwrite: bool, inputs: Sequence[Path | str]) -> None:
     check_output_file(out, "--out", overwrite=overwrite, inputs=inputs)
 
 
-def render(inputs, tracks, out: Path, *, frame: Optional[int], start: int, count: Optional[int], stride: int, fps: float, dpi: Optional[int], overwrite: bool) -> None:  # type: ignore[no-untyped-def]
+def render(
+    inputs,
+    tracks,
+    out: Path,
+    *,
+    frame: int | None,
+    start: int,
+    count: int | None,
+    stride: int,
+    fps: float,
+    dpi: int | None,
+    overwrite: bool,
+) -> None:
     from ..viz.animate import render_animation, render_frame
 
     total = tracks[0].poses.shape[0] if tracks else inputs.keypoints.shape[0]
     if out.suffix.lower() in (".gif", ".mp4"):
         report = render_animation(
-            inputs, tracks, out, frames=_frames(total, start, count, stride), fps=fps, dpi=dpi or 60, overwrite=overwrite
+            inputs,
+            tracks,
+            out,
+            frames=_frames(total, start, count, stride),
+            fps=fps,
+            dpi=dpi or 60,
+            overwrite=overwrite,
         )
     else:
-        report = render_frame(inputs, tracks, out, frame if frame is not None else start, dpi=dpi or 100, overwrite=overwrite)
+        report = render_frame(
+            inputs, tracks, out, frame if frame is not None else start, dpi=dpi or 100, overwrite=overwrite
+        )
     if report.note:
         typer.echo(f"note: {report.note}", err=True)
     size_kb = report.path.stat().st_size / 1024
-    typer.echo(f"wrote {report.path} ({report.frames} frames, {size_kb:.0f} KiB, {report.seconds:.1f} s, {report.writer})")
+    typer.echo(
+        f"wrote {report.path} ({report.frames} frames, {size_kb:.0f} KiB, {report.seconds:.1f} s, {report.writer})"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -47,30 +70,41 @@ def register(app: typer.Typer) -> None:
 
     @app.command("viz")
     def viz_command(
-        models: list[str] = typer.Argument(None, help="Lifters to compare: MODEL or MODEL=WEIGHTS.safetensors (none: only --predictions)."),
+        models: list[str] = typer.Argument(
+            None, help="Lifters to compare: MODEL or MODEL=WEIGHTS.safetensors (none: only --predictions)."
+        ),
         out: Path = typer.Option(..., "--out", help="Output: .gif or .mp4 (animation) or .png (one frame)."),
         dataset: str = DATASET,
         input: str = INPUT,
-        data_dir: Optional[Path] = DATA_DIR,
-        subject: Optional[str] = typer.Option(None, "--subject", help="Test subject, e.g. S9 (default: the first)."),
-        action: Optional[str] = typer.Option(None, "--action", help="Sequence ('Walking 1') or action ('Walking')."),
-        camera: Optional[str] = typer.Option(None, "--camera", help="Camera id or index (default: the first)."),
-        predictions: list[Path] = typer.Option([], "--predictions", help="Saved predictions (.npz from `eval --save-predictions`); repeatable."),
+        data_dir: Path | None = DATA_DIR,
+        subject: str | None = typer.Option(None, "--subject", help="Test subject, e.g. S9 (default: the first)."),
+        action: str | None = typer.Option(None, "--action", help="Sequence ('Walking 1') or action ('Walking')."),
+        camera: str | None = typer.Option(None, "--camera", help="Camera id or index (default: the first)."),
+        predictions: list[Path] = typer.Option(
+            [], "--predictions", help="Saved predictions (.npz from `eval --save-predictions`); repeatable."
+        ),
         random_init: bool = RANDOM_INIT,
         seed: int = SEED,
         offline: bool = OFFLINE,
         no_ground_truth: bool = typer.Option(False, "--no-ground-truth", help="Leave out the ground-truth panel."),
-        frame: Optional[int] = typer.Option(None, "--frame", help="Frame drawn into a .png (default: --start)."),
+        frame: int | None = typer.Option(None, "--frame", help="Frame drawn into a .png (default: --start)."),
         start: int = typer.Option(0, "--start", help="First frame."),
-        count: Optional[int] = typer.Option(None, "--frames", help="Number of frames in the animation (default: all)."),
+        count: int | None = typer.Option(None, "--frames", help="Number of frames in the animation (default: all)."),
         stride: int = typer.Option(1, "--stride", help="Animate every n-th frame."),
         fps: float = typer.Option(25.0, "--fps", help="Animation frame rate."),
-        dpi: Optional[int] = typer.Option(None, "--dpi", help="Resolution (default 60 for animations, 100 for PNG)."),
+        dpi: int | None = typer.Option(None, "--dpi", help="Resolution (default 60 for animations, 100 for PNG)."),
         overwrite: bool = OVERWRITE,
     ) -> None:
         """2D input, each model's 3D prediction and the ground truth side by side, with per-frame error."""
         from ..data import load_dataset
-        from ..viz.sources import find_sequence, ground_truth_track, inputs_panel, parse_model_spec, predict_tracks, predictions_track
+        from ..viz.sources import (
+            find_sequence,
+            ground_truth_track,
+            inputs_panel,
+            parse_model_spec,
+            predict_tracks,
+            predictions_track,
+        )
 
         specs = [parse_model_spec(m) for m in models or []]
         read: list[Path | str] = [*predictions, *(s.weights for s in specs if s.weights is not None)]
@@ -82,7 +116,18 @@ def register(app: typer.Typer) -> None:
         tracks += [predictions_track(p, data, seq) for p in predictions]
         if not no_ground_truth:
             tracks.append(ground_truth_track(data, seq))
-        render(inputs_panel(data, seq), tracks, out, frame=frame, start=start, count=count, stride=stride, fps=fps, dpi=dpi, overwrite=overwrite)
+        render(
+            inputs_panel(data, seq),
+            tracks,
+            out,
+            frame=frame,
+            start=start,
+            count=count,
+            stride=stride,
+            fps=fps,
+            dpi=dpi,
+            overwrite=overwrite,
+        )
 
     plot = typer.Typer(help="Plots of results, sequences, training runs and GAST-Net attention.", no_args_is_help=True)
     app.add_typer(plot, name="plot")
@@ -103,7 +148,9 @@ def register(app: typer.Typer) -> None:
 
     @plot.command("joints")
     def plot_joints_command(
-        predictions: list[Path] = typer.Argument(..., help="Predictions (.npz) from `gastbench eval --save-predictions`."),
+        predictions: list[Path] = typer.Argument(
+            ..., help="Predictions (.npz) from `gastbench eval --save-predictions`."
+        ),
         out: Path = typer.Option(..., "--out", help="Output image."),
         overwrite: bool = OVERWRITE,
     ) -> None:
@@ -115,10 +162,14 @@ def register(app: typer.Typer) -> None:
 
     @plot.command("sequence")
     def plot_sequence(
-        predictions: list[Path] = typer.Argument(..., help="Predictions (.npz) from `gastbench eval --save-predictions`."),
+        predictions: list[Path] = typer.Argument(
+            ..., help="Predictions (.npz) from `gastbench eval --save-predictions`."
+        ),
         out: Path = typer.Option(..., "--out", help="Output image."),
-        sequence: Optional[str] = typer.Option(None, "--sequence", help="SUBJECT/SEQUENCE/CAMERA, e.g. 'S9/Walking 1/54138969'."),
-        fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate: the x axis in seconds instead of frames."),
+        sequence: str | None = typer.Option(
+            None, "--sequence", help="SUBJECT/SEQUENCE/CAMERA, e.g. 'S9/Walking 1/54138969'."
+        ),
+        fps: float | None = typer.Option(None, "--fps", help="Frame rate: the x axis in seconds instead of frames."),
         overwrite: bool = OVERWRITE,
     ) -> None:
         """Error over the frames of one sequence, one curve per predictions file."""
@@ -145,10 +196,14 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="Output image."),
         dataset: str = DATASET,
         input: str = INPUT,
-        data_dir: Optional[Path] = DATA_DIR,
-        subject: Optional[str] = typer.Option(None, "--subject", help="Test subject whose sequence drives the attention (default: the first)."),
-        action: Optional[str] = typer.Option(None, "--action", help="Sequence ('Walking 1') or action ('Walking') (default: the first)."),
-        weights: Optional[Path] = WEIGHTS,
+        data_dir: Path | None = DATA_DIR,
+        subject: str | None = typer.Option(
+            None, "--subject", help="Test subject whose sequence drives the attention (default: the first)."
+        ),
+        action: str | None = typer.Option(
+            None, "--action", help="Sequence ('Walking 1') or action ('Walking') (default: the first)."
+        ),
+        weights: Path | None = WEIGHTS,
         random_init: bool = RANDOM_INIT,
         seed: int = SEED,
         offline: bool = OFFLINE,
@@ -166,7 +221,14 @@ def register(app: typer.Typer) -> None:
         data = load_dataset(dataset, input, data_dir)
         seq = find_sequence(data, subject, action, None)
         lifter, info = resolve_lifter(
-            model, dataset=dataset, input=input, layout=data.layout_2d, weights=weights, random_init=random_init, seed=seed, offline=offline
+            model,
+            dataset=dataset,
+            input=input,
+            layout=data.layout_2d,
+            weights=weights,
+            random_init=random_init,
+            seed=seed,
+            offline=offline,
         )
         _guard(out, overwrite, [*data.files, *info.read_files])
         maps = attention_maps(lifter, np.asarray(seq.keypoints_2d))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -89,14 +89,14 @@ def register(app: typer.Typer) -> None:
     @zoo_app.command("publish")
     def publish_command(
         card_name: str = typer.Argument(..., metavar="CARD", help="Card id, e.g. gast-t81.h36m-cpn."),
-        weights: Optional[Path] = typer.Option(None, "--weights", help="The weights file (else $GASTBENCH_WEIGHTS_DIR)."),
+        weights: Path | None = typer.Option(None, "--weights", help="The weights file (else $GASTBENCH_WEIGHTS_DIR)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be done; touch nothing."),
         private: bool = typer.Option(False, "--private", help="Create the Hub repo as private."),
-        token: Optional[str] = typer.Option(None, "--token", envvar="HF_TOKEN", help="Hub token (else the saved login)."),
+        token: str | None = typer.Option(None, "--token", envvar="HF_TOKEN", help="Hub token (else the saved login)."),
     ) -> None:
         """Upload a card's weights, the card and a README model card to the Hub; pin the revision."""
-        from ..hub import plan_publish, publish
         from ..cards import find_card
+        from ..hub import plan_publish, publish
 
         card = find_card(card_name, require_weights=False)
         plan = plan_publish(card, weights)
@@ -130,16 +130,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command("download")
     def download_command(
-        name: Optional[str] = typer.Argument(None, help="Model or card id (gast-t81 or gast-t81.h36m-cpn)."),
+        name: str | None = typer.Argument(None, help="Model or card id (gast-t81 or gast-t81.h36m-cpn)."),
         all_cards: bool = typer.Option(False, "--all", help="Every card that has published weights."),
-        dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset the weights were trained on."),
-        input: Optional[str] = typer.Option(None, "--input", help="2D input the weights were trained on."),
+        dataset: str | None = typer.Option(None, "--dataset", help="Dataset the weights were trained on."),
+        input: str | None = typer.Option(None, "--input", help="2D input the weights were trained on."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Prefetch verified weights into the Hub cache (for later --offline use)."""
+        from ..cards import find_card, load_cards
         from ..errors import ConfigError
         from ..hub import fetch_weights
-        from ..cards import find_card, load_cards
 
         if (name is None) == (not all_cards):
             raise ConfigError("give a model or card id, or --all (not both)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -97,7 +97,12 @@ def check_trim(
 
 
 def check_view_trims(
-    file_2d: str, subject: str, name: str, cameras: Sequence[str], frames_2d: Sequence[int], frames_3d: int,
+    file_2d: str,
+    subject: str,
+    name: str,
+    cameras: Sequence[str],
+    frames_2d: Sequence[int],
+    frames_3d: int,
     allow_trim: bool,
 ) -> tuple[list[str], list[str]]:
     """``(notes, beyond)`` of one action's camera views: a trim note per view that differs, and the

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -239,7 +239,9 @@ def _parse(raw: dict[str, Any], key: str, source: str) -> CameraSet:
         if not all(cams):  # HumanEva S4 has no calibration
             continue
         if len(cams) != len(intrinsics):
-            raise DataError(f"{source}: {key} subject {subject} has {len(cams)} extrinsics for {len(intrinsics)} cameras")
+            raise DataError(
+                f"{source}: {key} subject {subject} has {len(cams)} extrinsics for {len(intrinsics)} cameras"
+            )
         extrinsics[subject] = tuple(
             Extrinsics(
                 orientation=_floats(c["orientation"], 4, f"{key} {subject} orientation"),  # type: ignore[arg-type]
@@ -250,7 +252,7 @@ def _parse(raw: dict[str, Any], key: str, source: str) -> CameraSet:
     return CameraSet(dataset=key, intrinsics=tuple(intrinsics), extrinsics=extrinsics)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _package_json() -> dict[str, Any]:
     text = resources.files("gastbench.data").joinpath("cameras.json").read_text(encoding="utf-8")
     return json.loads(text)

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..hashing import file_sha256
 from ..skeleton import H36M_16, H36M_17
 from .actions import H36M_ACTIONS, fold_action
 from .assemble import check_view_trims, make_sequence
 from .cameras import load_cameras, package_cameras_file
 from .layouts2d import FileLayout, resolve_file_layout
-from ..hashing import file_sha256
 from .paths import require_file, resolve_data_dir_with_origin
 from .safe_npz import load_npz
 from .types import PoseDataset, PoseSequence
@@ -131,7 +131,9 @@ def load_h36m(input: str = "gt", data_dir: str | Path | None = None, allow_trim:
                             f"arrays, found {type(views).__name__} of length {len(views) if hasattr(views, '__len__') else '?'}"
                         )
                     counts = [getattr(view, "shape", (0,))[0] for view in views]
-                    trims, beyond = check_view_trims(file_2d, subject, name, ids, counts, world[subject][name].shape[0], allow_trim)
+                    trims, beyond = check_view_trims(
+                        file_2d, subject, name, ids, counts, world[subject][name].shape[0], allow_trim
+                    )
                     notes += trims
                     incomplete += [(split, subject, why) for why in beyond]
                     if min(counts) == 0:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from ..errors import DataError
+from ..hashing import file_sha256
 from ..skeleton import HUMANEVA_15
 from .actions import HUMANEVA_ACTIONS, HUMANEVA_SUBJECTS, fold_action
 from .assemble import check_view_trims, make_sequence
 from .cameras import load_cameras, package_cameras_file
 from .layouts2d import resolve_file_layout
-from ..hashing import file_sha256
 from .paths import require_file
 from .safe_npz import load_npz
 from .types import PoseDataset, PoseSequence
@@ -71,7 +70,9 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_t
                     incomplete.append((split, subject, f"{key}/{name} is not in {file_2d}"))
                     continue
                 if not isinstance(views, (list, tuple)) or len(views) != len(ids):
-                    raise DataError(f"{file_2d}: subject {key}, action {name!r}: expected a list of {len(ids)} camera arrays")
+                    raise DataError(
+                        f"{file_2d}: subject {key}, action {name!r}: expected a list of {len(ids)} camera arrays"
+                    )
                 t3 = getattr(pos, "shape", (0,))[0]
                 counts = [getattr(v, "shape", (0,))[0] for v in views]
                 frames = min([t3, *counts])
@@ -89,7 +90,9 @@ def load_humaneva(input: str = "gt", data_dir: str | Path | None = None, allow_t
         seqs: list[PoseSequence] = []
         cams = cameras.cameras(subject)
         for name, frames in plan[(split, subject)]:
-            pos = check_positions(world[key][name], 3, HUMANEVA_15.num_joints, FILE_3D, key, name, targets=True)[:frames]
+            pos = check_positions(world[key][name], 3, HUMANEVA_15.num_joints, FILE_3D, key, name, targets=True)[
+                :frames
+            ]
             for index, cam in enumerate(cams):
                 raw = check_keypoints(keypoints[key][name][index], layout.file_joints, file_2d, key, name, cam.id)
                 kp = cam.normalize(layout.apply(raw[:frames]))

@@ -23,7 +23,16 @@ from typing import Any
 from ..hashing import file_sha256
 from .paths import resolve_data_dir_with_origin
 
-__all__ = ["DataFile", "Inventory", "classify", "known_entry", "known_files", "known_status", "list_data", "prepared_status"]
+__all__ = [
+    "DataFile",
+    "Inventory",
+    "classify",
+    "known_entry",
+    "known_files",
+    "known_status",
+    "list_data",
+    "prepared_status",
+]
 
 _KNOWN_FILE = Path(__file__).with_name("known_files.json")
 #: Readers' short input names -> the file's input name (so a listing shows what to type).

@@ -85,7 +85,11 @@ def layout_metadata(layout_name: str) -> dict[str, Any]:
         joints, symmetry = _KNOWN[layout_name][0], _KNOWN[layout_name][1]
     else:
         raise ConfigError(f"unknown 2D joint order {layout_name!r}; known: {file_layout_names()}")
-    return {"layout_name": layout_name, "num_joints": joints, "keypoints_symmetry": [list(symmetry[0]), list(symmetry[1])]}
+    return {
+        "layout_name": layout_name,
+        "num_joints": joints,
+        "keypoints_symmetry": [list(symmetry[0]), list(symmetry[1])],
+    }
 
 
 def _check_permutation_symmetry(perm: tuple[int, ...], file_sym: tuple[tuple[int, ...], ...], layout: Skeleton) -> bool:
@@ -122,7 +126,9 @@ def resolve_file_layout(metadata: Any, file: str, allowed: tuple[Skeleton, ...])
             f"(expected one of {[s.name for s in allowed]})"
         )
     if metadata.get("num_joints") != joints:
-        raise DataError(f"{file}: layout {name!r} has {joints} joints, metadata says num_joints={metadata.get('num_joints')!r}")
+        raise DataError(
+            f"{file}: layout {name!r} has {joints} joints, metadata says num_joints={metadata.get('num_joints')!r}"
+        )
     found = _symmetry(metadata)
     if found is not None and (sorted(found[0]), sorted(found[1])) != (sorted(symmetry[0]), sorted(symmetry[1])):
         raise DataError(

@@ -57,7 +57,11 @@ _ROOT = MPI3DHP_17.root
 
 def test_file_name(annotation: str = DEFAULT_ANNOTATION) -> str:
     """``data_test_3dhp.npz`` for ``univ_annot3`` (the community's name), ``data_test_3dhp_annot3.npz`` otherwise."""
-    return "data_test_3dhp.npz" if _check_annotation(annotation) == DEFAULT_ANNOTATION else f"data_test_3dhp_{annotation}.npz"
+    return (
+        "data_test_3dhp.npz"
+        if _check_annotation(annotation) == DEFAULT_ANNOTATION
+        else f"data_test_3dhp_{annotation}.npz"
+    )
 
 
 def train_file_name(annotation: str = DEFAULT_ANNOTATION) -> str:
@@ -76,7 +80,9 @@ def _metadata(path: Path, data: dict[str, Any], annotation: str) -> dict[str, An
     meta = data.get("metadata")
     if meta is None:
         if annotation != DEFAULT_ANNOTATION:
-            raise DataError(f"{path.name}: no 'metadata' key, so it is a community file of univ_annot3, not {annotation}")
+            raise DataError(
+                f"{path.name}: no 'metadata' key, so it is a community file of univ_annot3, not {annotation}"
+            )
         return {}
     meta = check_mapping(meta, path.name, "metadata")
     if meta.get("annotation") != annotation:
@@ -96,7 +102,13 @@ def _load(path: Path, annotation: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _sequence(
-    subject: str, action: str, name: str, camera: str, kp_px: np.ndarray, pos_mm: np.ndarray, size: tuple[int, int],
+    subject: str,
+    action: str,
+    name: str,
+    camera: str,
+    kp_px: np.ndarray,
+    pos_mm: np.ndarray,
+    size: tuple[int, int],
     valid: np.ndarray | None,
 ) -> PoseSequence:
     pos_m = pos_mm.astype(np.float64) / 1000.0
@@ -142,7 +154,9 @@ def _test_sequences(path: Path, seqs: dict[str, Any], meta: dict[str, Any]) -> d
             raise DataError(f"{path.name}: data[{name!r}] lacks 'valid' (the test set's valid_frame mask)")
         valid = np.asarray(seqs[name]["valid"]).reshape(-1)
         if valid.shape[0] != kp.shape[0] or not (np.issubdtype(valid.dtype, np.number) or valid.dtype == bool):
-            raise DataError(f"{path.name}: data[{name!r}]['valid'] must be {kp.shape[0]} numbers, found {valid.shape} {valid.dtype}")
+            raise DataError(
+                f"{path.name}: data[{name!r}]['valid'] must be {kp.shape[0]} numbers, found {valid.shape} {valid.dtype}"
+            )
         if not valid.any():
             raise DataError(f"{path.name}: sequence {name} has no valid frames (valid_frame is 0 everywhere)")
         if name not in sizes or name not in SCENES:
@@ -161,12 +175,17 @@ def _train_sequences(path: Path, seqs: dict[str, Any]) -> dict[str, list[PoseSeq
         cams = entry[0] if isinstance(entry, (list, tuple)) and entry else entry
         for camera, views in sorted(check_mapping(cams, path.name, f"data[{key!r}]").items(), key=lambda c: int(c[0])):
             kp, pos = _pair(views, path.name, subject, name, str(camera))
-            out.setdefault(subject, []).append(_sequence(subject, name, name, str(camera), kp, pos, TRAIN_IMAGE_SIZE, None))
+            out.setdefault(subject, []).append(
+                _sequence(subject, name, name, str(camera), kp, pos, TRAIN_IMAGE_SIZE, None)
+            )
     return out
 
 
 def load_mpi3dhp(
-    input: str = "gt", data_dir: str | Path | None = None, annotation: str = DEFAULT_ANNOTATION, allow_trim: bool = False
+    input: str = "gt",
+    data_dir: str | Path | None = None,
+    annotation: str = DEFAULT_ANNOTATION,
+    allow_trim: bool = False,
 ) -> PoseDataset:
     """MPI-INF-3DHP's test set (and training set when its file is present) with ground-truth 2D.
 

@@ -76,4 +76,3 @@ def require_file(file_name: str, dataset: str, data_dir: str | Path | None = Non
             f"Pass --data-dir or set ${ENV_VAR} to the folder holding it. How to obtain it: {how}"
         )
     return path
-

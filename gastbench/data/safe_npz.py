@@ -22,9 +22,9 @@ from numpy.lib import format as npy_format
 
 from ..errors import DataError
 from ..safe_pickle import (
+    BufferReader,
     MalformedPickleError,
     UnsafePickleError,
-    BufferReader,
     builtin_globals,
     check_plain_dtype,
     numpy_globals,

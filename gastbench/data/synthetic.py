@@ -10,7 +10,7 @@ milliseconds. Labelled ``synthetic=True``: never mix its numbers with real resul
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -126,7 +126,7 @@ def _frames(subject: str, action: str) -> int:
     return int(_rng(subject, action + "/frames").integers(100, 301))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _generate(input: str) -> tuple[dict[str, list[PoseSequence]], str]:
     cameras = load_cameras("h36m")
     layout = _INPUTS[input]

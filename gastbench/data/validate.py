@@ -13,7 +13,11 @@ __all__ = ["where", "check_keypoints", "check_positions", "check_mapping"]
 
 def where(file: str, subject: str | None = None, action: str | None = None, camera: str | None = None) -> str:
     """``"file.npz: subject S9, action 'Walking 1', camera 54138969"`` (only the parts given)."""
-    parts = [f"subject {subject}" if subject else "", f"action {action!r}" if action else "", f"camera {camera}" if camera else ""]
+    parts = [
+        f"subject {subject}" if subject else "",
+        f"action {action!r}" if action else "",
+        f"camera {camera}" if camera else "",
+    ]
     detail = ", ".join(p for p in parts if p)
     return f"{file}: {detail}" if detail else file
 
@@ -26,8 +30,15 @@ def check_mapping(obj: Any, file: str, what: str) -> dict[str, Any]:
 
 
 def check_positions(
-    arr: Any, dims: int, joints: int, file: str, subject: str, action: str, camera: str | None = None,
-    *, targets: bool = False,
+    arr: Any,
+    dims: int,
+    joints: int,
+    file: str,
+    subject: str,
+    action: str,
+    camera: str | None = None,
+    *,
+    targets: bool = False,
 ) -> np.ndarray:
     """Validate a ``(T, joints, dims)`` float array with finite values; returns it as float32.
 
@@ -49,9 +60,7 @@ def check_positions(
     if not finite.all():
         bad = np.argwhere(~finite)[0]
         count = int((~finite).sum())
-        raise DataError(
-            f"{loc}: {count} non-finite value(s) (NaN/inf), first at frame {bad[0]}, joint {bad[1]}"
-        )
+        raise DataError(f"{loc}: {count} non-finite value(s) (NaN/inf), first at frame {bad[0]}, joint {bad[1]}")
     if targets:
         spread = np.ptp(arr, axis=1).max(axis=-1)  # per frame: the largest extent of the joints, metres
         collapsed = np.flatnonzero(spread < 1e-6)

@@ -20,8 +20,7 @@ from ..errors import ConfigError
 from ..metrics import mpjpe
 from ..metrics_pck import PCK_METRICS, frame_pck_metrics
 from ..results import MetricRow
-from .scoring import Precision
-from .scoring import frame_errors
+from .scoring import Precision, frame_errors
 
 if TYPE_CHECKING:
     from ..data import PoseSequence
@@ -145,7 +144,7 @@ class RowAccumulator:
 
     def __init__(
         self,
-        sequences: list["PoseSequence"],
+        sequences: list[PoseSequence],
         subjects: list[str],
         actions: list[str],
         precision: Precision = "float64",

@@ -27,8 +27,8 @@ by one sequence and one forward, whatever the number of sequences.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -124,23 +124,35 @@ def iter_clip_predictions(
     flip: bool = True,
     device: torch.device | str = "cpu",
     progress: bool = False,
+    input_joints: list[int] | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Lift whole 2D sequences ``[(T_k, J_in, 2)]`` clip by clip; yield ``(pred (N, J_out, 3) float32, frame (N,))``.
 
     ``frame`` is the index of the target each prediction is scored against (see the module doc):
-    ``arange(T_k)`` when ``scoring="once"``.
+    ``arange(T_k)`` when ``scoring="once"``. ``input_joints``: the lifter's input joints among each
+    sequence's ``J`` (a model built at a layout inside the data's), taken one sequence at a time.
     """
     if lifter.clip_frames is None:
-        raise ConfigError(f"{lifter.name or type(lifter).__name__} is not a sequence-to-sequence lifter (no clip_frames)")
+        raise ConfigError(
+            f"{lifter.name or type(lifter).__name__} is not a sequence-to-sequence lifter (no clip_frames)"
+        )
     if scoring not in CLIP_SCORINGS:
         raise ConfigError(f"unknown clip scoring {scoring!r}; known: {', '.join(CLIP_SCORINGS)}")
     device = resolve_device(device) if isinstance(device, str) else device
     per_forward = clips_per_forward or (_CLIPS_PER_ACCELERATOR_FORWARD if device.type == "cuda" else 1)
     j_in = lifter.input_layout.num_joints
+    if input_joints is not None and len(input_joints) != j_in:
+        raise ShapeError(
+            f"input_joints names {len(input_joints)} joints; layout {lifter.input_layout.name!r} has {j_in}"
+        )
     for k, kp in enumerate(keypoints):
-        if kp.ndim != 3 or kp.shape[1:] != (j_in, 2) or kp.shape[0] < 1:
+        joints_ok = kp.ndim == 3 and (
+            kp.shape[1] == j_in if input_joints is None else kp.shape[1] > max(input_joints, default=-1)
+        )
+        if not joints_ok or kp.shape[-1] != 2 or kp.shape[0] < 1:
+            wanted = f"{j_in}" if input_joints is None else f"J>{max(input_joints, default=-1)}"
             raise ShapeError(
-                f"sequence {k}: expected 2D keypoints (T>=1, {j_in}, 2) for layout {lifter.input_layout.name!r}, "
+                f"sequence {k}: expected 2D keypoints (T>=1, {wanted}, 2) for layout {lifter.input_layout.name!r}, "
                 f"got {tuple(kp.shape)}"
             )
     plans = [plan_clips(kp.shape[0], lifter.clip_frames, lifter.clip_tail) for kp in keypoints]
@@ -152,7 +164,8 @@ def iter_clip_predictions(
         with bar:
             for kp, plan in zip(keypoints, plans):
                 # A copy either way (the data layer's arrays are read-only; torch wants writable memory).
-                padded = np.pad(kp, ((0, plan.pad_right), (0, 0), (0, 0)), mode="edge")
+                own = kp if input_joints is None else kp[:, input_joints]  # this sequence's copy only
+                padded = np.pad(own, ((0, plan.pad_right), (0, 0), (0, 0)), mode="edge")
                 sequence = torch.from_numpy(padded.astype(np.float32, copy=False))
                 outputs: list[np.ndarray] = []
                 # Clips of one length stack into one batch: all but an own-length tail.

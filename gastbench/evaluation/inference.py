@@ -25,7 +25,7 @@ kept once (:mod:`~gastbench.evaluation.clips`).
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -97,7 +97,13 @@ def iter_predictions(
     if lifter.clip_frames is not None:  # sequence-to-sequence: the model's clips, every frame once
         per_forward = frames_per_forward // lifter.clip_frames if frames_per_forward else None
         clips = iter_clip_predictions(
-            lifter, keypoints, clips_per_forward=per_forward or None, flip=flip, device=device, progress=progress
+            lifter,
+            keypoints,
+            clips_per_forward=per_forward or None,
+            flip=flip,
+            device=device,
+            progress=progress,
+            input_joints=input_joints,
         )
         for pred, _frames in clips:
             yield pred
@@ -108,7 +114,9 @@ def iter_predictions(
     frames_per_forward = frames_per_forward or auto_forward
     j_in = lifter.input_layout.num_joints
     if input_joints is not None and len(input_joints) != j_in:
-        raise ShapeError(f"input_joints names {len(input_joints)} joints; layout {lifter.input_layout.name!r} has {j_in}")
+        raise ShapeError(
+            f"input_joints names {len(input_joints)} joints; layout {lifter.input_layout.name!r} has {j_in}"
+        )
     for k, kp in enumerate(keypoints):
         joints_ok = kp.ndim == 3 and (
             kp.shape[1] == j_in if input_joints is None else kp.shape[1] > max(input_joints, default=-1)

@@ -29,7 +29,7 @@ __all__ = ["PredictionWriter", "SavedPredictions", "prediction_key", "read_predi
 _PRED, _GT, _JOINTS = "pred/", "gt/", "joint_names"
 
 
-def prediction_key(seq: "PoseSequence") -> str:
+def prediction_key(seq: PoseSequence) -> str:
     """``<subject>/<sequence>/<camera>``: the name of a sequence's arrays under ``pred/`` and ``gt/``."""
     return f"{seq.subject}/{seq.name}/{seq.camera}"
 
@@ -70,7 +70,7 @@ class PredictionWriter:
     clashes when the writer is made, before any work is done.
     """
 
-    def __init__(self, path: str | Path, sequences: list["PoseSequence"], protocol: ResolvedProtocol) -> None:
+    def __init__(self, path: str | Path, sequences: list[PoseSequence], protocol: ResolvedProtocol) -> None:
         seen: set[str] = set()
         for seq in sequences:
             key = prediction_key(seq)
@@ -82,7 +82,7 @@ class PredictionWriter:
         self._zip: zipfile.ZipFile | None = None
         self._tmp: Path | None = None
 
-    def __enter__(self) -> "PredictionWriter":
+    def __enter__(self) -> PredictionWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".partial")
         self._tmp = Path(tmp)
@@ -99,7 +99,7 @@ class PredictionWriter:
         except OSError as err:
             raise OutputError(f"cannot write {self.path}: {err.strerror or err}; nothing was written") from None
 
-    def add(self, seq: "PoseSequence", pred: np.ndarray, gt: np.ndarray) -> None:
+    def add(self, seq: PoseSequence, pred: np.ndarray, gt: np.ndarray) -> None:
         """Write one sequence's scored predictions and targets."""
         key = prediction_key(seq)
         self._write(f"{_PRED}{key}", pred)

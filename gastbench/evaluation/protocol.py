@@ -99,8 +99,8 @@ class EvalOptions:
 
     @classmethod
     def for_weights(
-        cls, weights: "WeightsInfo | None", *, train_stride: int | None = None, **settings: Any
-    ) -> "EvalOptions":
+        cls, weights: WeightsInfo | None, *, train_stride: int | None = None, **settings: Any
+    ) -> EvalOptions:
         """The stride rule, in one place: options for evaluating ``weights``.
 
         The model sees video at the stride it was trained at: an explicit ``train_stride``,
@@ -149,7 +149,15 @@ def resolve_protocol(lifter: Lifter, options: EvalOptions) -> ResolvedProtocol:
     output = lifter.output_layout
     conv = lifter.metadata.convention
     if options.convention == "standard":
-        score_stride, recenter, joints, flip, precision, average, note = 1, "target", output, True, "float64", "actions", ""
+        score_stride, recenter, joints, flip, precision, average, note = (
+            1,
+            "target",
+            output,
+            True,
+            "float64",
+            "actions",
+            "",
+        )
     else:
         score_stride, recenter, flip, precision, average = (
             conv.score_stride, conv.recenter, conv.flip, conv.precision, conv.average
@@ -202,7 +210,9 @@ def flip_average(pred: PoseT, pred_of_mirrored: PoseT, layout: Skeleton) -> Pose
     return 0.5 * (pred + layout.mirror(pred_of_mirrored))
 
 
-def align_for_scoring(pred: np.ndarray, target: np.ndarray, protocol: ResolvedProtocol) -> tuple[np.ndarray, np.ndarray]:
+def align_for_scoring(
+    pred: np.ndarray, target: np.ndarray, protocol: ResolvedProtocol
+) -> tuple[np.ndarray, np.ndarray]:
     """``(T, J_out, 3)`` prediction and root-relative target in the output layout -> the scored joints of both.
 
     The prediction is centred as the protocol says (see :class:`~gastbench.lifter.PaperConvention`),

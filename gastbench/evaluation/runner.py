@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -31,9 +32,9 @@ __all__ = ["evaluate", "incomplete_sequences"]
 
 def evaluate(
     lifter: Lifter,
-    dataset: "PoseDataset",
+    dataset: PoseDataset,
     options: EvalOptions | None = None,
-    weights: "WeightsInfo | None" = None,
+    weights: WeightsInfo | None = None,
     progress: bool = True,
 ) -> EvalResult:
     """Evaluate ``lifter`` on ``dataset``'s test split under ``options``; return the full record."""
@@ -92,10 +93,12 @@ def _scored_predictions(
     engine.pop("chunk_frames", None)
     per_forward = engine.pop("frames_per_forward", None)
     clips = per_forward // lifter.clip_frames if per_forward and lifter.clip_frames else None
-    yield from iter_clip_predictions(lifter, keypoints, scoring=protocol.clip_scoring, clips_per_forward=clips or None, **engine)
+    yield from iter_clip_predictions(
+        lifter, keypoints, scoring=protocol.clip_scoring, clips_per_forward=clips or None, **engine
+    )
 
 
-def _select_sequences(dataset: "PoseDataset", options: EvalOptions) -> tuple[list["PoseSequence"], list[str], list[str]]:
+def _select_sequences(dataset: PoseDataset, options: EvalOptions) -> tuple[list[PoseSequence], list[str], list[str]]:
     split = options.split
     subjects = list(options.subjects) if options.subjects is not None else dataset.subjects(split)
     actions = list(options.actions) if options.actions is not None else dataset.actions(split)
@@ -110,7 +113,7 @@ def _select_sequences(dataset: "PoseDataset", options: EvalOptions) -> tuple[lis
     return sequences, subjects, actions
 
 
-def _input_joints(lifter: Lifter, dataset: "PoseDataset") -> list[int] | None:
+def _input_joints(lifter: Lifter, dataset: PoseDataset) -> list[int] | None:
     """Indices of the lifter's 2D joints in the dataset's layout: None when equal, a subset map otherwise.
 
     A model whose native layout is inside the dataset's (h36m16 in h36m: Martinez, SemGCN) is fed
@@ -127,13 +130,13 @@ def _input_joints(lifter: Lifter, dataset: "PoseDataset") -> list[int] | None:
     )
 
 
-def incomplete_sequences(dataset: "PoseDataset", options: EvalOptions) -> list[str]:
+def incomplete_sequences(dataset: PoseDataset, options: EvalOptions) -> list[str]:
     """Why the evaluated split and subjects are not covered in full (missing 2D, large trims)."""
     subjects = options.subjects if options.subjects is not None else dataset.subjects(options.split)
     return [why for split, subject, why in dataset.incomplete if split == options.split and subject in subjects]
 
 
-def _checked_sequence(dataset: "PoseDataset", seq: "PoseSequence", layout: Skeleton) -> np.ndarray:
+def _checked_sequence(dataset: PoseDataset, seq: PoseSequence, layout: Skeleton) -> np.ndarray:
     """A sequence's 2D keypoints as float32 ``(T>=1, J, 2)`` (no copy for the data layer's float32);
     a ShapeError naming the sequence, before any lifting, when they or its 3D positions are malformed."""
     kp = np.asarray(seq.keypoints_2d, dtype=np.float32)
@@ -153,8 +156,8 @@ def _checked_sequence(dataset: "PoseDataset", seq: "PoseSequence", layout: Skele
 
 def _scored_pair(
     lifter: Lifter,
-    dataset: "PoseDataset",
-    seq: "PoseSequence",
+    dataset: PoseDataset,
+    seq: PoseSequence,
     pred: np.ndarray,
     protocol: ResolvedProtocol,
     frames: np.ndarray | slice,
@@ -174,7 +177,7 @@ def _scored_pair(
 
 
 def _scored_frames(
-    dataset: "PoseDataset", seq: "PoseSequence", frames: np.ndarray | slice, count: int
+    dataset: PoseDataset, seq: PoseSequence, frames: np.ndarray | slice, count: int
 ) -> np.ndarray | None:
     """The sequence's own mask of frames to score (MPI-INF-3DHP's valid frames) of the scored frames ``frames``
     (every n-th, or a clip layout); None: all."""
@@ -205,12 +208,12 @@ def _compute_settings(lifter: Lifter, options: EvalOptions, device: torch.device
 
 def _record(
     lifter: Lifter,
-    dataset: "PoseDataset",
+    dataset: PoseDataset,
     options: EvalOptions,
     protocol: ResolvedProtocol,
     rows: Aggregate,
     n_sequences: int,
-    weights: "WeightsInfo | None",
+    weights: WeightsInfo | None,
     device: torch.device,
     started: float,
 ) -> EvalResult:

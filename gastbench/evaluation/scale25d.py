@@ -43,7 +43,7 @@ def scale_image_units(pred: np.ndarray, factor_mm_per_px: np.ndarray, res_w: flo
     return pred * (res_w / 2.0) * factor[:, None, None] / 1000.0
 
 
-def factor_mm_per_px(dataset: str, seq: "PoseSequence") -> tuple[np.ndarray, int]:
+def factor_mm_per_px(dataset: str, seq: PoseSequence) -> tuple[np.ndarray, int]:
     """Each frame's 2.5D factor (root depth over focal length, mm per pixel) and the image width, for ``seq``."""
     if dataset not in CAMERA_SETS:
         raise ConfigError(
@@ -60,7 +60,7 @@ def factor_mm_per_px(dataset: str, seq: "PoseSequence") -> tuple[np.ndarray, int
     return depth_mm / float(np.mean(focal)), camera.res_w
 
 
-def metres_per_image_unit(dataset: str, seq: "PoseSequence") -> np.ndarray:
+def metres_per_image_unit(dataset: str, seq: PoseSequence) -> np.ndarray:
     """``(T,)``: metres per screen-normalised unit at each frame's root depth (the factor times ``res_w / 2``)."""
     factor, res_w = factor_mm_per_px(dataset, seq)
     return factor * (res_w / 2.0) / 1000.0

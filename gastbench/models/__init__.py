@@ -7,7 +7,8 @@ graph block and is chosen so the last layer has 1024 channels (T=9 ends at 512).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ConfigError
 from ..registry import register_lifter

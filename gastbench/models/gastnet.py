@@ -50,16 +50,17 @@ training and autograd take the plain path. Both compute the same function.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+from ..fastpath import stream_parts
 from ..lifter import Lifter, LifterMetadata, PaperConvention
 from ..skeleton import Skeleton
-from ..fastpath import stream_parts
 from ._blas import cpu_streams, gemm, gemm_threads, run_streams
 from ._fast import Workspace, use_fast_path
 from .global_attention import GlobalFolded, MultiGlobalGraph
@@ -285,6 +286,7 @@ class GASTNet(Lifter):
         if len(parts) == 1:
             with gemm_threads(x.device):
                 return self._run_folded(x, taps, blocks, strided)
+
         def part(b: slice, t: slice) -> Callable[[], torch.Tensor]:
             return lambda: self._run_folded(x[b, t], taps, blocks, strided)
 

@@ -36,4 +36,3 @@ def connection_mask(skeleton: Skeleton) -> torch.Tensor:
     distal[list(skeleton.distal)] = True
     mask = np.where(distal[:, None], second, first)
     return torch.from_numpy(mask)
-

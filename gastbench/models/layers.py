@@ -8,12 +8,20 @@ is one GEMM over contiguous rows and no permute copy is needed between blocks.
 from __future__ import annotations
 
 import torch
-
-from ._blas import gemm
-from ..fastpath import autocast_enabled, bn_affine
 from torch import nn
 
-__all__ = ["BatchNormCL", "bn_scale_shift", "conv_taps", "temporal_conv_dilated", "temporal_conv_strided", "bias_of", "weight_of"]
+from ..fastpath import autocast_enabled, bias_of, bn_affine, weight_of
+from ._blas import gemm
+
+__all__ = [
+    "BatchNormCL",
+    "bn_scale_shift",
+    "conv_taps",
+    "temporal_conv_dilated",
+    "temporal_conv_strided",
+    "bias_of",
+    "weight_of",
+]
 
 
 class BatchNormCL(nn.BatchNorm2d):
@@ -31,22 +39,6 @@ class BatchNormCL(nn.BatchNorm2d):
 
 #: Eval-mode batch norm as ``x * scale + shift`` (running statistics); one home for every folded path.
 bn_scale_shift = bn_affine
-
-
-def weight_of(module: nn.Module) -> torch.Tensor:
-    """A layer's ``weight`` as a tensor (a container's items are typed as any module)."""
-    weight = module.weight
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"{type(module).__name__} has no weight tensor")
-    return weight
-
-
-def bias_of(module: nn.Module) -> torch.Tensor:
-    """A layer's ``bias`` as a tensor (the layers that use this are built with one)."""
-    bias = module.bias
-    if not isinstance(bias, torch.Tensor):
-        raise TypeError(f"{type(module).__name__} was built without a bias")
-    return bias
 
 
 def conv_taps(weight: torch.Tensor) -> torch.Tensor:

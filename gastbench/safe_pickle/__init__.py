@@ -21,10 +21,9 @@ which numpy pickles as a list of Python values (rebuilt here element by element)
 void, datetime and user-defined dtypes are refused.
 """
 
-
 from __future__ import annotations
 
-from .base import Constructor, MalformedPickleError, StandIn, UnsafePickleError, BufferReader, pickle_end
+from .base import BufferReader, Constructor, MalformedPickleError, StandIn, UnsafePickleError, pickle_end
 from .numpy_values import builtin_globals, check_plain_dtype, numpy_globals
 from .resolve import MAX_NESTING, resolve
 

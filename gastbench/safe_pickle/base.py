@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import pickletools
 import reprlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = [
     "UnsafePickleError", "MalformedPickleError", "pickle_end", "BufferReader", "StandIn", "Constructor", "refuse_call",

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 
 from .base import Constructor, StandIn, UnsafePickleError, kind_of, refuse_call, short
 
-__all__ = ["check_plain_dtype", "is_object_dtype", "DTypeStandIn", "ArrayStandIn", "ScalarStandIn", "numpy_globals", "builtin_globals"]
+__all__ = [
+    "check_plain_dtype",
+    "is_object_dtype",
+    "DTypeStandIn",
+    "ArrayStandIn",
+    "ScalarStandIn",
+    "numpy_globals",
+    "builtin_globals",
+]
 
 _PLAIN_KINDS = frozenset("biufcSU")  # bool, int, uint, float, complex, bytes, unicode
 _MAX_STRING_ITEMSIZE = 1 << 16
@@ -87,7 +96,9 @@ class DTypeStandIn(StandIn):
             raise UnsafePickleError(f"{self.describe()} gets the state {short(state)}; numpy writes {expected}")
         endian = _text(state[1], "a dtype's byte order")
         if state[0] != expected[0] or type(state[0]) is not int:
-            raise UnsafePickleError(f"{self.describe()} has state version {short(state[0])}; numpy writes {expected[0]}")
+            raise UnsafePickleError(
+                f"{self.describe()} has state version {short(state[0])}; numpy writes {expected[0]}"
+            )
         # Everything but the byte order (subarray, names, fields, sizes, flags) must be numpy's own.
         for got, want in zip(state[2:], expected[2:]):
             if type(got) is not type(want) or got != want:
@@ -155,7 +166,9 @@ class ArrayStandIn(StandIn):
                 raise UnsafePickleError(f"array state version {short(state[0])}; numpy writes 1")
             state = state[1:]
         if not isinstance(state, tuple) or len(state) != 4:
-            raise UnsafePickleError(f"an array gets the state {short(state)}; numpy writes (1, shape, dtype, fortran, data)")
+            raise UnsafePickleError(
+                f"an array gets the state {short(state)}; numpy writes (1, shape, dtype, fortran, data)"
+            )
         shape = _shape(state[0], "an array's shape")
         dtype = _dtype_of(state[1], "an array's dtype")
         order: Literal["C", "F"] = "F" if _flag(state[2], "an array's Fortran flag") else "C"
@@ -196,7 +209,9 @@ class ScalarStandIn(StandIn):
             raise UnsafePickleError("a numpy scalar is built from an object dtype or extra arguments")
         raw = _raw_bytes(data, f"the data of a {resolved.str} scalar")
         if len(raw) != resolved.itemsize:
-            raise UnsafePickleError(f"a {resolved.str} scalar needs {resolved.itemsize} bytes, the pickle has {len(raw)}")
+            raise UnsafePickleError(
+                f"a {resolved.str} scalar needs {resolved.itemsize} bytes, the pickle has {len(raw)}"
+            )
         self.value = np.frombuffer(raw, dtype=resolved, count=1)[0]
 
     def describe(self) -> str:

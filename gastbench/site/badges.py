@@ -53,7 +53,7 @@ class Scoring:
     average: str = "actions"
 
     @classmethod
-    def of_record(cls, protocol: ProtocolInfo) -> "Scoring":
+    def of_record(cls, protocol: ProtocolInfo) -> Scoring:
         return cls(
             convention=protocol.convention, score_stride=protocol.score_stride, train_stride=protocol.train_stride,
             flip=protocol.flip, recenter=protocol.recenter, joints=len(protocol.joints) or None,
@@ -61,7 +61,7 @@ class Scoring:
         )  # fmt: skip
 
     @classmethod
-    def of_protocol(cls, protocol: ResolvedProtocol, causal: bool = False) -> "Scoring":
+    def of_protocol(cls, protocol: ResolvedProtocol, causal: bool = False) -> Scoring:
         return cls(
             convention=protocol.convention, score_stride=protocol.score_stride, train_stride=protocol.train_stride,
             flip=protocol.flip, recenter=protocol.recenter, joints=protocol.joints.num_joints,
@@ -106,9 +106,18 @@ def kind_badges(record: EvalResult, has_measured_twin: bool) -> list[Badge]:
     """Measured or reported (reported only: nobody reproduced it here), the 2D source, and why a row is partial."""
     if record.reported:
         if has_measured_twin:
-            return [Badge("reported", "reported", "the number a paper reports (a zoo card's [reported] table)", record.paper)]
+            return [
+                Badge(
+                    "reported", "reported", "the number a paper reports (a zoo card's [reported] table)", record.paper
+                )
+            ]
         return [
-            Badge("reported-only", "reported only", "the number a paper reports; gastbench has not reproduced it", record.paper)
+            Badge(
+                "reported-only",
+                "reported only",
+                "the number a paper reports; gastbench has not reproduced it",
+                record.paper,
+            )
         ]
     badges = [Badge("measured", "measured", "computed by gastbench from the weights named in the row")]
     if record.source_2d:

@@ -39,7 +39,9 @@ def row_badges(record: EvalResult, content: SiteContent, has_twin: bool) -> tupl
         return kinds, scoring_badges(Scoring.of_record(record.protocol))
     facts = content.facts_for(record)
     if facts.paper_protocol is None:
-        unknown = Badge("unknown", "convention unknown", "the paper convention could not be resolved here (hover: why)", facts.error)
+        unknown = Badge(
+            "unknown", "convention unknown", "the paper convention could not be resolved here (hover: why)", facts.error
+        )
         return kinds, [unknown]
     return kinds, scoring_badges(Scoring.of_protocol(facts.paper_protocol))
 
@@ -66,7 +68,12 @@ def _columns(board: Board) -> tuple[list[Column], list[str]]:
         Column("flops", "MFLOPs / frame", "floating-point operations per output frame of a whole sequence, millions"),
         Column("rf", "RF", "receptive field, frames"),
         Column("weights", "Weights", "sha256 of the weights (links to the zoo card)", numeric=False),
-        Column("record", "Record", "the result record the row is read from (JSON), or the card holding the paper's numbers", numeric=False),
+        Column(
+            "record",
+            "Record",
+            "the result record the row is read from (JSON), or the card holding the paper's numbers",
+            numeric=False,
+        ),
     ]
     return columns, headers
 
@@ -84,7 +91,11 @@ def _weights_cell(record: EvalResult, content: SiteContent) -> Cell:
         return text_cell(link(card_page_name(card.id), "paper", record.paper) if card else esc("paper"), "paper")
     sha = (record.weights or {}).get("sha256") or ""
     label = sha[:8] or str((record.weights or {}).get("source") or "?")
-    body = link(card_page_name(card.id), label, f"sha256 {sha}") if card else f'<span title="sha256 {esc(sha)}">{esc(label)}</span>'
+    body = (
+        link(card_page_name(card.id), label, f"sha256 {sha}")
+        if card
+        else f'<span title="sha256 {esc(sha)}">{esc(label)}</span>'
+    )
     return text_cell(body, label)
 
 
@@ -116,7 +127,9 @@ def _rows(board: Board, content: SiteContent, headers: list[str]) -> tuple[list[
             "paper_avg": num_cell(None if record.reported else board.table.paper_averages.get(key)),
             "diff": num_cell(values[DIFF_COLUMN]),
             "params": num_cell(values["Params (M)"], 2),
-            "flops": num_cell(flops, 2, 1e6) if flops is not None else Cell(f'<span title="{esc(facts.error)}">–</span>', None, "num missing"),
+            "flops": num_cell(flops, 2, 1e6)
+            if flops is not None
+            else Cell(f'<span title="{esc(facts.error)}">–</span>', None, "num missing"),
             "rf": num_cell(values["RF"], 0),
             "weights": _weights_cell(record, content),
             "record": _record_cell(record, content),
@@ -154,6 +167,6 @@ def board_page_body(board: Board, content: SiteContent) -> str:
         )
         + "Click a column header to sort.</p>"
     )
-    nav = f"<p class=\"siblings\">Also: {other}</p>" if other else ""
+    nav = f'<p class="siblings">Also: {other}</p>' if other else ""
     table = table_html("board", columns, rows, caption=board.title)
     return "\n".join([intro, nav, table, legend_html(legend)])

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 from .. import __version__
 from ..cards import Card
@@ -72,10 +72,10 @@ scored under; <a href="conventions.html">protocols &amp; conventions</a> explain
 paper's own.</p>
 <h2 id="leaderboards">Leaderboards</h2>
 <table class="kv" id="boards"><thead><tr><th>dataset</th><th>2D input</th><th>pages</th><th>measured rows</th>
-<th>reported rows</th></tr></thead><tbody>{''.join(boards)}</tbody></table>
+<th>reported rows</th></tr></thead><tbody>{"".join(boards)}</tbody></table>
 <h2 id="cards">Zoo cards</h2>
 <table class="kv" id="card-list"><thead><tr><th>card</th><th>lifter</th><th>dataset</th><th>2D input</th>
-<th>weights</th><th>licence</th><th>records</th></tr></thead><tbody>{''.join(cards)}</tbody></table>
+<th>weights</th><th>licence</th><th>records</th></tr></thead><tbody>{"".join(cards)}</tbody></table>
 <p>Regenerate with <code>gastbench site OUT_DIR</code>.</p>"""
 
 
@@ -99,7 +99,9 @@ def build_site(
     content = gather(runs_dirs, cards, include_partial)
     plots = [plan for card in content.cards for plan in card_plots(card, content)]
     pages = sorted(
-        [b.file for b in content.boards] + [card_page_name(c.id) for c in content.cards] + ["conventions.html", "index.html"]
+        [b.file for b in content.boards]
+        + [card_page_name(c.id) for c in content.cards]
+        + ["conventions.html", "index.html"]
     )
     records = _record_json(content)
     planned = [*pages, CSS, JS, *records, *(p.file for p in plots)]
@@ -134,7 +136,13 @@ def build_site(
         pages=pages,
         files=sorted(planned),
         boards=[
-            {"dataset": b.dataset, "input": b.input, "protocol": b.protocol, "page": b.file, "rows": len(b.table.records)}
+            {
+                "dataset": b.dataset,
+                "input": b.input,
+                "protocol": b.protocol,
+                "page": b.file,
+                "rows": len(b.table.records),
+            }
             for b in content.boards
         ],
         cards=[c.id for c in content.cards],

@@ -64,7 +64,11 @@ def _weights(card: Card) -> str:
     status = Badge("status", card.status, _STATUS.get(card.status, card.status))
     size = f"{card.size:,} bytes ({card.size / 2**20:.1f} MiB)" if card.size else "–"
     hub = f"https://huggingface.co/{card.repo_id}"
-    repo = f'<a class="external" href="{esc(hub)}">{esc(card.repo_id)}</a>' if card.status == "published" else esc(card.repo_id)
+    repo = (
+        f'<a class="external" href="{esc(hub)}">{esc(card.repo_id)}</a>'
+        if card.status == "published"
+        else esc(card.repo_id)
+    )
     return _facts_list([
         ("Status", badge_html(status) + " " + esc(status.explanation)),
         ("sha256", f"<code>{esc(card.sha256 or '–')}</code>"),
@@ -81,12 +85,12 @@ def _recipe(card: Card) -> str:
     try:
         resolved = effective_recipe(card.recipe, f"zoo card {card.id}") if card.recipe else {}
         full = "".join(f"<tr><th>{esc(k)}</th><td><code>{esc(v)}</code></td></tr>" for k, v in resolved.items())
-        details = f"<details><summary>Every setting of the recipe</summary><table class=\"kv\">{full}</table></details>"
+        details = f'<details><summary>Every setting of the recipe</summary><table class="kv">{full}</table></details>'
     except GastbenchError as exc:
-        details = f"<p class=\"warning\">{esc(exc)}</p>"
+        details = f'<p class="warning">{esc(exc)}</p>'
     command = f"<pre><code>{esc(card.command)}</code></pre>" if card.command else "<p>No command recorded.</p>"
     table = f'<table class="kv">{written}</table>' if written else "<p>No recipe recorded.</p>"
-    return f"<h2 id=\"recipe\">Recipe and training command</h2>{table}{details if card.recipe else ''}{command}"
+    return f'<h2 id="recipe">Recipe and training command</h2>{table}{details if card.recipe else ""}{command}'
 
 
 def _reported(card: Card) -> str:
@@ -94,10 +98,12 @@ def _reported(card: Card) -> str:
     if rep is None:
         return '<h2 id="reported">Reported numbers</h2><p>The card reports no paper numbers.</p>'
     rows = "".join(
-        f"<tr><th>{esc(a)}</th><td class=\"num\">{_mm(rep.per_action(1).get(a))}</td><td class=\"num\">{_mm(rep.per_action(2).get(a))}</td></tr>"
+        f'<tr><th>{esc(a)}</th><td class="num">{_mm(rep.per_action(1).get(a))}</td><td class="num">{_mm(rep.per_action(2).get(a))}</td></tr>'
         for a in rep.actions
     )
-    rows += f"<tr class=\"avg\"><th>Avg</th><td class=\"num\">{_mm(rep.p1_avg)}</td><td class=\"num\">{_mm(rep.p2_avg)}</td></tr>"
+    rows += (
+        f'<tr class="avg"><th>Avg</th><td class="num">{_mm(rep.p1_avg)}</td><td class="num">{_mm(rep.p2_avg)}</td></tr>'
+    )
     params = f"<p>Parameters reported: {rep.params_m} M.</p>" if rep.params_m is not None else ""
     note = f"<p>Note: {esc(rep.note)}</p>" if rep.note else ""
     return (
@@ -124,8 +130,8 @@ def _citing(card: Card, content: SiteContent) -> tuple[str, list[Badge]]:
         places = " ".join(link(f"{b.file}#{row_anchor(r)}", f"P{b.protocol} board") for b in seen) or "–"
         rows.append(
             f"<tr><td>{link(record_file(r), r.model + ' ' + r.timestamp)}</td><td>{badges_html(badges)}</td>"
-            f"<td class=\"num\">{_mm(r.average_over_actions.mpjpe_mm)}</td><td class=\"num\">{_mm(r.average_over_actions.p_mpjpe_mm)}</td>"
-            f"<td class=\"num\">{r.frames_evaluated or '–'}</td><td><code>{esc(r.code_revision[:12] or '–')}</code></td><td>{places}</td></tr>"
+            f'<td class="num">{_mm(r.average_over_actions.mpjpe_mm)}</td><td class="num">{_mm(r.average_over_actions.p_mpjpe_mm)}</td>'
+            f'<td class="num">{r.frames_evaluated or "–"}</td><td><code>{esc(r.code_revision[:12] or "–")}</code></td><td>{places}</td></tr>'
         )
     head = "<tr><th>record</th><th>convention</th><th>P1 Avg</th><th>P2 Avg</th><th>frames</th><th>code</th><th>leaderboard</th></tr>"
     table = f'<table class="kv" id="citing"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from ..cards import Card, card_id, load_cards, zoo_dirs
 from ..leaderboard import Leaderboard, collect_measured, leaderboard_table, reported_records
@@ -99,7 +99,9 @@ def _result_folders(runs_dirs: Iterable[Path]) -> list[Path]:
     return [*(d / "results" for d in zoo_dirs()), *runs_dirs]
 
 
-def gather(runs_dirs: Iterable[str | Path] = (), cards: list[Card] | None = None, include_partial: bool = False) -> SiteContent:
+def gather(
+    runs_dirs: Iterable[str | Path] = (), cards: list[Card] | None = None, include_partial: bool = False
+) -> SiteContent:
     """Read every record and card once, then build each dataset x input x protocol leaderboard."""
     runs = [Path(d) for d in runs_dirs]
     cards = load_cards() if cards is None else cards

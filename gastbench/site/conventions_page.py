@@ -30,17 +30,21 @@ def _standard(families: list[ModelFacts]) -> tuple[str, list[Badge]]:
         if f.standard_protocol is not None
     )
     excluded = "; ".join(f"{s} {a} ({why})" for (s, a), why in h36m.EXCLUDED.items())
-    average = "mean over actions (each frame-weighted within its action)" if standard.average == "actions" else "mean over frames"
+    average = (
+        "mean over actions (each frame-weighted within its action)"
+        if standard.average == "actions"
+        else "mean over frames"
+    )
     body = f"""
 <p>Every measured leaderboard row is scored the same way unless its badges say otherwise:</p>
 <p>{badges_html(badges)}</p>
 <ul>
-<li>Scored frames: every {standard.score_stride if standard.score_stride > 1 else ''}{'th ' if standard.score_stride > 1 else ''}test frame; centring: {esc(RECENTER_MEANING[standard.recenter])}.</li>
-<li>Test-time flip: {'on' if standard.flip else 'off'}; arithmetic: {esc(standard.precision)}.</li>
+<li>Scored frames: every {standard.score_stride if standard.score_stride > 1 else ""}{"th " if standard.score_stride > 1 else ""}test frame; centring: {esc(RECENTER_MEANING[standard.recenter])}.</li>
+<li>Test-time flip: {"on" if standard.flip else "off"}; arithmetic: {esc(standard.precision)}.</li>
 <li>Joints averaged: the model's output joints ({joints}).</li>
 <li>Headline Avg: {esc(average)}; the mean over frames is shown beside it, labelled.</li>
-<li>Human3.6M test subjects: {esc(', '.join(h36m.SPLITS['test']))}, all cameras; left out: {esc(excluded)}.</li>
-<li>HumanEva-I test split: {esc(humaneva.SPLITS['test'])}/{esc(', '.join(humaneva.SUBJECTS))}.</li>
+<li>Human3.6M test subjects: {esc(", ".join(h36m.SPLITS["test"]))}, all cameras; left out: {esc(excluded)}.</li>
+<li>HumanEva-I test split: {esc(humaneva.SPLITS["test"])}/{esc(", ".join(humaneva.SUBJECTS))}.</li>
 </ul>"""
     return body, badges
 
@@ -49,7 +53,11 @@ def _family_rows(families: list[ModelFacts]) -> tuple[str, list[Badge]]:
     rows, legend = [], []
     for f in families:
         anchor = f'id="family-{esc(f.family)}"'
-        url = f'<a class="external" href="{esc(f.url)}">{esc(f.url)}</a>' if f.url.startswith("https://") else esc(f.url or "–")
+        url = (
+            f'<a class="external" href="{esc(f.url)}">{esc(f.url)}</a>'
+            if f.url.startswith("https://")
+            else esc(f.url or "–")
+        )
         if f.paper_protocol is None or f.convention is None:
             rows.append(f"<tr {anchor}><th>{esc(f.family)}</th><td>{esc(f.paper or '–')}</td><td><code>{esc(f.name)}</code></td>"
                         f"<td colspan=\"3\" class=\"warning\">{esc(f.error)}</td></tr>")  # fmt: skip
@@ -59,7 +67,7 @@ def _family_rows(families: list[ModelFacts]) -> tuple[str, list[Badge]]:
         raw = ", ".join(f"{k}={v!r}" for k, v in asdict(f.convention).items() if k != "note")
         rows.append(
             f"<tr {anchor}><th>{esc(f.family)}</th><td>{esc(f.paper)}<br>{url}</td><td><code>{esc(f.name)}</code> "
-            f"({esc(f.layout)})</td><td>{badges_html(badges)}<br><code class=\"raw\">PaperConvention({esc(raw)})</code></td>"
+            f'({esc(f.layout)})</td><td>{badges_html(badges)}<br><code class="raw">PaperConvention({esc(raw)})</code></td>'
             f"<td>{esc(f.paper_protocol.joints.name)}: {f.paper_protocol.joints.num_joints} of "
             f"{f.standard_protocol.joints.num_joints if f.standard_protocol else '?'}</td><td>{esc(f.convention.note or '–')}</td></tr>"
         )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Iterable
 
 from ..errors import ConfigError
 from ..outputs import check_output_dir
@@ -37,7 +37,9 @@ def site_files(out_dir: Path) -> list[str]:
     try:
         names = json.loads(marker.read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError, TypeError):
-        raise ConfigError(f"site folder {out_dir}: {SITE_MARKER} is damaged; delete the folder by hand if it is yours") from None
+        raise ConfigError(
+            f"site folder {out_dir}: {SITE_MARKER} is damaged; delete the folder by hand if it is yours"
+        ) from None
     return [n for n in names if _relative(n)]
 
 
@@ -96,7 +98,9 @@ def check_site_dir(
     marked = (out_dir / SITE_MARKER).is_file()
     if not overwrite:
         what = "an earlier site" if marked else "files"
-        raise ConfigError(f"OUT_DIR {out_dir} is not empty (it holds {what}); pass --overwrite to replace a site gastbench wrote there")
+        raise ConfigError(
+            f"OUT_DIR {out_dir} is not empty (it holds {what}); pass --overwrite to replace a site gastbench wrote there"
+        )
     if not marked:
         raise ConfigError(
             f"OUT_DIR {out_dir} holds files but no gastbench site marker ({SITE_MARKER}); refusing to write into it "
@@ -105,7 +109,9 @@ def check_site_dir(
     ours = set(site_files(out_dir))
     theirs = [name for name in planned if name not in ours and (out_dir / name).exists()]
     if theirs:
-        raise ConfigError(f"OUT_DIR {out_dir}: {theirs[0]} exists and the earlier site did not write it; refusing to replace it")
+        raise ConfigError(
+            f"OUT_DIR {out_dir}: {theirs[0]} exists and the earlier site did not write it; refusing to replace it"
+        )
     return out_dir
 
 

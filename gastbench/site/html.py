@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
 
 from .badges import Badge
 
@@ -79,7 +79,9 @@ def legend_html(badges: Iterable[Badge]) -> str:
         seen.setdefault((b.kind, b.label), b)
     if not seen:
         return ""
-    items = "\n".join(f"<dt>{badge_html(replace(b, detail=''))}</dt><dd>{esc(b.explanation)}</dd>" for b in seen.values())
+    items = "\n".join(
+        f"<dt>{badge_html(replace(b, detail=''))}</dt><dd>{esc(b.explanation)}</dd>" for b in seen.values()
+    )
     return f'<section class="legend"><h2>What the badges mean</h2>\n<dl>\n{items}\n</dl></section>'
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from .config import TrainConfig
 from .loop import train
-from .result import TrainResult
-from .setup import build_lifter, loss_fn, training_windows
 from .presets import default_recipe_note, recipe_for, resolve_config
+from .result import TrainResult
 from .sampler import EpochPlan, WindowSampler
+from .setup import build_lifter, loss_fn, training_windows
 from .windows import WindowSet, build_windows, flip_windows
 
 __all__ = [

@@ -40,7 +40,7 @@ class EpochBudget:
             raise ConfigError(f"budget: safety must be >= 1, got {self.safety!r}")
 
     @classmethod
-    def minutes(cls, max_minutes: float, safety: float = 1.1) -> "EpochBudget":
+    def minutes(cls, max_minutes: float, safety: float = 1.1) -> EpochBudget:
         return cls(max_seconds=60.0 * max_minutes, safety=safety)
 
     def elapsed(self) -> float:
@@ -54,7 +54,7 @@ class EpochBudget:
         return epoch_seconds * self.safety <= self.remaining()
 
 
-def out_of_budget(budget: EpochBudget, epoch_seconds: float, ctx: "DistContext") -> bool:
+def out_of_budget(budget: EpochBudget, epoch_seconds: float, ctx: DistContext) -> bool:
     """Whether another epoch of ``epoch_seconds`` would overrun ``budget``; under DDP every rank
     takes the same decision (any rank out of time stops them all), so none waits for the others."""
     import torch

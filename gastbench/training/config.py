@@ -61,7 +61,10 @@ class TrainConfig(Recipe):
         checks: list[tuple[bool, str]] = [
             (bool(self.model), "model must be a registry name"),
             (self.validate_every >= 0, f"validate_every must be >= 0, got {self.validate_every!r}"),
-            (self.num_threads is None or self.num_threads >= 1, f"num_threads must be >= 1 or None, got {self.num_threads!r}"),
+            (
+                self.num_threads is None or self.num_threads >= 1,
+                f"num_threads must be >= 1 or None, got {self.num_threads!r}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -75,7 +78,7 @@ class TrainConfig(Recipe):
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], origin: str = "<dict>") -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any], origin: str = "<dict>") -> TrainConfig:
         """Rebuild a config; unknown keys are an error (a typo must not be ignored silently)."""
         if not isinstance(data, dict):
             raise ConfigError(f"training config {origin}: expected a JSON object, got {type(data).__name__}")
@@ -93,7 +96,7 @@ class TrainConfig(Recipe):
         return write_text_file(path, self.to_json())
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"training config {path} {not_a_file(path)}")
@@ -116,7 +119,7 @@ class TrainConfig(Recipe):
         """This run's values of every :class:`Recipe` setting."""
         return {f.name: getattr(self, f.name) for f in fields(Recipe)}
 
-    def with_overrides(self, **overrides: Any) -> "TrainConfig":
+    def with_overrides(self, **overrides: Any) -> TrainConfig:
         """A copy with some settings replaced (``None`` values are ignored: "not given")."""
         data = self.to_dict()
         for key, value in overrides.items():

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -77,7 +78,7 @@ def finish_run(
     lifter: Lifter,
     cfg: TrainConfig,
     result: TrainResult,
-    evaluate: Callable[["WeightsInfo"], "EvalResult"],
+    evaluate: Callable[[WeightsInfo], EvalResult],
     log: Callable[[str], None],
     *,
     final_eval: bool,
@@ -120,7 +121,9 @@ def finish_run(
     write_text_file(result.run_dir / SUMMARY, json.dumps(summary, indent=2) + "\n")
 
 
-def _write_card(lifter: Lifter, cfg: TrainConfig, result: TrainResult, command: str, log: Callable[[str], None]) -> None:
+def _write_card(
+    lifter: Lifter, cfg: TrainConfig, result: TrainResult, command: str, log: Callable[[str], None]
+) -> None:
     from ..cards import write_card
     from ..pretrained import card_for_weights
 
@@ -144,7 +147,7 @@ def _write_card(lifter: Lifter, cfg: TrainConfig, result: TrainResult, command: 
         log(f"no zoo card written: {exc}")
 
 
-def card_for_run(config_path: str | Path, weights_path: str | Path, command: str) -> "Card":
+def card_for_run(config_path: str | Path, weights_path: str | Path, command: str) -> Card:
     """The zoo card of weights a past ``gastbench train`` run wrote, rebuilt from its ``config.json``.
 
     The same card the run itself writes (recipe, deviations from the paper's recipe, licence), with
@@ -167,4 +170,3 @@ def card_for_run(config_path: str | Path, weights_path: str | Path, command: str
         command=command,
         description=_card_description(config) + _LICENCE_NOTE,
     )
-

@@ -11,15 +11,15 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from ..errors import ConfigError, WeightsError
-
 from ..process_state import process_state_restored
 from ..progress import progress_bar
 from ..run_folder import CHECKPOINT, CONFIG, LOG, SUMMARY, WEIGHTS, mark_run_folder, prepare_run_dir, record_written
@@ -28,12 +28,11 @@ from .checkpoint import capture_rng, check_resume_config, load_checkpoint, resto
 from .config import TrainConfig
 from .distributed import DistContext, all_reduce_sum, barrier, init_distributed
 from .finish import finish_run, state_dict_cpu
-from .result import TrainResult
 from .presets import default_recipe_note
-from .setup import build_lifter, loss_fn, make_optimizer, set_bn_momentum, set_seed, training_windows
+from .result import TrainResult
 from .sampler import WindowSampler
 from .schedule import LrScheduler, bn_momentum_at
-
+from .setup import build_lifter, loss_fn, make_optimizer, set_bn_momentum, set_seed, training_windows
 
 if TYPE_CHECKING:
     from ..data import PoseDataset
@@ -42,13 +41,14 @@ if TYPE_CHECKING:
 
 __all__ = ["TrainResult", "train"]
 
+
 class _Trainer:
     """One run's state; :func:`train` drives it."""
 
     def __init__(
         self,
         config: TrainConfig,
-        dataset: "PoseDataset",
+        dataset: PoseDataset,
         ctx: DistContext,
         progress: bool,
         log: Callable[[str], None],
@@ -215,7 +215,7 @@ class _Trainer:
         return loss * 1000.0 if self.config.loss == "mpjpe" else loss
 
     # --- validation (log only) -----------------------------------------------------------
-    def evaluate(self, weights: "WeightsInfo | None" = None, progress: bool = False) -> "EvalResult":
+    def evaluate(self, weights: WeightsInfo | None = None, progress: bool = False) -> EvalResult:
         """Evaluate the current weights under the same stride rule as ``gastbench eval`` (every frame scored,
         each lifted from video at the training stride)."""
         from ..evaluation import EvalOptions, evaluate
@@ -249,7 +249,7 @@ _LOG = logging.getLogger("gastbench.training")
 def train(
     config: TrainConfig,
     *,
-    dataset: "PoseDataset | None" = None,
+    dataset: PoseDataset | None = None,
     resume: bool = False,
     progress: bool = True,
     final_eval: bool = True,
@@ -288,7 +288,7 @@ def train(
 
 def _train(
     config: TrainConfig,
-    dataset: "PoseDataset | None",
+    dataset: PoseDataset | None,
     resume: bool,
     progress: bool,
     final_eval: bool,
@@ -331,7 +331,9 @@ def _train(
         trainer = _Trainer(config, dataset, ctx, progress, log)
         if ctx.is_main:
             mark_run_folder(run_dir)  # what --overwrite may later delete: only the files listed here
-            record_written(run_dir, config_path, run_dir / LOG, run_dir / CHECKPOINT, run_dir / WEIGHTS, run_dir / SUMMARY)
+            record_written(
+                run_dir, config_path, run_dir / LOG, run_dir / CHECKPOINT, run_dir / WEIGHTS, run_dir / SUMMARY
+            )
             config.save(config_path)
         if resume:
             trainer.resume()
@@ -355,8 +357,14 @@ def _train(
                 trainer.log_epoch(row)
                 trainer.save(rng_states)
             barrier(ctx)
-            if budget is not None and trainer.epoch < config.epochs and out_of_budget(budget, float(row["time_s"]), ctx):
-                trainer.log(f"budget: stopping after epoch {trainer.epoch} of {config.epochs} (--max-minutes {max_minutes:g})")
+            if (
+                budget is not None
+                and trainer.epoch < config.epochs
+                and out_of_budget(budget, float(row["time_s"]), ctx)
+            ):
+                trainer.log(
+                    f"budget: stopping after epoch {trainer.epoch} of {config.epochs} (--max-minutes {max_minutes:g})"
+                )
                 config = trainer.config = config.with_overrides(epochs=trainer.epoch)
                 if ctx.is_main:
                     config.save(config_path)
@@ -375,4 +383,3 @@ def _train(
         return result
     finally:
         ctx.close()
-

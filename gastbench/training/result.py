@@ -25,7 +25,7 @@ class TrainResult:
     weights_path: Path | None = None
     result_path: Path | None = None
     card_path: Path | None = None
-    result: "EvalResult | None" = None
+    result: EvalResult | None = None
     wall_time_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     lifter: Lifter | None = None

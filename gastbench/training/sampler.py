@@ -7,8 +7,8 @@ ranks together covers exactly the global batch ``perm[i*B:(i+1)*B]`` of a one-pr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 

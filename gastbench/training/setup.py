@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,7 +28,7 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
 
 
-def build_lifter(config: TrainConfig, dataset: "PoseDataset") -> Lifter:
+def build_lifter(config: TrainConfig, dataset: PoseDataset) -> Lifter:
     """The model of ``config`` for the dataset's 2D layout (its native layout when inside it), with the recipe's dropout."""
     from ..registry import create_lifter, get_lifter_spec, native_layout
 
@@ -46,7 +47,7 @@ def build_lifter(config: TrainConfig, dataset: "PoseDataset") -> Lifter:
 
 
 def training_windows(
-    config: TrainConfig, dataset: "PoseDataset", lifter: Lifter, device: torch.device | str = "cpu"
+    config: TrainConfig, dataset: PoseDataset, lifter: Lifter, device: torch.device | str = "cpu"
 ) -> WindowSet:
     """All training windows of the config's subjects/actions, as one padded tensor on ``device``."""
     sequences = dataset.sequences("train", subjects=config.train_subjects, actions=config.actions)

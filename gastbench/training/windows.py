@@ -14,8 +14,8 @@ applied to a batch, the reference the tests compare against.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -65,9 +65,7 @@ class WindowSet:
         """Frames of one (unmirrored) copy of the padded stream."""
         return int(self.sequence_offsets[-1])
 
-    def gather(
-        self, index: torch.Tensor, flip: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def gather(self, index: torch.Tensor, flip: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows ``(B, RF, J_in, 2)`` and targets ``(B, 1, J_out, 3)`` for sample indices ``(B,)``.
 
         ``flip`` (``(B,)`` bool) reads the flagged items from the mirrored copy.
@@ -83,7 +81,7 @@ class WindowSet:
             target_rows = index + flip * len(self)
         return self.padded[starts[:, None] + self._taps], self.targets[target_rows, None]
 
-    def to(self, device: torch.device | str) -> "WindowSet":
+    def to(self, device: torch.device | str) -> WindowSet:
         return WindowSet(
             padded=self.padded.to(device),
             targets=self.targets.to(device),

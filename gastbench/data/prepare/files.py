@@ -14,10 +14,11 @@ import hashlib
 import importlib
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -54,8 +55,7 @@ def optional_module(name: str, purpose: str) -> ModuleType:
     except ImportError:
         package = name.split(".")[0]
         raise ConfigError(
-            f"{purpose} needs the Python package {package!r}, which is not installed: "
-            f"pip install 'gastbench[{EXTRA}]'"
+            f"{purpose} needs the Python package {package!r}, which is not installed: pip install 'gastbench[{EXTRA}]'"
         ) from None
 
 

@@ -20,8 +20,8 @@ before ``"Walking.cdf"``), so the same release gives the same bytes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 

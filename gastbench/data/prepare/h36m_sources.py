@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -74,7 +74,9 @@ def cdf_files(root: Path, subject: str) -> Iterator[tuple[str, np.ndarray]]:
             raise DataError(f"{path}: not a readable CDF file ({type(exc).__name__}: {exc})") from None
         names = [*info.zVariables, *info.rVariables]
         if CDF_VARIABLE not in names:
-            raise DataError(f"{path}: no variable {CDF_VARIABLE!r} (the file holds {names}); is it a D3_Positions file?")
+            raise DataError(
+                f"{path}: no variable {CDF_VARIABLE!r} (the file holds {names}); is it a D3_Positions file?"
+            )
         yield path.name, np.asarray(cdf.varget(CDF_VARIABLE))
 
 
@@ -102,7 +104,10 @@ def h5_files(kind: SourceKind, root: Path, subject: str) -> Iterator[tuple[str, 
         raise DataError(f"{root}: not a readable zip archive ({exc})") from None
     with archive:
         members = sorted(
-            n for n in archive.namelist() for p in prefixes if n.startswith(p) and n.endswith(".h5") and "/" not in n[len(p):]
+            n
+            for n in archive.namelist()
+            for p in prefixes
+            if n.startswith(p) and n.endswith(".h5") and "/" not in n[len(p) :]
         )
         if not members:
             raise DataError(f"{root}: no {prefixes[0]}*.h5 files (subject {subject} missing from the archive)")

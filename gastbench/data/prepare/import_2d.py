@@ -13,8 +13,9 @@ Sources (:data:`IMPORTERS`): ``mmpose`` and ``motionbert`` (:mod:`.import_tools`
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,9 @@ def import_2d(
     if not source.is_file():
         raise DataError(f"{source}: file not found")
     target = Path(out) if out is not None else resolve_data_dir(data_dir) / two_d_file_name(dataset, name)
-    check_output_file(target, "--out", overwrite=overwrite, inputs=[source, *([detections] if detections else [])], suffix=".npz")
+    check_output_file(
+        target, "--out", overwrite=overwrite, inputs=[source, *([detections] if detections else [])], suffix=".npz"
+    )
     meta = layout_metadata(layout or "h36m")
     notes: list[str] = []
     if importer == "mmpose":

@@ -68,7 +68,9 @@ def _group(rows: dict[tuple[str, str, str], list[tuple[int, int]]], keypoints: n
         if missing:
             raise DataError(f"{path}: {subject}/{name} has no frames of camera(s) {missing}")
         out.setdefault(subject, {})[name] = [cameras[c] for c in H36M_CAMERAS]
-    return {s: {n: out[s][n] for n in sorted(out[s], key=sequence_order)} for s in sorted(out, key=lambda s: int(s[1:]))}
+    return {
+        s: {n: out[s][n] for n in sorted(out[s], key=sequence_order)} for s in sorted(out, key=lambda s: int(s[1:]))
+    }
 
 
 def read_mmpose(annotation: str | Path, detections: str | Path | None = None) -> Grouped:
@@ -87,8 +89,15 @@ def read_mmpose(annotation: str | Path, detections: str | Path | None = None) ->
         where = detections
     else:
         keypoints, where = data["part"][..., :2], annotation  # ground truth: the visibility column is all ones
-    if keypoints.ndim != 3 or keypoints.shape[0] != names.shape[0] or keypoints.shape[1] != 17 or keypoints.shape[2] not in (2, 3):
-        raise DataError(f"{where}: expected ({names.shape[0]}, 17, 2|3) keypoints, one per imgname row, found {keypoints.shape}")
+    if (
+        keypoints.ndim != 3
+        or keypoints.shape[0] != names.shape[0]
+        or keypoints.shape[1] != 17
+        or keypoints.shape[2] not in (2, 3)
+    ):
+        raise DataError(
+            f"{where}: expected ({names.shape[0]}, 17, 2|3) keypoints, one per imgname row, found {keypoints.shape}"
+        )
     rows: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
     for row, imgname in enumerate(names):
         base = str(imgname).replace("\\", "/").rsplit("/", 1)[-1]
@@ -119,7 +128,9 @@ def _take_by_frames(subject: str, action: str, frames: int, reference: dict[str,
     if len(close) > 1:
         exact = [n for n in close if reference[subject][n].shape[0] == frames]
         if len(exact) != 1:
-            raise DataError(f"{subject} {action}: takes {close} of the 3D file all have about {frames} frames; cannot tell them apart")
+            raise DataError(
+                f"{subject} {action}: takes {close} of the 3D file all have about {frames} frames; cannot tell them apart"
+            )
         return exact[0]
     return close[0] if close else None
 
@@ -141,14 +152,18 @@ def read_motionbert(path: str | Path, reference: dict[str, dict[str, np.ndarray]
         if not isinstance(block, dict) or not {"joint_2d", "source"} <= set(block):
             raise DataError(f"{path}: split {split!r} lacks 'joint_2d' and 'source'")
         joint_2d = np.asarray(block["joint_2d"], dtype=np.float32)[..., :2]
-        conf = np.asarray(block.get("confidence", np.ones(joint_2d.shape[:2])), dtype=np.float32).reshape(joint_2d.shape[:2])
+        conf = np.asarray(block.get("confidence", np.ones(joint_2d.shape[:2])), dtype=np.float32).reshape(
+            joint_2d.shape[:2]
+        )
         if joint_2d.ndim != 3 or joint_2d.shape[1] != 17 or len(block["source"]) != joint_2d.shape[0]:
             raise DataError(f"{path}: {split}: expected joint_2d (N, 17, 2) and N sources, found {joint_2d.shape}")
         parts.append(np.concatenate([joint_2d, conf[..., None]], axis=-1))
         for row, source in enumerate(block["source"]):
             match = re.fullmatch(r"s_(\d+)_act_(\d+)_subact_(\d+)_ca_(\d+)", str(source))
             if match is None or int(match.group(2)) not in METADATA_ACTIONS or not 1 <= int(match.group(4)) <= 4:
-                raise DataError(f"{path}: {split} source {str(source)!r} is not s_<subject>_act_<2..16>_subact_<n>_ca_<1..4>")
+                raise DataError(
+                    f"{path}: {split} source {str(source)!r} is not s_<subject>_act_<2..16>_subact_<n>_ca_<1..4>"
+                )
             s, act, sub, cam = (int(g) for g in match.groups())
             rows.setdefault((f"S{s}", act, sub, H36M_CAMERAS[cam - 1]), []).append(offset + row)
         offset += joint_2d.shape[0]
@@ -159,7 +174,9 @@ def read_motionbert(path: str | Path, reference: dict[str, dict[str, np.ndarray]
         action = METADATA_ACTIONS[act]
         take = _take_by_frames(subject, action, len(index), reference)
         if take is None:
-            notes.append(f"{subject} act {act} subact {sub} ({action}, {len(index)} frames): no take of the 3D file matches; left out")
+            notes.append(
+                f"{subject} act {act} subact {sub} ({action}, {len(index)} frames): no take of the 3D file matches; left out"
+            )
             continue
         cams = out.setdefault(subject, {}).setdefault(take, {})
         if camera in cams:
@@ -170,6 +187,8 @@ def read_motionbert(path: str | Path, reference: dict[str, dict[str, np.ndarray]
         for take in sorted(out[subject], key=sequence_order):
             cams = out[subject][take]
             if len(cams) != len(H36M_CAMERAS):
-                raise DataError(f"{path}: {subject}/{take} has cameras {sorted(cams)}, expected all of {list(H36M_CAMERAS)}")
+                raise DataError(
+                    f"{path}: {subject}/{take} has cameras {sorted(cams)}, expected all of {list(H36M_CAMERAS)}"
+                )
             grouped.setdefault(subject, {})[take] = [cams[c] for c in H36M_CAMERAS]
     return grouped, sorted(set(notes))

@@ -20,8 +20,9 @@ name (:func:`gastbench.data.mpi3dhp.test_file_name`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,14 @@ from ..mpi3dhp import ANNOTATIONS, DEFAULT_ANNOTATION, IMAGE_SIZES, TRAIN_IMAGE_
 from .files import PreparedFile, content_digest, write_npz
 from .mat_files import read_mat
 
-__all__ = ["SEQUENCE_INFO", "TRAIN_CAMERAS", "TRAIN_JOINTS", "prepare_3dhp", "read_test_sequence", "read_train_sequence"]
+__all__ = [
+    "SEQUENCE_INFO",
+    "TRAIN_CAMERAS",
+    "TRAIN_JOINTS",
+    "prepare_3dhp",
+    "read_test_sequence",
+    "read_train_sequence",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +68,11 @@ def _check_annotation(annotation: str) -> str:
 def _frames_first(arr: Any, channels: int, path: Path, name: str) -> np.ndarray:
     """A ``C x 17 x 1 x n`` test annotation -> ``(n, 17, C)``."""
     arr = np.asarray(arr)
-    if arr.ndim != 4 or arr.shape[:3] != (channels, MPI3DHP_17.num_joints, 1) or not np.issubdtype(arr.dtype, np.number):
+    if (
+        arr.ndim != 4
+        or arr.shape[:3] != (channels, MPI3DHP_17.num_joints, 1)
+        or not np.issubdtype(arr.dtype, np.number)
+    ):
         raise DataError(f"{path}: variable {name!r} must be {channels}x17x1xn numbers, found {arr.shape} {arr.dtype}")
     return np.ascontiguousarray(arr[:, :, 0, :].transpose(2, 1, 0))
 
@@ -78,7 +90,9 @@ def read_test_sequence(path: str | Path, annotation: str = DEFAULT_ANNOTATION) -
             f"valid_frame {valid.shape[0]}"
         )
     if not np.any(valid != 0):
-        raise DataError(f"{path}: no valid frames (valid_frame is 0 everywhere): nothing of this sequence can be scored")
+        raise DataError(
+            f"{path}: no valid frames (valid_frame is 0 everywhere): nothing of this sequence can be scored"
+        )
     out = {"data_2d": data_2d, "data_3d": data_3d, "valid": valid}
     if "activity_annotation" in found:
         out["activity"] = np.asarray(found["activity_annotation"]).reshape(-1)
@@ -91,7 +105,10 @@ def _cells(value: Any) -> list[np.ndarray]:
 
 
 def read_train_sequence(
-    path: str | Path, subject: str, sequence: str, annotation: str = DEFAULT_ANNOTATION,
+    path: str | Path,
+    subject: str,
+    sequence: str,
+    annotation: str = DEFAULT_ANNOTATION,
     cameras: Sequence[int] = TRAIN_CAMERAS,
 ) -> dict[str, dict[str, np.ndarray]]:
     """One ``S<n>/Seq<m>/annot.mat`` -> ``{camera: {"data_2d": (T, 17, 2), "data_3d": (T, 17, 3)}}``."""
@@ -101,17 +118,26 @@ def read_train_sequence(
     frames = SEQUENCE_INFO.get((subject, sequence), (None, None))[0]
     views_2d, views_3d = _cells(found["annot2"]), _cells(found[annotation])
     if len(views_2d) != len(listed) or len(views_3d) != len(listed):
-        raise DataError(f"{path}: {len(listed)} cameras listed, annot2 has {len(views_2d)}, {annotation} {len(views_3d)}")
+        raise DataError(
+            f"{path}: {len(listed)} cameras listed, annot2 has {len(views_2d)}, {annotation} {len(views_3d)}"
+        )
     out: dict[str, dict[str, np.ndarray]] = {}
     for camera in cameras:
         if camera not in listed:
             raise DataError(f"{path}: camera {camera} not in the file's cameras {listed}")
         index = listed.index(camera)
         pair = {}
-        for key, view, channels, name in (("data_2d", views_2d[index], 2, "annot2"), ("data_3d", views_3d[index], 3, annotation)):
+        for key, view, channels, name in (
+            ("data_2d", views_2d[index], 2, "annot2"),
+            ("data_3d", views_3d[index], 3, annotation),
+        ):
             if view.ndim != 2 or view.shape[1] != _ALL_JOINTS * channels:
-                raise DataError(f"{path}: {name} of camera {camera} must be frames x {_ALL_JOINTS * channels}, found {view.shape}")
-            pair[key] = np.ascontiguousarray(view.reshape(view.shape[0], _ALL_JOINTS, channels)[:frames, list(TRAIN_JOINTS)])
+                raise DataError(
+                    f"{path}: {name} of camera {camera} must be frames x {_ALL_JOINTS * channels}, found {view.shape}"
+                )
+            pair[key] = np.ascontiguousarray(
+                view.reshape(view.shape[0], _ALL_JOINTS, channels)[:frames, list(TRAIN_JOINTS)]
+            )
         out[str(camera)] = pair
     return out
 
@@ -172,7 +198,10 @@ def prepare_3dhp(
             if split == "test":
                 data[first] = read_test_sequence(path, annotation)
             else:
-                data[f"{first} {second}"] = [read_train_sequence(path, first, second, annotation, cameras), SEQUENCE_INFO[(first, second)][1]]
+                data[f"{first} {second}"] = [
+                    read_train_sequence(path, first, second, annotation, cameras),
+                    SEQUENCE_INFO[(first, second)][1],
+                ]
         meta = {
             "layout_name": MPI3DHP_17.name,
             "joints": list(MPI3DHP_17.joint_names),
@@ -184,8 +213,10 @@ def prepare_3dhp(
         members = {"data": data, "metadata": meta}
         target = out_dir / names[split]
         sha = write_npz(target, members, overwrite=overwrite, inputs=list(files.values()))
-        frames = sum(v["data_3d"].shape[0] for v in data.values()) if split == "test" else sum(
-            c["data_3d"].shape[0] for v in data.values() for c in v[0].values()
+        frames = (
+            sum(v["data_3d"].shape[0] for v in data.values())
+            if split == "test"
+            else sum(c["data_3d"].shape[0] for v in data.values() for c in v[0].values())
         )
         sequences: dict[str, list[str]] = {}
         for first, second in files:
