@@ -3,7 +3,7 @@
 The few calls a script needs are importable from here (see the README's Python example):
 ``load_dataset``, ``create_lifter`` (random weights) or ``resolve_lifter`` (a zoo card's or a
 file's weights), ``evaluate`` with ``EvalOptions``, ``render_results`` (a table in any format),
-``save_result``/``load_result``; a plugin uses ``Lifter``, ``register_lifter`` and ``register_recipe``.
+``save_result``/``load_result``; ``StreamingLifter`` lifts one frame at a time, live; a plugin uses ``Lifter``, ``register_lifter`` and ``register_recipe``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .skeleton import Skeleton, get_layout, list_layouts
     from .tables import render_results
     from .recipes import register_recipe
+    from .streaming import StreamingLifter
 
 # Torch-backed names load on first use, so `gastbench --help` and tab completion stay fast.
 _LAZY = {
@@ -33,6 +34,7 @@ _LAZY = {
     "EvalOptions": "evaluation", "evaluate": "evaluation", "WeightsInfo": "pretrained",
     "load_pretrained": "pretrained", "resolve_lifter": "pretrained", "EvalResult": "results",
     "load_result": "results", "save_result": "results", "render_results": "tables", "register_recipe": "recipes",
+    "StreamingLifter": "streaming",
 }  # fmt: skip
 
 

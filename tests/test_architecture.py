@@ -31,7 +31,7 @@ LAYERS: list[set[str]] = [
     {"pretrained"},
     {"evaluation", "training"},
     {"tables_pck"},
-    {"tables", "leaderboard", "conformance", "conformance_behaviour", "conformance_clips", "convert", "infer", "viz", "export"},
+    {"tables", "leaderboard", "conformance", "conformance_behaviour", "conformance_clips", "convert", "infer", "people", "streaming", "viz", "export"},
     {"site"},
     {"cli"},
 ]

@@ -47,10 +47,10 @@ def test_gif_has_every_frame(seq, tmp_path: Path) -> None:  # type: ignore[no-un
 def test_png_frame_and_no_silent_overwrite(seq, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     inputs, tracks = _panels(seq)
     out = tmp_path / "f.png"
-    render_frame(inputs, tracks, out, 3, dpi=50)
+    render_frame(inputs, tracks, out, 3)
     assert out.stat().st_size > 5_000
-    with Image.open(out) as png:
-        assert png.size == (int(3.0 * 3 * 50), int(3.35 * 50))
+    with Image.open(out) as png:  # readable by default: at least 960 px wide, even sides (H.264 needs them)
+        assert png.size[0] >= 960 and png.size[0] % 2 == 0 and png.size[1] % 2 == 0
     with pytest.raises(ConfigError, match="--overwrite"):
         render_frame(inputs, tracks, out, 3, dpi=50)
 

@@ -17,8 +17,8 @@ import typer
 
 __all__ = [
     "CHUNK_FRAMES", "DATASET", "DATA_DIR", "DEVICE", "FLIP", "FORMAT", "INPUT", "JSON", "MODEL", "NO_PROGRESS",
-    "OFFLINE", "OVERWRITE", "PROTOCOL", "RANDOM_INIT", "RUNS_DIR", "RUNS_DIRS", "SEED", "TABLE_OUT", "TRAIN_STRIDE",
-    "WEIGHTS", "check_format", "write_text",
+    "OFFLINE", "OVERWRITE", "PROTOCOL", "RANDOM_INIT", "RUNS_DIR", "RUNS_DIRS", "SEED", "TABLE_OUT", "THREADS",
+    "TRAIN_STRIDE", "WEIGHTS", "check_format", "write_text",
 ]  # fmt: skip
 
 MODEL: Any = typer.Argument(..., help="Registered lifter, e.g. gast-t27 (`gastbench models` lists them).")
@@ -57,6 +57,7 @@ CHUNK_FRAMES: Any = typer.Option(
 )
 NO_PROGRESS: Any = typer.Option(False, "--no-progress", help="No progress display (otherwise a bar, or log lines when not on a terminal).")
 JSON: Any = typer.Option(False, "--json", help="Print JSON instead of a table.")
+THREADS: Any = typer.Option(None, "--threads", min=1, help="torch CPU threads during the run (restored after).")
 
 
 def check_format(fmt: str) -> None:

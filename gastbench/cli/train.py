@@ -11,7 +11,7 @@ from typing import Any, Optional
 import typer
 
 from ..errors import ConfigError
-from .options import DATA_DIR, DATASET, FLIP, INPUT, MODEL, NO_PROGRESS, RUNS_DIR
+from .options import DATA_DIR, DATASET, FLIP, INPUT, MODEL, NO_PROGRESS, RUNS_DIR, THREADS
 
 
 def _csv(value: Optional[str]) -> Optional[list[str]]:
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = typer.Option(None, "--device", help="auto (CUDA when available), cpu, cuda or cuda:N."),
         amp: bool = typer.Option(False, "--amp", help="bf16 autocast (mixed precision)."),
         compile_model: bool = typer.Option(False, "--compile", help="torch.compile the model."),
-        threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads during the run (restored after)."),
+        threads: Optional[int] = THREADS,
         validate_every: Optional[int] = typer.Option(
             None, "--validate-every", min=0, help="Validate every n epochs (0: never); logged only."
         ),

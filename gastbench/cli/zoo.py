@@ -138,10 +138,10 @@ def register(app: typer.Typer) -> None:
         else:
             from ..pretrained import card_for_conversion
 
-            if card_name is None:
+            if card_name is None or converted_from is None:
                 raise ConfigError("--converted-from needs --card: the id of the card to make local, e.g. semgcn.h36m-gt")
             base = find_card(card_name, require_weights=False)
-            read = [weights, converted_from, *([base.path] if base.path is not None else [])]
+            read: list[Path] = [weights, converted_from, *([base.path] if base.path is not None else [])]
             check_output_file(out, "--out", overwrite=overwrite, inputs=read, suffix=".toml")
             card = card_for_conversion(base, weights, converted_from)
         write_card(card, out)
