@@ -313,6 +313,9 @@ def card_for_weights(
     return card
 
 
+_CONVERTED = " Authors' release, converted:"
+
+
 def card_for_conversion(card: Card, weights_path: str | Path, original_path: str | Path) -> Card:
     """``card`` made ``local`` for weights ``gastbench convert`` made from the authors' ``original_path``.
 
@@ -342,8 +345,9 @@ def card_for_conversion(card: Card, weights_path: str | Path, original_path: str
     source_format = meta.get("source_format", "")
     converted = card_for_weights(lifter, weights_path, dataset=card.dataset, input=card.input, recipe=card.recipe,
                                  command="")  # fmt: skip
+    base = card.description.split(_CONVERTED)[0].rstrip()  # a card converted before says it once, not twice
     description = (
-        f"{card.description.rstrip()} Authors' release, converted: {original_path.name} "
+        f"{base}{_CONVERTED} {original_path.name} "
         f"(sha256 {original_sha}) -> {weights_path.name} (sha256 {converted.sha256}) by gastbench convert --from {source_format}."
     ).strip()
     made = replace(

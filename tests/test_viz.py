@@ -154,3 +154,31 @@ def test_cli_viz_gif_on_synthetic(tmp_path: Path) -> None:
     assert "wrote" in result.output
     again = CliRunner().invoke(app, args)
     assert isinstance(again.exception, ConfigError)
+
+
+@pytest.mark.parametrize("panels", ["2d+3d", "3d", "2d-normalised+3x3d"])
+def test_figures_are_readable_fitted_and_unclipped(seq, panels: str) -> None:  # type: ignore[no-untyped-def]
+    import matplotlib.pyplot as plt
+
+    from gastbench.viz.figure import DEFAULT_DPI, build_figure, labels_outside
+    from gastbench.viz.sources import pixels
+
+    gt = np.asarray(seq.positions_3d[:20]) + [0.4, -0.2, 4.5]  # off the origin: the axes must follow the poses
+    kp = np.asarray(seq.keypoints_2d[:20])
+    inputs = {"2d+3d": Keypoints2D(pixels(kp, (1000, 1002)), H36M_17, (1000, 1002), "a long title for the 2D panel"),
+              "3d": None, "2d-normalised+3x3d": Keypoints2D(kp, H36M_17)}[panels]  # fmt: skip
+    tracks = [PoseTrack(f"track {k}", gt, H36M_17) for k in range(3 if panels.endswith("3x3d") else 1)]
+    built = build_figure(inputs, tracks, DEFAULT_DPI)
+    try:
+        width, height = built.fig.canvas.get_width_height()
+        assert width >= 960 and width % 2 == 0 and height % 2 == 0
+        assert not labels_outside(built.fig)  # every tick label, axis label and title inside the canvas
+        for ax in built.fig.axes[len(built.fig.axes) - len(tracks) :]:
+            limits = np.array([ax.get_xlim3d(), ax.get_ylim3d(), ax.get_zlim3d()])
+            spans = limits[:, 1] - limits[:, 0]
+            np.testing.assert_allclose(spans, spans[0])  # one range on every axis: equal aspect
+            plot = camera_to_plot(gt).reshape(-1, 3)
+            inside = np.mean((plot >= limits[:, 0]) & (plot <= limits[:, 1]))
+            assert inside > 0.99 and spans[0] < 2.5  # fitted to the poses, not a fixed +-1 m box around 0
+    finally:
+        plt.close(built.fig)

@@ -28,14 +28,15 @@ def _guard(out: Path, overwrite: bool, inputs: list[Path] | list[str] | list[Pat
 
 def render(inputs, tracks, out: Path, *, frame: Optional[int], start: int, count: Optional[int], stride: int, fps: float, dpi: Optional[int], overwrite: bool) -> None:  # type: ignore[no-untyped-def]
     from ..viz.animate import render_animation, render_frame
+    from ..viz.figure import DEFAULT_DPI
 
     total = tracks[0].poses.shape[0] if tracks else inputs.keypoints.shape[0]
     if out.suffix.lower() in (".gif", ".mp4"):
         report = render_animation(
-            inputs, tracks, out, frames=_frames(total, start, count, stride), fps=fps, dpi=dpi or 60, overwrite=overwrite
+            inputs, tracks, out, frames=_frames(total, start, count, stride), fps=fps, dpi=dpi or DEFAULT_DPI, overwrite=overwrite
         )
     else:
-        report = render_frame(inputs, tracks, out, frame if frame is not None else start, dpi=dpi or 100, overwrite=overwrite)
+        report = render_frame(inputs, tracks, out, frame if frame is not None else start, dpi=dpi or DEFAULT_DPI, overwrite=overwrite)
     if report.note:
         typer.echo(f"note: {report.note}", err=True)
     size_kb = report.path.stat().st_size / 1024
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
         count: Optional[int] = typer.Option(None, "--frames", help="Number of frames in the animation (default: all)."),
         stride: int = typer.Option(1, "--stride", help="Animate every n-th frame."),
         fps: float = typer.Option(25.0, "--fps", help="Animation frame rate."),
-        dpi: Optional[int] = typer.Option(None, "--dpi", help="Resolution (default 60 for animations, 100 for PNG)."),
+        dpi: Optional[int] = typer.Option(None, "--dpi", help="Resolution (default 100: pictures at least 960 px wide)."),
         overwrite: bool = OVERWRITE,
     ) -> None:
         """2D input, each model's 3D prediction and the ground truth side by side, with per-frame error."""

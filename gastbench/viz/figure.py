@@ -20,7 +20,7 @@ from .style import LEFT, RIGHT, bone_colors, camera_to_plot, use_agg
 if TYPE_CHECKING:
     from .video import VideoFrames
 
-__all__ = ["DEFAULT_DPI", "Keypoints2D", "PoseTrack", "build_figure", "fitted_box", "labels_outside"]
+__all__ = ["DEFAULT_DPI", "Figure", "Keypoints2D", "PoseTrack", "build_figure", "fitted_box", "labels_outside"]
 
 DEFAULT_DPI = 100
 MIN_WIDTH_IN = 9.6
@@ -88,7 +88,7 @@ def _even_inches(inches: float, dpi: int) -> float:
     return 2 * round(inches * dpi / 2) / dpi
 
 
-def _panel_2d(fig: Any, spec: Any, inputs: Keypoints2D) -> tuple[Callable[[int], None], list[Any]]:
+def _panel_2d(fig: Any, spec: Any, inputs: Keypoints2D, paste: bool) -> tuple[Callable[[int], None], list[Any]]:
     from matplotlib.collections import LineCollection
 
     ax = fig.add_subplot(spec)
@@ -102,7 +102,9 @@ def _panel_2d(fig: Any, spec: Any, inputs: Keypoints2D) -> tuple[Callable[[int],
         ax.set_ylim(h, 0)  # image rows grow downwards
         ax.set_xlabel("x (px)", fontsize=_LABEL)
         ax.set_ylabel("y (px)", fontsize=_LABEL)
-        if inputs.video is not None:
+        if inputs.video is not None and paste:
+            ax.set_facecolor("black")  # the frames are pasted into the canvas under the skeleton (build_figure)
+        elif inputs.video is not None:
             image = ax.imshow(inputs.video.get(0), extent=(0, w, h, 0), interpolation="bilinear", zorder=0)
             moving.append(image)
     else:
@@ -204,10 +206,35 @@ def _fit_margins(fig: Any, grid: Any) -> None:
         )
 
 
-def build_figure(
-    inputs: Keypoints2D | None, tracks: Sequence[PoseTrack], dpi: int
-) -> tuple[Any, Callable[[int], None], list[Any]]:
-    """The figure, a function that moves every artist to frame ``t``, and those moving artists."""
+@dataclass
+class Figure:
+    """A built figure: ``update(t)`` moves the ``moving`` artists to frame ``t``; ``underlay(pixels, t)``, when
+    set, paints frame ``t`` of the video into the canvas's RGBA pixels, before the moving artists are drawn."""
+
+    fig: Any
+    update: Callable[[int], None]
+    moving: list[Any]
+    underlay: Callable[[np.ndarray, int], None] | None = None
+
+
+def _underlay(fig: Any, video: "VideoFrames") -> Callable[[np.ndarray, int], None]:
+    """Paste video frames, scaled by ffmpeg to the 2D panel's pixel box, straight into the canvas (an image
+    artist would convert and resample every frame again: most of a frame's drawing time)."""
+    box = fig.axes[0].get_window_extent()
+    left, right = int(np.ceil(box.x0)) + 1, int(np.floor(box.x1))  # inside the panel's frame line
+    top, bottom = int(np.ceil(fig.bbox.height - box.y1)) + 1, int(np.floor(fig.bbox.height - box.y0))
+    video.resize((right - left, bottom - top))
+
+    def paint(pixels: np.ndarray, t: int) -> None:
+        pixels[top:bottom, left:right, :3] = video.get(t)
+        pixels[top:bottom, left:right, 3] = 255
+
+    return paint
+
+
+def build_figure(inputs: Keypoints2D | None, tracks: Sequence[PoseTrack], dpi: int, *, paste_video: bool = False) -> Figure:
+    """The figure and how to move it; ``paste_video``: video frames come through :attr:`Figure.underlay`
+    (for blitted animations) instead of an image artist (for a figure saved whole)."""
     use_agg()
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -218,7 +245,7 @@ def build_figure(
     updaters, moving = [], []
     col = 0
     if inputs is not None:
-        move, artists = _panel_2d(fig, grid[0, 0], inputs)
+        move, artists = _panel_2d(fig, grid[0, 0], inputs, paste_video)
         updaters.append(move)
         moving += artists
         col = 1
@@ -227,14 +254,19 @@ def build_figure(
         updaters.append(move)
         moving += artists
     handles = [Line2D([], [], color=LEFT, lw=2, label="left"), Line2D([], [], color=RIGHT, lw=2, label="right")]
-    fig.axes[0].legend(handles=handles, loc="lower right", ncol=2, fontsize=_LABEL - 1, framealpha=0.8)
+    # in the top right corner, outside every panel (a pasted video frame would cover one inside the 2D panel)
+    fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=_LABEL - 1, frameon=False)
     _fit_margins(fig, grid)
-    if inputs is not None and inputs.video is not None:  # ffmpeg scales the frames to the panel's pixels
-        panel = fig.axes[0].get_window_extent()
-        inputs.video.resize((round(panel.width), round(panel.height)))
+    underlay = None
+    if inputs is not None and inputs.video is not None:
+        if paste_video:
+            underlay = _underlay(fig, inputs.video)
+        else:  # ffmpeg scales the frames to the panel's pixels
+            panel = fig.axes[0].get_window_extent()
+            inputs.video.resize((round(panel.width), round(panel.height)))
 
     def update(t: int) -> None:
         for move in updaters:
             move(t)
 
-    return fig, update, moving
+    return Figure(fig, update, moving, underlay)
