@@ -3,7 +3,7 @@
 The few calls a script needs are importable from here (see the README's Python example):
 ``load_dataset``, ``create_lifter`` (random weights) or ``resolve_lifter`` (a zoo card's or a
 file's weights), ``evaluate`` with ``EvalOptions``, ``render_results`` (a table in any format),
-``save_result``/``load_result``; a plugin uses ``Lifter``, ``register_lifter`` and ``register_recipe``.
+``save_result``/``load_result``; ``StreamingLifter`` lifts one frame at a time, live; a plugin uses ``Lifter``, ``register_lifter`` and ``register_recipe``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .registry import create_lifter, get_lifter_spec, list_lifters, register_lifter
     from .results import EvalResult, load_result, save_result
     from .skeleton import Skeleton, get_layout, list_layouts
+    from .streaming import StreamingLifter
     from .tables import render_results
 
 # Torch-backed names load on first use, so `gastbench --help` and tab completion stay fast.
@@ -33,6 +34,7 @@ _LAZY = {
     "EvalOptions": "evaluation", "evaluate": "evaluation", "WeightsInfo": "pretrained",
     "load_pretrained": "pretrained", "resolve_lifter": "pretrained", "EvalResult": "results",
     "load_result": "results", "save_result": "results", "render_results": "tables", "register_recipe": "recipes",
+    "StreamingLifter": "streaming",
 }  # fmt: skip
 
 

@@ -9,12 +9,15 @@ The steps, each one the model's own convention:
    (``x/w*2-1``, ``y/w*2-h/w``, :func:`~gastbench.data.cameras.normalize_screen_coordinates`);
 4. the whole clip goes through the batched evaluator (:func:`predict_sequences`), at the
    frame stride the weights were trained at (each phase ``kp[p::s]`` lifted, then interleaved);
+   or, ``causal=True``, frame by frame through :class:`~gastbench.streaming.StreamingLifter`, as
+   it would run live (the same poses; each frame's latency is measured);
 5. poses are made root-relative: the model predicts camera-frame joints relative to its root.
+
+Several people are lifted one track at a time by :mod:`gastbench.people`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,16 +27,23 @@ import numpy as np
 
 from .data.cameras import normalize_screen_coordinates
 from .errors import ConfigError, DataError, ShapeError
-from .outputs import replacing, write_text_file
-from .keypoints.coco import coco_to_layout
 from .keypoints.fill import DEFAULT_MIN_SCORE, fill_gaps
-from .keypoints.readers import COCO, KeypointClip, joint_names_of
-from .skeleton import Skeleton, get_layout
+from .keypoints.joint_sets import to_layout
+from .keypoints.readers import KeypointClip, joint_names_of
+from .skeleton import Skeleton
 
 if TYPE_CHECKING:
     from .lifter import Lifter
 
-__all__ = ["LiftedClip", "PreparedKeypoints", "lift_clip", "lift_keypoints", "prepare_keypoints", "save_lifted"]
+__all__ = [
+    "COORDINATES",
+    "LiftedClip",
+    "PreparedKeypoints",
+    "lift_clip",
+    "lift_keypoints",
+    "output_paths",
+    "prepare_keypoints",
+]
 
 #: Written into every JSON output so readers know what the numbers are.
 COORDINATES = "camera frame (x right, y down, z forward), metres, root-relative (root joint at the origin)"
@@ -50,6 +60,8 @@ class PreparedKeypoints:
     width: int
     height: int
     source: str
+    track_id: int = 0
+    first_frame: int = 0  # the clip frame this person's first frame is
 
 
 @dataclass(frozen=True)
@@ -64,32 +76,35 @@ class LiftedClip:
     train_stride: int
     seconds: float
     meta: dict[str, Any] = field(default_factory=dict)
+    latency_ms: np.ndarray | None = None  # (T,) each frame's time through the model, when lifted frame by frame
 
 
-def _to_layout(clip: KeypointClip, layout: Skeleton) -> tuple[np.ndarray, np.ndarray | None]:
-    if clip.layout == COCO:
-        return coco_to_layout(clip.keypoints, layout, clip.scores)
-    source = get_layout(clip.layout)
-    index = list(layout.indices_in(source))
-    return clip.keypoints[:, index], None if clip.scores is None else clip.scores[:, index]
-
-
-def prepare_keypoints(clip: KeypointClip, layout: Skeleton, *, min_score: float = DEFAULT_MIN_SCORE) -> PreparedKeypoints:
+def prepare_keypoints(
+    clip: KeypointClip, layout: Skeleton, *, min_score: float = DEFAULT_MIN_SCORE
+) -> PreparedKeypoints:
     """Map, check, fill and normalise a clip for a model whose input layout is ``layout``."""
     # NaN scored as confident is a broken file; check on the file's own joints so the error names them.
     fill_gaps_check = clip.scores is not None and np.any(
         ~np.all(np.isfinite(clip.keypoints), axis=-1) & (np.nan_to_num(clip.scores, nan=-np.inf) >= min_score)
     )
     if fill_gaps_check:
-        fill_gaps(clip.keypoints, clip.scores, min_score=min_score, joint_names=joint_names_of(clip.layout), source=clip.source)
-    kp, scores = _to_layout(clip, layout)
+        fill_gaps(
+            clip.keypoints,
+            clip.scores,
+            min_score=min_score,
+            joint_names=joint_names_of(clip.layout),
+            source=clip.source,
+        )
+    kp, scores = to_layout(clip.keypoints, clip.scores, clip.layout, layout, clip.source)
     filled, was_filled = fill_gaps(kp, scores, min_score=min_score, joint_names=layout.joint_names, source=clip.source)
     normalized = normalize_screen_coordinates(filled, clip.width, clip.height).astype(np.float32)
-    return PreparedKeypoints(layout, filled, normalized, was_filled, clip.width, clip.height, clip.source)
+    return PreparedKeypoints(
+        layout, filled, normalized, was_filled, clip.width, clip.height, clip.source, clip.track_id, clip.first_frame
+    )
 
 
 def lift_keypoints(
-    lifter: "Lifter",
+    lifter: Lifter,
     keypoints: np.ndarray,
     *,
     train_stride: int = 1,
@@ -107,7 +122,9 @@ def lift_keypoints(
     kp = np.asarray(keypoints, dtype=np.float32)
     j_in = lifter.input_layout.num_joints
     if kp.ndim != 3 or kp.shape[1:] != (j_in, 2) or kp.shape[0] < 1:
-        raise ShapeError(f"expected keypoints (T>=1, {j_in}, 2) for layout {lifter.input_layout.name!r}, got {tuple(kp.shape)}")
+        raise ShapeError(
+            f"expected keypoints (T>=1, {j_in}, 2) for layout {lifter.input_layout.name!r}, got {tuple(kp.shape)}"
+        )
     if not np.all(np.isfinite(kp)):
         raise DataError("keypoints hold NaN or inf after gap filling; fill or drop the missing joints first")
     if isinstance(train_stride, bool) or not isinstance(train_stride, (int, np.integer)) or train_stride < 1:
@@ -123,7 +140,7 @@ def lift_keypoints(
 
 
 def lift_clip(
-    lifter: "Lifter",
+    lifter: Lifter,
     clip: KeypointClip,
     *,
     weights: dict[str, Any] | None = None,
@@ -131,11 +148,23 @@ def lift_clip(
     min_score: float = DEFAULT_MIN_SCORE,
     flip: bool = True,
     device: str = "cpu",
+    causal: bool = False,
 ) -> LiftedClip:
-    """Prepare ``clip`` for ``lifter`` and lift it (see the module doc)."""
+    """Prepare ``clip`` for ``lifter`` and lift it, batched or (``causal``) frame by frame (see the module doc)."""
     prepared = prepare_keypoints(clip, lifter.input_layout, min_score=min_score)
+    latency = None
     started = time.perf_counter()
-    poses = lift_keypoints(lifter, prepared.normalized, train_stride=train_stride, flip=flip, device=device)
+    if causal:
+        from .streaming import StreamingLifter
+
+        live = StreamingLifter(lifter, train_stride=train_stride, flip=flip, device=device)
+        poses, latency = np.empty((clip.frames, lifter.output_layout.num_joints, 3), np.float32), np.empty(clip.frames)
+        for t, frame in enumerate(prepared.normalized):
+            tick = time.perf_counter()
+            poses[t] = live.push(frame)
+            latency[t] = (time.perf_counter() - tick) * 1000.0
+    else:
+        poses = lift_keypoints(lifter, prepared.normalized, train_stride=train_stride, flip=flip, device=device)
     seconds = time.perf_counter() - started
     return LiftedClip(
         poses=poses,
@@ -145,6 +174,7 @@ def lift_clip(
         weights=weights,
         train_stride=train_stride,
         seconds=seconds,
+        latency_ms=latency,
     )
 
 
@@ -154,40 +184,3 @@ def output_paths(out: str | Path) -> tuple[Path, Path]:
     if base.suffix in (".npz", ".json"):
         base = base.with_suffix("")
     return base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
-
-
-def save_lifted(lifted: LiftedClip, out: str | Path, *, overwrite: bool = False) -> tuple[Path, Path]:
-    """Write ``<out>.npz`` (arrays) and ``<out>.json`` (the same poses, readable); never overwrite silently."""
-    npz_path, json_path = output_paths(out)
-    existing = [str(p) for p in (npz_path, json_path) if p.exists()]
-    if existing and not overwrite:
-        raise ConfigError(f"{', '.join(existing)} already exist(s); pass --overwrite to replace")
-    layout = lifted.layout
-    with replacing(npz_path, "wb") as handle:
-        np.savez_compressed(
-            handle,
-            poses_3d=lifted.poses,
-            joint_names=np.array(layout.joint_names),
-            parents=np.array(layout.parents),
-            keypoints_2d=lifted.inputs.pixels.astype(np.float32),
-            filled=lifted.inputs.filled,
-            width=np.int64(lifted.inputs.width),
-            height=np.int64(lifted.inputs.height),
-        )
-    record = {
-        "format": "gastbench-infer/1",
-        "model": lifted.model,
-        "weights": lifted.weights,
-        "train_stride": lifted.train_stride,
-        "source": lifted.inputs.source,
-        "image_size": [lifted.inputs.width, lifted.inputs.height],
-        "layout": layout.name,
-        "joint_names": list(layout.joint_names),
-        "parents": list(layout.parents),
-        "coordinates": COORDINATES,
-        "frames": int(lifted.poses.shape[0]),
-        "filled_joints": int(lifted.inputs.filled.sum()),
-        "poses_3d": np.round(lifted.poses.astype(np.float64), 5).tolist(),
-    }
-    write_text_file(json_path, json.dumps(record, separators=(",", ":")) + "\n")
-    return npz_path, json_path

@@ -10,7 +10,7 @@ stride), so the CLI and a training run's final evaluation ask it the same way.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from .skeleton import Skeleton, get_layout
 
 __all__ = [
     "WeightsInfo",
+    "card_for_conversion",
     "card_for_weights",
     "load_pretrained",
     "recorded_layout",
@@ -314,3 +315,53 @@ def card_for_weights(
     )
     validate_card(card)
     return card
+
+
+_CONVERTED = " Authors' release, converted:"
+
+
+def card_for_conversion(card: Card, weights_path: str | Path, original_path: str | Path) -> Card:
+    """``card`` made ``local`` for weights ``gastbench convert`` made from the authors' ``original_path``.
+
+    The converted file must say (safetensors metadata ``source_sha256``, ``gastbench_model``) that it was
+    converted from exactly that original for ``card``'s lifter; both files' sha256 go into the description,
+    so the authors' release can be checked as well as the converted file. Recipe, licence, reported
+    numbers and Hub location are kept from ``card``.
+    """
+    from .hashing import file_sha256
+
+    weights_path, original_path = Path(weights_path), Path(original_path)
+    for path in (weights_path, original_path):
+        if not path.is_file():
+            raise WeightsError(f"weights {path}: {not_a_file(path)}")
+    meta = read_safetensors_header(weights_path).metadata
+    original_sha = file_sha256(original_path)
+    if meta.get("source_sha256") != original_sha:
+        raise WeightsError(
+            f"weights {weights_path}: metadata 'source_sha256' is {meta.get('source_sha256')!r}, but {original_path} "
+            f"has sha256 {original_sha}; convert that file with `gastbench convert` and pass the result"
+        )
+    if meta.get("gastbench_model") != card.lifter:
+        raise WeightsError(
+            f"weights {weights_path} were converted for {meta.get('gastbench_model')!r}, but card {card.id!r} is for {card.lifter!r}"
+        )
+    lifter = create_lifter(card.lifter, layout=get_layout(meta.get("layout") or card.layout))
+    source_format = meta.get("source_format", "")
+    converted = card_for_weights(lifter, weights_path, dataset=card.dataset, input=card.input, recipe=card.recipe,
+                                 command="")  # fmt: skip
+    base = card.description.split(_CONVERTED)[0].rstrip()  # a card converted before says it once, not twice
+    description = (
+        f"{base}{_CONVERTED} {original_path.name} "
+        f"(sha256 {original_sha}) -> {weights_path.name} (sha256 {converted.sha256}) by gastbench convert --from {source_format}."
+    ).strip()
+    made = replace(
+        converted,
+        repo_id=card.repo_id,
+        filename=card.filename,
+        license=card.license,
+        description=description,
+        command=f"gastbench convert --from {source_format} {original_path.name} --out {weights_path.name} --model {card.lifter}",
+        reported=card.reported,
+    )
+    validate_card(made)
+    return made

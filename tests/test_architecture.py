@@ -50,6 +50,8 @@ LAYERS: list[set[str]] = [
         "conformance_clips",
         "convert",
         "infer",
+        "people",
+        "streaming",
         "viz",
         "export",
     },

@@ -14,7 +14,7 @@ from gastbench import create_lifter
 from gastbench.data import load_dataset
 from gastbench.data.cameras import image_coordinates
 from gastbench.errors import DataError, ShapeError
-from gastbench.keypoints import COCO_17_NAMES, coco_to_h36m, coco_to_layout, fill_gaps, read_keypoints
+from gastbench.keypoints import COCO_17_NAMES, coco_to_h36m, coco_to_layout, fill_gaps, read_keypoints, read_people
 from gastbench.keypoints.coco import HEAD_EXTRAPOLATION
 from gastbench.skeleton import H36M_17, HUMANEVA_15
 
@@ -46,7 +46,9 @@ def test_coco_to_h36m_joint_by_joint() -> None:
     np.testing.assert_allclose(h("neck"), _c(coco, "nose"))
     np.testing.assert_allclose(h("head"), face + HEAD_EXTRAPOLATION * (face - thorax))
     i = COCO_17_NAMES.index
-    np.testing.assert_allclose(conf[:, H36M_17.index("pelvis")], np.minimum(scores[:, i("left_hip")], scores[:, i("right_hip")]))
+    np.testing.assert_allclose(
+        conf[:, H36M_17.index("pelvis")], np.minimum(scores[:, i("left_hip")], scores[:, i("right_hip")])
+    )
     # left stays left: every H36M left joint comes from COCO left joints only
     assert all(H36M_17.joint_names[j].startswith("left_") for j in H36M_17.joints_left)
 
@@ -95,7 +97,7 @@ def _coco_from_sequence(frames: int = 60) -> tuple[np.ndarray, int, int]:
     return coco, w, h
 
 
-def test_readers_agree_and_pick_the_best_person(tmp_path: Path) -> None:
+def test_readers_agree_and_keep_every_person(tmp_path: Path) -> None:
     coco, w, h = _coco_from_sequence(8)
     np.savez(tmp_path / "k.npz", keypoints=coco, width=w, height=h)
     np.save(tmp_path / "k.npy", coco)
@@ -107,19 +109,26 @@ def test_readers_agree_and_pick_the_best_person(tmp_path: Path) -> None:
         ]  # fmt: skip
         frames.append({"frame_id": t, "instances": people})
     (tmp_path / "mmpose.json").write_text(json.dumps(frames))
-    results = [{"image_id": t, "category_id": 1, "keypoints": coco[t].reshape(-1).tolist(), "score": 0.9} for t in range(8)]
+    results = [
+        {"image_id": t, "category_id": 1, "keypoints": coco[t].reshape(-1).tolist(), "score": 0.9} for t in range(8)
+    ]
     (tmp_path / "d2.json").write_text(json.dumps(results))
     a = read_keypoints(tmp_path / "k.npz")
     b = read_keypoints(tmp_path / "k.npy", width=w, height=h)
-    c = read_keypoints(tmp_path / "mmpose.json", width=w, height=h)
     d = read_keypoints(tmp_path / "d2.json", width=w, height=h)
     for clip in (b, d):
         np.testing.assert_allclose(clip.keypoints, a.keypoints)
         np.testing.assert_allclose(clip.scores, a.scores)
-    keep = [t for t in range(8) if t != 4]
-    np.testing.assert_allclose(c.keypoints[keep], a.keypoints[keep])  # the 0.95 person, not the 0.3 one
-    assert np.isnan(c.keypoints[4]).all() and (c.scores[4] == 0).all()
     assert (a.width, a.height, a.layout) == (w, h, "coco")
+    with pytest.raises(DataError, match="holds 2 people"):  # one person per frame is no longer picked silently
+        read_keypoints(tmp_path / "mmpose.json", width=w, height=h)
+    people = read_people(tmp_path / "mmpose.json", width=w, height=h)
+    assert [c.track_id for c in people.tracks] == [0, 1] and people.frames == 8
+    offset, main = people.tracks  # each person stays one track across the empty frame 4
+    keep = [t for t in range(8) if t != 4]
+    np.testing.assert_allclose(main.keypoints[keep], a.keypoints[keep])
+    np.testing.assert_allclose(offset.keypoints[keep], a.keypoints[keep] + 50)
+    assert np.isnan(main.keypoints[4]).all() and (main.scores[4] == 0).all()
 
 
 def test_bad_keypoint_files_are_one_line_errors(tmp_path: Path) -> None:
@@ -133,7 +142,7 @@ def test_bad_keypoint_files_are_one_line_errors(tmp_path: Path) -> None:
     np.savez(tmp_path / "odd.npz", poses=coco)
     with pytest.raises(DataError, match="unknown key layout"):
         read_keypoints(tmp_path / "odd.npz", width=w, height=h)
-    (tmp_path / "odd.json").write_text(json.dumps({"people": []}))
+    (tmp_path / "odd.json").write_text(json.dumps({"persons": []}))
     with pytest.raises(DataError, match="unknown key layout"):
         read_keypoints(tmp_path / "odd.json", width=w, height=h)
     with pytest.raises(DataError, match="unknown keypoint layout 'openpose'"):
@@ -177,13 +186,16 @@ def test_cli_infer_writes_npz_json_and_animation(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "4 joint positions filled" in result.output
     with np.load(tmp_path / "lifted.npz") as data:
-        poses = data["poses_3d"]
-        assert poses.shape == (40, 17, 3) and np.all(poses[:, 0] == 0)
-        assert data["filled"].sum() == 4
+        poses = data["poses_3d"]  # (people, frames, joints, 3): one person here, track 0
+        assert poses.shape == (1, 40, 17, 3) and np.all(poses[0, :, 0] == 0)
+        assert data["filled"].sum() == 4 and list(data["track_ids"]) == [0] and data["present"].all()
     record = json.loads((tmp_path / "lifted.json").read_text())
-    assert record["frames"] == 40 and record["joint_names"] == list(H36M_17.joint_names)
+    assert record["format"] == "gastbench-infer/2" and record["frames"] == 40
+    assert record["joint_names"] == list(H36M_17.joint_names) and record["source_format"] == "arrays"
     assert "metres" in record["coordinates"] and record["weights"]["source"] == "random-init"
-    np.testing.assert_allclose(np.array(record["poses_3d"]), poses, atol=1e-5)
+    (track,) = record["tracks"]
+    assert (track["track_id"], track["first_frame"], track["frames"]) == (0, 0, 40)
+    np.testing.assert_allclose(np.array(track["poses_3d"]), poses[0], atol=1e-5)
     from PIL import Image
 
     with Image.open(tmp_path / "clip.gif") as gif:

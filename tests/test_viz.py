@@ -47,10 +47,10 @@ def test_gif_has_every_frame(seq, tmp_path: Path) -> None:  # type: ignore[no-un
 def test_png_frame_and_no_silent_overwrite(seq, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     inputs, tracks = _panels(seq)
     out = tmp_path / "f.png"
-    render_frame(inputs, tracks, out, 3, dpi=50)
+    render_frame(inputs, tracks, out, 3)
     assert out.stat().st_size > 5_000
-    with Image.open(out) as png:
-        assert png.size == (int(3.0 * 3 * 50), int(3.35 * 50))
+    with Image.open(out) as png:  # readable by default: at least 960 px wide, even sides (H.264 needs them)
+        assert png.size[0] >= 960 and png.size[0] % 2 == 0 and png.size[1] % 2 == 0
     with pytest.raises(ConfigError, match="--overwrite"):
         render_frame(inputs, tracks, out, 3, dpi=50)
 
@@ -105,13 +105,19 @@ def test_result_plots(seq, tmp_path: Path) -> None:  # type: ignore[no-untyped-d
     records = [_record("a", {"Walking": 50.0, "Eating": 60.0}), _record("b", {"Walking": 40.0, "Sitting": 70.0})]
     for path in (
         plot_actions(records, tmp_path / "actions.png", metric="p_mpjpe_mm"),
-        plot_joints([_predictions(tmp_path / "p1.npz", seq, 0.01), _predictions(tmp_path / "p2.npz", seq, 0.02)], tmp_path / "joints.png"),
+        plot_joints(
+            [_predictions(tmp_path / "p1.npz", seq, 0.01), _predictions(tmp_path / "p2.npz", seq, 0.02)],
+            tmp_path / "joints.png",
+        ),
         plot_sequence_errors([tmp_path / "p1.npz"], tmp_path / "seq.png", fps=50.0),
     ):
         assert path.stat().st_size > 5_000
     run = tmp_path / "run"
     run.mkdir()
-    rows = [{"epoch": e, "loss": 0.1 / e, "loss_unit": "m", "val_mpjpe_mm": 90.0 / e, "val_p_mpjpe_mm": 60.0 / e} for e in (1, 2, 3)]
+    rows = [
+        {"epoch": e, "loss": 0.1 / e, "loss_unit": "m", "val_mpjpe_mm": 90.0 / e, "val_p_mpjpe_mm": 60.0 / e}
+        for e in (1, 2, 3)
+    ]
     (run / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert plot_training([run], tmp_path / "train.png").stat().st_size > 5_000
     with pytest.raises(DataError, match="no training log"):
@@ -146,7 +152,21 @@ def test_cli_viz_gif_on_synthetic(tmp_path: Path) -> None:
     from gastbench.cli import app
 
     out = tmp_path / "v.gif"
-    args = ["viz", "gast-t27", "--random-init", "--dataset", "synthetic", "--frames", "5", "--stride", "3", "--dpi", "30", "--out", str(out)]
+    args = [
+        "viz",
+        "gast-t27",
+        "--random-init",
+        "--dataset",
+        "synthetic",
+        "--frames",
+        "5",
+        "--stride",
+        "3",
+        "--dpi",
+        "30",
+        "--out",
+        str(out),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     with Image.open(out) as gif:
@@ -154,3 +174,31 @@ def test_cli_viz_gif_on_synthetic(tmp_path: Path) -> None:
     assert "wrote" in result.output
     again = CliRunner().invoke(app, args)
     assert isinstance(again.exception, ConfigError)
+
+
+@pytest.mark.parametrize("panels", ["2d+3d", "3d", "2d-normalised+3x3d"])
+def test_figures_are_readable_fitted_and_unclipped(seq, panels: str) -> None:  # type: ignore[no-untyped-def]
+    import matplotlib.pyplot as plt
+
+    from gastbench.viz.figure import DEFAULT_DPI, build_figure, labels_outside
+    from gastbench.viz.sources import pixels
+
+    gt = np.asarray(seq.positions_3d[:20]) + [0.4, -0.2, 4.5]  # off the origin: the axes must follow the poses
+    kp = np.asarray(seq.keypoints_2d[:20])
+    inputs = {"2d+3d": Keypoints2D(pixels(kp, (1000, 1002)), H36M_17, (1000, 1002), "a long title for the 2D panel"),
+              "3d": None, "2d-normalised+3x3d": Keypoints2D(kp, H36M_17)}[panels]  # fmt: skip
+    tracks = [PoseTrack(f"track {k}", gt, H36M_17) for k in range(3 if panels.endswith("3x3d") else 1)]
+    built = build_figure(inputs, tracks, DEFAULT_DPI)
+    try:
+        width, height = built.fig.canvas.get_width_height()
+        assert width >= 960 and width % 2 == 0 and height % 2 == 0
+        assert not labels_outside(built.fig)  # every tick label, axis label and title inside the canvas
+        for ax in built.fig.axes[len(built.fig.axes) - len(tracks) :]:
+            limits = np.array([ax.get_xlim3d(), ax.get_ylim3d(), ax.get_zlim3d()])
+            spans = limits[:, 1] - limits[:, 0]
+            np.testing.assert_allclose(spans, spans[0])  # one range on every axis: equal aspect
+            plot = camera_to_plot(gt).reshape(-1, 3)
+            inside = np.mean((plot >= limits[:, 0]) & (plot <= limits[:, 1]))
+            assert inside > 0.99 and spans[0] < 2.5  # fitted to the poses, not a fixed +-1 m box around 0
+    finally:
+        plt.close(built.fig)

@@ -6,22 +6,22 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 from ..errors import ConfigError
-from .options import DATA_DIR, DATASET, FLIP, INPUT, MODEL, NO_PROGRESS, RUNS_DIR
+from .options import DATA_DIR, DATASET, FLIP, INPUT, MODEL, NO_PROGRESS, RUNS_DIR, THREADS
 
 
-def _csv(value: Optional[str]) -> Optional[list[str]]:
+def _csv(value: str | None) -> list[str] | None:
     if value is None:
         return None
     items = [v.strip() for v in value.split(",") if v.strip()]
     return items or None
 
 
-def _parse_assignments(pairs: Optional[list[str]], option: str) -> dict[str, Any]:
+def _parse_assignments(pairs: list[str] | None, option: str) -> dict[str, Any]:
     """``["lr=0.002", "bn_momentum=[0.1,0.01]", "dropout=null"]`` -> values (JSON where it parses)."""
     out: dict[str, Any] = {}
     for pair in pairs or []:
@@ -41,8 +41,8 @@ def build_config(
     dataset: str,
     input: str,
     options: dict[str, Any],
-    sets: Optional[list[str]] = None,
-    model_args: Optional[list[str]] = None,
+    sets: list[str] | None = None,
+    model_args: list[str] | None = None,
 ) -> Any:
     """The recipe for ``model``/``dataset`` with the CLI's options, then ``--set`` and ``--model-arg`` applied."""
     from ..training import TrainConfig, resolve_config
@@ -60,7 +60,7 @@ def build_config(
         raise ConfigError(f"command line: bad setting: {exc}") from None
 
 
-def _final_loss(loss: Optional[float], kind: str) -> dict[str, Any]:
+def _final_loss(loss: float | None, kind: str) -> dict[str, Any]:
     """The last epoch's loss in the log's unit: millimetres for MPJPE (the log's), m^2 for MSE."""
     if loss is None:
         return {}
@@ -75,54 +75,88 @@ def register(app: typer.Typer) -> None:
         model: str = MODEL,
         dataset: str = DATASET,
         input: str = INPUT,
-        data_dir: Optional[Path] = DATA_DIR,
-        layout: Optional[str] = typer.Option(
+        data_dir: Path | None = DATA_DIR,
+        layout: str | None = typer.Option(
             None, "--layout", help="Train at this 2D input layout, e.g. h36m16 (default: the dataset's 2D layout)."
         ),
-        epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs (default: the recipe's)."),
-        lr: Optional[float] = typer.Option(None, "--lr", help="Initial learning rate (default: the recipe's)."),
-        lr_decay: Optional[float] = typer.Option(None, "--lr-decay", help="Decay factor per epoch or per step block (default: the recipe's)."),
-        batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Training windows per optimizer step, over all processes (default: the recipe's)."),
-        dropout: Optional[float] = typer.Option(None, "--dropout", help="Dropout probability (default: the recipe's)."),
-        optimizer: Optional[str] = typer.Option(None, "--optimizer", help="amsgrad, adam or adamw (default: the recipe's)."),
-        weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="AdamW's decoupled decay; Adam: an L2 penalty (default: the recipe's)."),
-        loss: Optional[str] = typer.Option(None, "--loss", help="mpjpe or mse (default: the recipe's)."),
-        grad_clip: Optional[float] = typer.Option(None, "--grad-clip", help="Clip the gradient norm to this (default: the recipe's)."),
-        train_stride: Optional[int] = typer.Option(
-            None, "--train-stride", min=1, help="Frame stride the model trains at: keep every n-th training frame "
+        epochs: int | None = typer.Option(None, "--epochs", min=1, help="Epochs (default: the recipe's)."),
+        lr: float | None = typer.Option(None, "--lr", help="Initial learning rate (default: the recipe's)."),
+        lr_decay: float | None = typer.Option(
+            None, "--lr-decay", help="Decay factor per epoch or per step block (default: the recipe's)."
+        ),
+        batch_size: int | None = typer.Option(
+            None,
+            "--batch-size",
+            min=1,
+            help="Training windows per optimizer step, over all processes (default: the recipe's).",
+        ),
+        dropout: float | None = typer.Option(None, "--dropout", help="Dropout probability (default: the recipe's)."),
+        optimizer: str | None = typer.Option(
+            None, "--optimizer", help="amsgrad, adam or adamw (default: the recipe's)."
+        ),
+        weight_decay: float | None = typer.Option(
+            None, "--weight-decay", help="AdamW's decoupled decay; Adam: an L2 penalty (default: the recipe's)."
+        ),
+        loss: str | None = typer.Option(None, "--loss", help="mpjpe or mse (default: the recipe's)."),
+        grad_clip: float | None = typer.Option(
+            None, "--grad-clip", help="Clip the gradient norm to this (default: the recipe's)."
+        ),
+        train_stride: int | None = typer.Option(
+            None,
+            "--train-stride",
+            min=1,
+            help="Frame stride the model trains at: keep every n-th training frame "
             "(evaluation then feeds video at that stride; default: the recipe's).",
         ),
-        flip_augment: Optional[bool] = typer.Option(
-            None, "--flip-augment/--no-flip-augment", help="Train-time augmentation: flip half of every batch (default: the recipe's)."
+        flip_augment: bool | None = typer.Option(
+            None,
+            "--flip-augment/--no-flip-augment",
+            help="Train-time augmentation: flip half of every batch (default: the recipe's).",
         ),
-        flip: Optional[bool] = FLIP,
-        train_subjects: Optional[str] = typer.Option(None, "--train-subjects", help="Comma-separated training subjects (default: the protocol's)."),
-        test_subjects: Optional[str] = typer.Option(None, "--test-subjects", help="Comma-separated test subjects (default: the protocol's)."),
-        actions: Optional[str] = typer.Option(None, "--actions", help="Comma-separated training actions (default: the recipe's)."),
-        seed: Optional[int] = typer.Option(None, "--seed", help="Seed of model init, dropout, window order and flips (default 0)."),
-        device: Optional[str] = typer.Option(None, "--device", help="auto (CUDA when available), cpu, cuda or cuda:N."),
+        flip: bool | None = FLIP,
+        train_subjects: str | None = typer.Option(
+            None, "--train-subjects", help="Comma-separated training subjects (default: the protocol's)."
+        ),
+        test_subjects: str | None = typer.Option(
+            None, "--test-subjects", help="Comma-separated test subjects (default: the protocol's)."
+        ),
+        actions: str | None = typer.Option(
+            None, "--actions", help="Comma-separated training actions (default: the recipe's)."
+        ),
+        seed: int | None = typer.Option(
+            None, "--seed", help="Seed of model init, dropout, window order and flips (default 0)."
+        ),
+        device: str | None = typer.Option(None, "--device", help="auto (CUDA when available), cpu, cuda or cuda:N."),
         amp: bool = typer.Option(False, "--amp", help="bf16 autocast (mixed precision)."),
         compile_model: bool = typer.Option(False, "--compile", help="torch.compile the model."),
-        threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads during the run (restored after)."),
-        validate_every: Optional[int] = typer.Option(
+        threads: int | None = THREADS,
+        validate_every: int | None = typer.Option(
             None, "--validate-every", min=0, help="Validate every n epochs (0: never); logged only."
         ),
-        sets: Optional[list[str]] = typer.Option(None, "--set", help="Any recipe or run setting, KEY=VALUE (JSON values), repeatable."),
-        model_args: Optional[list[str]] = typer.Option(None, "--model-arg", help="Model factory argument KEY=VALUE, repeatable."),
-        runs_dir: Optional[Path] = RUNS_DIR,
-        run_name: Optional[str] = typer.Option(None, "--run-name", help="Run folder name (default: MODEL.DATASET-INPUT)."),
+        sets: list[str] | None = typer.Option(
+            None, "--set", help="Any recipe or run setting, KEY=VALUE (JSON values), repeatable."
+        ),
+        model_args: list[str] | None = typer.Option(
+            None, "--model-arg", help="Model factory argument KEY=VALUE, repeatable."
+        ),
+        runs_dir: Path | None = RUNS_DIR,
+        run_name: str | None = typer.Option(None, "--run-name", help="Run folder name (default: MODEL.DATASET-INPUT)."),
         resume: bool = typer.Option(False, "--resume", help="Continue the run folder's checkpoint.pt."),
-        stop_after: Optional[int] = typer.Option(
+        stop_after: int | None = typer.Option(
             None, "--stop-after-epoch", min=1, help="Stop after this epoch's checkpoint (continue later with --resume)."
         ),
         overwrite: bool = typer.Option(
-            False, "--overwrite", help="Replace an earlier run of the same name: delete the files it wrote (nothing else)."
+            False,
+            "--overwrite",
+            help="Replace an earlier run of the same name: delete the files it wrote (nothing else).",
         ),
         no_final_eval: bool = typer.Option(False, "--no-final-eval", help="Skip the evaluation of the final weights."),
         no_card: bool = typer.Option(False, "--no-card", help="Do not write a zoo card."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
-        max_minutes: Optional[float] = typer.Option(
-            None, "--max-minutes", help="Wall-clock budget: stop after the last epoch that fits (recorded as the epochs run)."
+        max_minutes: float | None = typer.Option(
+            None,
+            "--max-minutes",
+            help="Wall-clock budget: stop after the last epoch that fits (recorded as the epochs run).",
         ),
         no_progress: bool = NO_PROGRESS,
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),

@@ -41,6 +41,7 @@ def render(
     overwrite: bool,
 ) -> None:
     from ..viz.animate import render_animation, render_frame
+    from ..viz.figure import DEFAULT_DPI
 
     total = tracks[0].poses.shape[0] if tracks else inputs.keypoints.shape[0]
     if out.suffix.lower() in (".gif", ".mp4"):
@@ -50,12 +51,12 @@ def render(
             out,
             frames=_frames(total, start, count, stride),
             fps=fps,
-            dpi=dpi or 60,
+            dpi=dpi or DEFAULT_DPI,
             overwrite=overwrite,
         )
     else:
         report = render_frame(
-            inputs, tracks, out, frame if frame is not None else start, dpi=dpi or 100, overwrite=overwrite
+            inputs, tracks, out, frame if frame is not None else start, dpi=dpi or DEFAULT_DPI, overwrite=overwrite
         )
     if report.note:
         typer.echo(f"note: {report.note}", err=True)
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
         count: int | None = typer.Option(None, "--frames", help="Number of frames in the animation (default: all)."),
         stride: int = typer.Option(1, "--stride", help="Animate every n-th frame."),
         fps: float = typer.Option(25.0, "--fps", help="Animation frame rate."),
-        dpi: int | None = typer.Option(None, "--dpi", help="Resolution (default 60 for animations, 100 for PNG)."),
+        dpi: int | None = typer.Option(None, "--dpi", help="Resolution (default 100: pictures at least 960 px wide)."),
         overwrite: bool = OVERWRITE,
     ) -> None:
         """2D input, each model's 3D prediction and the ground truth side by side, with per-frame error."""

@@ -110,19 +110,56 @@ def register(app: typer.Typer) -> None:
 
     @zoo_app.command("card")
     def card_command(
-        weights: Path = typer.Argument(..., help="The weights (.safetensors) a `gastbench train` run wrote."),
-        config: Path = typer.Option(..., "--config", help="That run's config.json."),
-        command: str = typer.Option(..., "--command", help="The training command to show on the card."),
-        out: Path = typer.Option(..., "--out", help="Where to write the card (e.g. zoo/<id>.toml)."),
+        weights: Path = typer.Argument(
+            ..., help="The weights (.safetensors): a `gastbench train` run's, or `gastbench convert`'s output."
+        ),
+        config: Path | None = typer.Option(
+            None, "--config", help="That training run's config.json (for trained weights)."
+        ),
+        command: str | None = typer.Option(
+            None, "--command", help="The training command to show on the card (with --config)."
+        ),
+        converted_from: Path | None = typer.Option(
+            None,
+            "--converted-from",
+            help="The authors' original checkpoint the weights were converted from (instead of "
+            "--config): the zoo card given by --card is made local, both files' sha256 in its description.",
+        ),
+        card_name: str | None = typer.Option(
+            None, "--card", help="With --converted-from: the existing card's id, e.g. semgcn.h36m-gt."
+        ),
+        out: Path = typer.Option(
+            ..., "--out", help="Where to write the card (e.g. zoo/<id>.toml; never the card it reads)."
+        ),
         overwrite: bool = OVERWRITE,
     ) -> None:
-        """Write the zoo card of a past training run's weights (sha256 and size as the file is now)."""
-        from ..cards import write_card
+        """Write the zoo card of a past training run's weights, or of an authors' converted checkpoint (sha256 and size as the file is now)."""
+        from ..cards import find_card, write_card
+        from ..errors import ConfigError
         from ..outputs import check_output_file
-        from ..training.finish import card_for_run
 
-        check_output_file(out, "--out", overwrite=overwrite, inputs=[weights, config], suffix=".toml")
-        card = card_for_run(config, weights, command)
+        if (config is None) == (converted_from is None):
+            raise ConfigError(
+                "give either --config (trained weights) or --converted-from (an authors' converted checkpoint)"
+            )
+        if config is not None:
+            from ..training.finish import card_for_run
+
+            if command is None:
+                raise ConfigError("--config needs --command: the training command to show on the card")
+            check_output_file(out, "--out", overwrite=overwrite, inputs=[weights, config], suffix=".toml")
+            card = card_for_run(config, weights, command)
+        else:
+            from ..pretrained import card_for_conversion
+
+            if card_name is None or converted_from is None:
+                raise ConfigError(
+                    "--converted-from needs --card: the id of the card to make local, e.g. semgcn.h36m-gt"
+                )
+            base = find_card(card_name, require_weights=False)
+            read: list[Path] = [weights, converted_from, *([base.path] if base.path is not None else [])]
+            check_output_file(out, "--out", overwrite=overwrite, inputs=read, suffix=".toml")
+            card = card_for_conversion(base, weights, converted_from)
         write_card(card, out)
         typer.echo(f"wrote {out}: {card.id}, sha256 {card.sha256}, {card.size:,} bytes")
 

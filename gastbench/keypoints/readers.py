@@ -1,42 +1,42 @@
-"""Read 2D keypoint files from common detectors into one :class:`KeypointClip` (pixels).
+"""Keypoint files in, people out: each person's 2D keypoints over the frames they appear in (pixels).
 
-Accepted files:
-
-* ``.json``, MMPose style: a list of frames ``{"frame_id", "instances": [{"keypoints": [[x, y], ...],
-  "keypoint_scores": [...], "bbox_score"}]}``, or a dict holding that list as ``"instance_info"``
-  (MMPose's ``--save-predictions``);
-* ``.json``, COCO-results / Detectron2 style: a list of ``{"image_id", "keypoints": [x, y, s] * J, "score"}``;
-* ``.json`` with plain arrays: ``{"keypoints": [[[x, y(, s)], ...], ...], "width", "height"}``;
-* ``.npz`` with ``keypoints`` ``(T, J, 2|3)`` (optional ``scores`` ``(T, J)``), ``width``, ``height``
-  and optionally ``layout``; ``.npy`` holding the ``(T, J, 2|3)`` array alone.
-
-A third coordinate is the detector's score. Several people in a frame: the highest-scored one
-is kept. A frame nobody was detected in is all-missing (filled later along time). The image size
-can come from the file (``width``/``height``, ``image_width``/``image_height``) or the caller.
-Nothing is unpickled: ``.npz``/``.npy`` are read with ``allow_pickle=False``.
+:func:`read_people` reads any supported file (:mod:`.formats`: GAST-Net's demo JSON, MMPose,
+AlphaPose, COCO results / Detectron2, an OpenPose folder, VideoPose3D's custom ``.npz``, plain
+arrays), keeps everyone, tells people apart (:mod:`.tracks`) and gives one :class:`KeypointClip` per
+person. :func:`read_keypoints` is the one-person case. A frame a person was not detected in, between
+their first and last, is all-missing (NaN; filled later along time). The image size comes from
+``width``/``height``, else the file, else ``fallback_size`` (a video's frame size).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, ShapeError
-from ..skeleton import get_layout, list_layouts
-from .coco import COCO_17_NAMES
+from ..errors import DataError
+from .detections import Detections
+from .formats import read_detections
+from .joint_sets import joint_set_names, joints_of
+from .tracks import LinkRule, tracks_of
 
-__all__ = ["KeypointClip", "joint_names_of", "known_keypoint_layouts", "read_keypoints"]
+__all__ = [
+    "COCO",
+    "KeypointClip",
+    "People",
+    "joint_names_of",
+    "known_keypoint_layouts",
+    "read_keypoints",
+    "read_people",
+]
 
 COCO = "coco"
 
 
 @dataclass(frozen=True)
 class KeypointClip:
-    """2D keypoints of one person over a clip, in pixels of a ``width`` x ``height`` image.
+    """2D keypoints of one person in pixels of a ``width`` x ``height`` image, from clip frame ``first_frame`` on.
 
     ``keypoints`` may hold NaN where nothing was detected; ``scores`` is None when the file had none.
     """
@@ -45,193 +45,111 @@ class KeypointClip:
     scores: np.ndarray | None  # (T, J) float64
     width: int
     height: int
-    layout: str  # "coco" or a registered layout name
+    layout: str  # a joint set of :mod:`.joint_sets` or a registered layout name
     source: str
+    track_id: int = 0
+    first_frame: int = 0
 
     @property
     def frames(self) -> int:
         return int(self.keypoints.shape[0])
 
 
+@dataclass(frozen=True)
+class People:
+    """Everyone in a clip of ``frames`` frames: one :class:`KeypointClip` per track, by track id."""
+
+    tracks: list[KeypointClip]
+    frames: int
+    format: str
+    linking: str
+    frames_listed: bool = True
+    notes: tuple[str, ...] = field(default=())
+
+    def track(self, track_id: int) -> KeypointClip:
+        for clip in self.tracks:
+            if clip.track_id == track_id:
+                return clip
+        raise DataError(f"{self.tracks[0].source}: no person with track id {track_id}; tracks are {self.summary()}")
+
+    def summary(self) -> str:
+        """``0 (frames 0-999), 1 (frames 12-980)``: every track and the frames it spans."""
+        return ", ".join(f"{c.track_id} (frames {c.first_frame}-{c.first_frame + c.frames - 1})" for c in self.tracks)
+
+
 def known_keypoint_layouts() -> list[str]:
-    return [COCO] + list_layouts()
+    return joint_set_names()
 
 
 def joint_names_of(layout: str) -> tuple[str, ...]:
-    return COCO_17_NAMES if layout == COCO else get_layout(layout).joint_names
+    return joints_of(layout)
 
 
-def _check_layout(layout: str, source: str) -> str:
-    if layout not in known_keypoint_layouts():
-        raise DataError(f"{source}: unknown keypoint layout {layout!r}; known: {', '.join(known_keypoint_layouts())}")
-    return layout
+def _size(explicit: int | None, stored: int | None, fallback: int | None, what: str, source: str) -> int | None:
+    if explicit is not None and explicit <= 0:
+        raise DataError(f"{source}: {what} must be a positive number of pixels, got {explicit}")
+    return explicit or stored or fallback
 
 
-def _size(value: Any, what: str, source: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        size = int(np.asarray(value).item())
-    except (TypeError, ValueError):
-        raise DataError(f"{source}: {what} must be a positive integer number of pixels, got {value!r}") from None
-    if size <= 0:
-        raise DataError(f"{source}: {what} must be a positive integer number of pixels, got {size}")
-    return size
+def _clip(
+    found: Detections, rows: np.ndarray, frames: np.ndarray, track_id: int, size: tuple[int, int]
+) -> KeypointClip:
+    first, span = int(frames[0]), int(frames[-1] - frames[0] + 1)
+    kp = np.full((span, found.joints, 2), np.nan)
+    kp[frames - first] = found.keypoints[rows]
+    scores = None
+    if found.scores is not None:
+        scores = np.zeros((span, found.joints))
+        scores[frames - first] = found.scores[rows]
+    return KeypointClip(kp, scores, size[0], size[1], found.joint_set, found.source, track_id, first)
 
 
-def _split_scores(arr: np.ndarray, source: str, key: str) -> tuple[np.ndarray, np.ndarray | None]:
-    if arr.ndim != 3 or arr.shape[-1] not in (2, 3) or arr.shape[0] < 1:
-        raise ShapeError(f"{source}: {key!r} must be (T>=1, J, 2) or (T, J, 3) with scores, got {tuple(arr.shape)}")
-    arr = arr.astype(np.float64)
-    return (arr[..., :2], arr[..., 2]) if arr.shape[-1] == 3 else (arr, None)
+def read_people(
+    path: str | Path,
+    *,
+    layout: str | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    sequence: str | None = None,
+    link: LinkRule = LinkRule(),
+    fallback_size: tuple[int, int] | None = None,
+) -> People:
+    """Everyone in a keypoint file (see the module doc); ``layout`` overrides the file's joint order.
 
-
-def _best(instances: list[Any], source: str, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The highest-scored person of one MMPose frame, as ``(J, 2)`` and ``(J,)``."""
-    best, best_score = None, -np.inf
-    for person in instances:
-        if not isinstance(person, dict) or "keypoints" not in person:
-            raise DataError(f"{source}: frame {frame}: each instance needs 'keypoints' (and 'keypoint_scores')")
-        xy = np.asarray(person["keypoints"], dtype=np.float64)
-        if xy.ndim != 2 or xy.shape[-1] not in (2, 3):
-            raise ShapeError(f"{source}: frame {frame}: instance 'keypoints' must be (J, 2|3), got {tuple(xy.shape)}")
-        if "keypoint_scores" in person:
-            scores = np.asarray(person["keypoint_scores"], dtype=np.float64).reshape(-1)
-        else:
-            scores = xy[:, 2] if xy.shape[-1] == 3 else np.ones(xy.shape[0])
-        xy = xy[:, :2]
-        if scores.shape[0] != xy.shape[0]:
-            raise ShapeError(f"{source}: frame {frame}: {xy.shape[0]} keypoints but {scores.shape[0]} keypoint_scores")
-        score = float(person.get("bbox_score", person.get("score", np.mean(scores))) or 0.0)
-        if score > best_score:
-            best, best_score = (xy, scores), score
-    return best
-
-
-def _stack(per_frame: list[tuple[np.ndarray, np.ndarray] | None], source: str) -> tuple[np.ndarray, np.ndarray]:
-    counts = {f[0].shape[0] for f in per_frame if f is not None}
-    if not counts:
-        raise DataError(f"{source}: no person detected in any of its {len(per_frame)} frames")
-    if len(counts) > 1:
-        raise ShapeError(f"{source}: frames disagree on the joint count: {sorted(counts)}")
-    joints = counts.pop()
-    kp = np.full((len(per_frame), joints, 2), np.nan)
-    sc = np.zeros((len(per_frame), joints))
-    for t, f in enumerate(per_frame):
-        if f is not None:
-            kp[t], sc[t] = f
-    return kp, sc
-
-
-def _mmpose_frames(frames: list[Any], source: str) -> tuple[np.ndarray, np.ndarray]:
-    by_id: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
-    for i, frame in enumerate(frames):
-        if not isinstance(frame, dict) or "instances" not in frame:
-            raise DataError(f"{source}: frame {i}: expected {{'frame_id', 'instances': [...]}}")
-        frame_id = int(frame.get("frame_id", i))
-        by_id[frame_id] = _best(frame["instances"] or [], source, frame_id)
-    first = min(by_id)
-    return _stack([by_id.get(t) for t in range(first, max(by_id) + 1)], source)
-
-
-def _coco_results(items: list[Any], source: str) -> tuple[np.ndarray, np.ndarray]:
-    groups: dict[int, list[dict[str, Any]]] = {}
-    for item in items:
-        flat = np.asarray(item["keypoints"], dtype=np.float64).reshape(-1)
-        if flat.size % 3:
-            raise ShapeError(f"{source}: image_id {item['image_id']}: 'keypoints' must be [x, y, score] * J, got {flat.size} numbers")
-        groups.setdefault(int(item["image_id"]), []).append(
-            {"keypoints": flat.reshape(-1, 3), "score": item.get("score", None)}
-        )
-    first, last = min(groups), max(groups)
-    return _stack([_best(groups[t], source, t) if t in groups else None for t in range(first, last + 1)], source)
-
-
-def _read_json(path: Path, source: str) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{source}: not a readable JSON file: {exc}") from None
-    meta: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    if isinstance(raw, dict) and "instance_info" in raw:
-        raw = raw["instance_info"]
-    if isinstance(raw, dict) and "keypoints" in raw:
-        kp, sc = _split_scores(np.asarray(raw["keypoints"], dtype=np.float64), source, "keypoints")
-        if "scores" in raw:
-            sc = np.asarray(raw["scores"], dtype=np.float64)
-        return kp, sc, meta
-    if isinstance(raw, list) and raw and all(isinstance(f, dict) and "instances" in f for f in raw):
-        return (*_mmpose_frames(raw, source), meta)
-    if isinstance(raw, list) and raw and all(isinstance(f, dict) and {"image_id", "keypoints"} <= set(f) for f in raw):
-        return (*_coco_results(raw, source), meta)
-    found = sorted(raw)[:8] if isinstance(raw, dict) else f"a {type(raw).__name__} of {len(raw) if isinstance(raw, list) else 1}"
-    raise DataError(
-        f"{source}: unknown key layout ({found}); expected MMPose frames [{{'frame_id', 'instances'}}], "
-        "COCO results [{'image_id', 'keypoints'}], or {'keypoints': (T, J, 2|3), 'width', 'height'}"
-    )
-
-
-def _read_npz(path: Path, source: str) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            members = {k: data[k] for k in data.files}
-    except ValueError as exc:
-        raise DataError(f"{source}: holds pickled objects, which are not loaded ({exc}); save plain arrays") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{source}: not a readable .npz file: {exc}") from None
-    if "keypoints" not in members:
+    Raises:
+        DataError: unreadable file, unknown key layout or joint layout, missing image size.
+        ShapeError: malformed arrays, a joint count that does not match the joint order.
+    """
+    found = read_detections(path, layout=layout, sequence=sequence)
+    w = _size(width, found.width, fallback_size[0] if fallback_size else None, "width", found.source)
+    h = _size(height, found.height, fallback_size[1] if fallback_size else None, "height", found.source)
+    if w is None or h is None:
         raise DataError(
-            f"{source}: unknown key layout {sorted(members)}; expected 'keypoints' (T, J, 2|3), "
-            "optional 'scores' (T, J), 'width', 'height', 'layout'"
+            f"{found.source}: image size missing (needed for the screen normalisation the model was trained with); "
+            "pass --width and --height, or --video with the clip the keypoints came from"
         )
-    kp, sc = _split_scores(members["keypoints"], source, "keypoints")
-    if "scores" in members:
-        sc = members["scores"].astype(np.float64)
-    meta = {k: (str(v) if v.dtype.kind in "US" else v) for k, v in members.items() if k not in ("keypoints", "scores")}
-    return kp, sc, meta
-
-
-def _read_npy(path: Path, source: str) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise DataError(f"{source}: holds pickled objects, which are not loaded ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{source}: not a readable .npy file: {exc}") from None
-    return (*_split_scores(np.asarray(arr), source, "array"), {})
+    tracks, how = tracks_of(found, link)
+    clips = [_clip(found, t.rows, t.frames, t.track_id, (w, h)) for t in tracks]
+    return People(clips, found.frames, found.format, how, found.frames_listed, found.notes)
 
 
 def read_keypoints(
     path: str | Path, *, layout: str | None = None, width: int | None = None, height: int | None = None
 ) -> KeypointClip:
-    """Read a keypoint file (see the module doc); ``layout``/``width``/``height`` override the file's.
+    """The one person of a keypoint file, over the whole clip (see :func:`read_people` for several).
 
     Raises:
-        DataError: unreadable file, unknown key layout or joint layout, missing image size.
-        ShapeError: a joint count that does not match the layout, or malformed arrays.
+        DataError: as :func:`read_people`, and a file holding several people.
     """
-    path = Path(path)
-    source = str(path)
-    if not path.is_file():
-        raise DataError(f"{source}: keypoint file does not exist")
-    readers = {".json": _read_json, ".npz": _read_npz, ".npy": _read_npy}
-    if path.suffix.lower() not in readers:
-        raise DataError(f"{source}: unsupported keypoint file type {path.suffix!r}; use .json, .npz or .npy")
-    kp, scores, meta = readers[path.suffix.lower()](path, source)
-    name = _check_layout(layout or str(meta.get("layout", COCO)), source)
-    expected = len(joint_names_of(name))
-    if kp.shape[1] != expected:
-        raise ShapeError(
-            f"{source}: {kp.shape[1]} joints per frame, but layout {name!r} has {expected}; "
-            f"pass --layout with one of {', '.join(known_keypoint_layouts())}"
-        )
-    if scores is not None and scores.shape != kp.shape[:2]:
-        raise ShapeError(f"{source}: 'scores' must be (T, J) = {kp.shape[:2]}, got {tuple(scores.shape)}")
-    w = _size(width, "width", source) or _size(meta.get("width", meta.get("image_width")), "width", source)
-    h = _size(height, "height", source) or _size(meta.get("height", meta.get("image_height")), "height", source)
-    if w is None or h is None:
+    people = read_people(path, layout=layout, width=width, height=height)
+    if len(people.tracks) != 1:
         raise DataError(
-            f"{source}: image size missing (needed for the screen normalisation the model was trained with); "
-            "store 'width' and 'height' in the file or pass --width and --height"
+            f"{path}: holds {len(people.tracks)} people ({people.summary()}); read them with read_people (infer --person)"
         )
-    return KeypointClip(keypoints=kp, scores=scores, width=w, height=h, layout=name, source=source)
+    clip = people.tracks[0]
+    if clip.first_frame or clip.frames != people.frames:  # the clip's frames without the person stay missing
+        before, after = clip.first_frame, people.frames - clip.first_frame - clip.frames
+        kp = np.pad(clip.keypoints, ((before, after), (0, 0), (0, 0)), constant_values=np.nan)
+        scores = None if clip.scores is None else np.pad(clip.scores, ((before, after), (0, 0)))
+        clip = KeypointClip(kp, scores, clip.width, clip.height, clip.layout, clip.source, clip.track_id, 0)
+    return clip

@@ -37,7 +37,9 @@ class AttentionMaps:
 def _blocks(lifter: Any) -> list[Any]:
     blocks = getattr(lifter, "layers_graph_conv", None)
     if blocks is None or not all(hasattr(b, "local_graph_layer") for b in blocks):
-        raise ConfigError(f"{getattr(lifter, 'name', None) or type(lifter).__name__} has no GAST-Net graph attention blocks; use a gast-* model")
+        raise ConfigError(
+            f"{getattr(lifter, 'name', None) or type(lifter).__name__} has no GAST-Net graph attention blocks; use a gast-* model"
+        )
     return list(blocks)
 
 
@@ -69,7 +71,10 @@ def attention_maps(lifter: Any, keypoints: np.ndarray | None = None, *, max_fram
         if kp.shape[0] < rf:  # edge-pad short clips to one full window
             kp = np.concatenate([kp, np.repeat(kp[-1:], rf - kp.shape[0], axis=0)])
         inputs: list[torch.Tensor] = []
-        hooks = [b.global_graph_layer.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach())) for b in blocks]
+        hooks = [
+            b.global_graph_layer.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach()))
+            for b in blocks
+        ]
         was_training = lifter.training
         lifter.eval()
         try:
@@ -86,7 +91,9 @@ def attention_maps(lifter: Any, keypoints: np.ndarray | None = None, *, max_fram
     return AttentionMaps(lifter.input_layout, connection, symmetry, global_)
 
 
-def plot_attention(maps: AttentionMaps, out: str | Path, *, title: str = "", overwrite: bool = False, dpi: int = 110) -> Path:
+def plot_attention(
+    maps: AttentionMaps, out: str | Path, *, title: str = "", overwrite: bool = False, dpi: int = 110
+) -> Path:
     """Rows: connection kernel, symmetry kernel, global attention; columns: graph blocks."""
     use_agg()
     import matplotlib.pyplot as plt

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,18 +46,18 @@ def _save(fig: Any, out: Path, overwrite: bool, dpi: int) -> Path:
     return out
 
 
-def _value(row: "MetricRow | None", metric: str) -> float:
+def _value(row: MetricRow | None, metric: str) -> float:
     value = row.get(metric) if row is not None else None
     return float("nan") if value is None else float(value)
 
 
-def _label(record: "EvalResult") -> str:
+def _label(record: EvalResult) -> str:
     tag = " [untrained]" if record.untrained else " [reported]" if record.reported else ""
     return f"{record.model} ({record.dataset} {record.input}){tag}"
 
 
 def plot_actions(
-    records: Sequence["EvalResult"], out: str | Path, *, metric: str = "mpjpe_mm", overwrite: bool = False, dpi: int = 110
+    records: Sequence[EvalResult], out: str | Path, *, metric: str = "mpjpe_mm", overwrite: bool = False, dpi: int = 110
 ) -> Path:
     """Grouped bars: one group per action (plus the average over actions), one bar per record."""
     if not records:
@@ -198,7 +199,11 @@ def plot_training(runs: Sequence[Path], out: str | Path, *, overwrite: bool = Fa
         axes[0, 0].plot(epochs, loss, marker="o", ms=3, label=label)
         axes[0, 0].set_ylabel("training loss (MPJPE, mm)" if in_mm else "training loss")
         if has_val:
-            val = [(r["epoch"], r["val_mpjpe_mm"], r.get("val_p_mpjpe_mm")) for r in rows if r.get("val_mpjpe_mm") is not None]
+            val = [
+                (r["epoch"], r["val_mpjpe_mm"], r.get("val_p_mpjpe_mm"))
+                for r in rows
+                if r.get("val_mpjpe_mm") is not None
+            ]
             if val:
                 e, m, p = zip(*val)
                 axes[0, 1].plot(e, m, marker="o", ms=3, label=f"{label} MPJPE")

@@ -15,7 +15,15 @@ from .animate import Keypoints2D, PoseTrack
 if TYPE_CHECKING:
     from ..data import PoseDataset, PoseSequence
 
-__all__ = ["ModelSpec", "find_sequence", "frame_errors_mm", "image_size_of", "parse_model_spec", "predict_tracks", "predictions_track"]
+__all__ = [
+    "ModelSpec",
+    "find_sequence",
+    "frame_errors_mm",
+    "image_size_of",
+    "parse_model_spec",
+    "predict_tracks",
+    "predictions_track",
+]
 
 
 @dataclass(frozen=True)
@@ -34,8 +42,8 @@ def parse_model_spec(text: str) -> ModelSpec:
 
 
 def find_sequence(
-    dataset: "PoseDataset", subject: str | None, action: str | None, camera: str | None, split: str = "test"
-) -> "PoseSequence":
+    dataset: PoseDataset, subject: str | None, action: str | None, camera: str | None, split: str = "test"
+) -> PoseSequence:
     """The first sequence of ``split`` matching subject, action (sequence or folded name) and camera (id or index)."""
     sequences = dataset.sequences(split, subjects=[subject] if subject else None)
     if action:
@@ -54,7 +62,7 @@ def find_sequence(
     return sequences[0]
 
 
-def image_size_of(dataset: "PoseDataset", seq: "PoseSequence") -> tuple[int, int] | None:
+def image_size_of(dataset: PoseDataset, seq: PoseSequence) -> tuple[int, int] | None:
     """The camera's image size in pixels, when the dataset's calibration has that camera."""
     from ..data.cameras import load_cameras
     from ..errors import GastbenchError
@@ -89,8 +97,8 @@ def frame_errors_mm(pred: np.ndarray, pred_layout: Skeleton, gt: np.ndarray, gt_
 
 def predict_tracks(
     specs: list[ModelSpec],
-    dataset: "PoseDataset",
-    seq: "PoseSequence",
+    dataset: PoseDataset,
+    seq: PoseSequence,
     *,
     random_init: bool = False,
     seed: int = 0,
@@ -121,11 +129,10 @@ def predict_tracks(
     return tracks
 
 
-def predictions_track(path: Path, dataset: "PoseDataset", seq: "PoseSequence") -> PoseTrack:
+def predictions_track(path: Path, dataset: PoseDataset, seq: PoseSequence) -> PoseTrack:
     """A track from ``gastbench eval --save-predictions`` output (every frame must have been scored)."""
-    from ..skeleton import get_layout, list_layouts
-
     from ..evaluation.predictions import prediction_key, read_predictions
+    from ..skeleton import get_layout, list_layouts
 
     saved, key = read_predictions(path), prediction_key(seq)
     if key not in saved.pred:
@@ -135,12 +142,14 @@ def predictions_track(path: Path, dataset: "PoseDataset", seq: "PoseSequence") -
     if layout is None:
         raise DataError(f"{path}: joint_names {list(names)} match no registered layout")
     if pred.shape[0] != seq.frames:
-        raise ShapeError(f"{path}: {key} has {pred.shape[0]} frames, the sequence {seq.frames} (saved with --score-stride?)")
+        raise ShapeError(
+            f"{path}: {key} has {pred.shape[0]} frames, the sequence {seq.frames} (saved with --score-stride?)"
+        )
     error = frame_errors_mm(pred, layout, np.asarray(seq.positions_3d), dataset.layout_3d)
     return PoseTrack(path.stem, pred, layout, error)
 
 
-def inputs_panel(dataset: "PoseDataset", seq: "PoseSequence") -> Keypoints2D:
+def inputs_panel(dataset: PoseDataset, seq: PoseSequence) -> Keypoints2D:
     size = image_size_of(dataset, seq)
     kp = np.asarray(seq.keypoints_2d)
     shown = pixels(kp, size) if size is not None else kp
@@ -148,5 +157,5 @@ def inputs_panel(dataset: "PoseDataset", seq: "PoseSequence") -> Keypoints2D:
     return Keypoints2D(shown, dataset.layout_2d, size, title)
 
 
-def ground_truth_track(dataset: "PoseDataset", seq: "PoseSequence") -> PoseTrack:
+def ground_truth_track(dataset: PoseDataset, seq: PoseSequence) -> PoseTrack:
     return PoseTrack("ground truth", np.asarray(seq.positions_3d), dataset.layout_3d)
