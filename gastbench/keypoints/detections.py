@@ -14,7 +14,17 @@ import numpy as np
 
 from ..errors import DataError, ShapeError
 
-__all__ = ["Detections", "DetectionsBuilder", "boxes_from_keypoints"]
+__all__ = ["Detections", "DetectionsBuilder", "boxes_from_keypoints", "MAX_CLIP_FRAMES", "MAX_IMAGE_SIDE"]
+
+#: The longest clip a keypoint file may span: 9 hours at 30 fps. Every person's track is an array
+#: over the whole clip, so a frame number past this (an image id that is not a frame number, a
+#: corrupt file) would ask for gigabytes before a single pose is lifted.
+MAX_CLIP_FRAMES = 1_000_000
+#: The farthest a keypoint may sit from the image origin, in pixels: far past any camera's frame,
+#: and far below where float32 arithmetic (the lifters' input normalisation) overflows.
+MAX_PIXEL_OFFSET = 1e6
+#: The widest image side accepted (given or stored): the same bound, as a whole number of pixels.
+MAX_IMAGE_SIDE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class DetectionsBuilder:
         self.source, self.format = source, format
         self._rows: list[tuple[int, np.ndarray, np.ndarray | None, np.ndarray | None, float, int | None]] = []
         self.notes: list[str] = []
+        self._empty_rows = 0
 
     def add(
         self,
@@ -84,26 +95,39 @@ class DetectionsBuilder:
     ) -> None:
         """One person: ``(J, 2|3)`` keypoints (a third column is the score), ``box`` as x1, y1, x2, y2."""
         at = f"{self.source}: {where or f'frame {frame}'}"
+        number = _frame_number(frame, at)
         try:
             kp = np.asarray(keypoints, dtype=np.float64)
             sc = None if scores is None else np.asarray(scores, dtype=np.float64).reshape(-1)
             bx = None if box is None else np.asarray(box, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{at}: keypoints, scores and box must be numbers ({exc})") from None
+            person_score = None if score is None else float(score)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise DataError(f"{at}: keypoints, scores, box and score must be numbers ({exc})") from None
         if kp.ndim != 2 or kp.shape[1] not in (2, 3) or kp.shape[0] < 1:
             raise ShapeError(f"{at}: keypoints must be (J, 2) or (J, 3), got {tuple(kp.shape)}")
         if kp.shape[1] == 3:
             kp, sc = kp[:, :2], kp[:, 2] if sc is None else sc
+        finite = kp[np.isfinite(kp)]
+        if finite.size == 0:  # a detector's empty slot: nothing to place or link
+            self._empty_rows += 1
+            return
+        if np.abs(finite).max() > MAX_PIXEL_OFFSET:
+            raise DataError(
+                f"{at}: a keypoint at {np.abs(finite).max():.3g} px from the image origin (at most "
+                f"{MAX_PIXEL_OFFSET:.0e}); keypoints are pixel positions in the video's frame"
+            )
         if sc is not None and sc.shape != (kp.shape[0],):
             raise ShapeError(f"{at}: {kp.shape[0]} keypoints but {sc.shape[0]} scores")
         if bx is not None and bx.shape != (4,):
             raise ShapeError(f"{at}: a box is 4 numbers, got {bx.shape[0]}")
-        if score is not None:
-            person = float(score)
+        if person_score is not None:
+            person = person_score
         else:  # no person score: the mean of its keypoints' scores (0 when none is finite)
             finite = sc[np.isfinite(sc)] if sc is not None else np.ones(1)
             person = float(finite.mean()) if finite.size else 0.0
-        self._rows.append((int(frame), kp, sc, bx, person, track_id))
+        if track_id is not None and not -(2**63) <= track_id < 2**63:
+            raise DataError(f"{at}: person id {track_id!s:.40} is outside the 64-bit integers")
+        self._rows.append((number, kp, sc, bx, person, track_id))
 
     def build(
         self,
@@ -115,8 +139,11 @@ class DetectionsBuilder:
         frames_listed: bool = True,
     ) -> Detections:
         """Stack the rows; ``frames`` defaults to one past the last frame with a row."""
+        if self._empty_rows:
+            self.notes.append(f"{self._empty_rows} detection(s) without a single finite keypoint left out")
         if not self._rows:
-            raise DataError(f"{self.source}: no person detected in any frame; nothing to lift")
+            empty = f" ({self._empty_rows} without a single finite keypoint)" if self._empty_rows else ""
+            raise DataError(f"{self.source}: no person detected in any frame{empty}; nothing to lift")
         counts = sorted({row[1].shape[0] for row in self._rows})
         if len(counts) > 1:
             raise ShapeError(f"{self.source}: people disagree on the joint count: {counts}")
@@ -124,6 +151,11 @@ class DetectionsBuilder:
         if frame.min() < 0:
             raise DataError(f"{self.source}: frame number {int(frame.min())} is before the clip's first frame")
         total = int(frame.max()) + 1 if frames is None else frames
+        if total > MAX_CLIP_FRAMES:
+            raise DataError(
+                f"{self.source}: the clip would span {total} frames, more than {MAX_CLIP_FRAMES} (9 hours at 30 fps); "
+                "its frame numbers are not a video's frame indices: renumber them from 0"
+            )
         if frame.max() >= total:
             raise DataError(f"{self.source}: a person in frame {int(frame.max())}, but the clip has {total} frames")
         order = np.argsort(frame, kind="stable")
@@ -147,6 +179,18 @@ class DetectionsBuilder:
             scores=sc, boxes=boxes, person_scores=np.array([r[4] for r in rows]), track_id=track_id, width=width,
             height=height, frames_listed=frames_listed, notes=tuple(self.notes),
         )  # fmt: skip
+
+
+def _frame_number(value: Any, at: str) -> int:
+    """A row's frame number as an int, refused when it is not a whole number inside the longest clip."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise DataError(f"{at}: the frame number must be an integer, got {value!r:.40}")
+    if not 0 <= value < MAX_CLIP_FRAMES:
+        raise DataError(
+            f"{at}: frame number {value!s:.40} is outside 0..{MAX_CLIP_FRAMES - 1} (a clip of at most 9 hours at "
+            "30 fps, counted from its first frame)"
+        )
+    return int(value)
 
 
 def _repeated_in_a_frame(frame: np.ndarray, ids: np.ndarray) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .detections import Detections
+from .detections import MAX_IMAGE_SIDE, Detections
 from .formats import read_detections
 from .joint_sets import joint_set_names, joints_of
 from .tracks import LinkRule, tracks_of
@@ -86,8 +86,11 @@ def joint_names_of(layout: str) -> tuple[str, ...]:
 
 
 def _size(explicit: int | None, stored: int | None, fallback: int | None, what: str, source: str) -> int | None:
-    if explicit is not None and explicit <= 0:
-        raise DataError(f"{source}: {what} must be a positive number of pixels, got {explicit}")
+    for given, where in ((explicit, "given"), (stored, "stored in the file")):
+        if given is not None and not 0 < given <= MAX_IMAGE_SIDE:
+            raise DataError(
+                f"{source}: {what} ({where}) must be a whole number of pixels in 1..{MAX_IMAGE_SIDE}, got {given!s:.40}"
+            )
     return explicit or stored or fallback
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import DataError, GastbenchError
 from ..detections import Detections
 from ..joint_sets import joints_of
 from . import alphapose, arrays, coco_results, gastnet, mmpose, openpose, videopose3d
@@ -53,6 +53,8 @@ def _read_json(path: Path, source: str) -> Detections:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{source}: not a readable JSON file: {exc}") from None
+    except RecursionError:
+        raise DataError(f"{source}: JSON nested too deeply to be a keypoint file") from None
     for matches, read in _JSON:
         if matches(raw):
             return read(raw, source)
@@ -102,6 +104,23 @@ def _read_npy(path: Path, source: str) -> Detections:
     return arrays.read_arrays({"keypoints": arr}, source, what="array")
 
 
+def _read_any(path: Path, source: str, sequence: str | None) -> Detections:
+    if path.is_dir():
+        return openpose.read_folder(path)
+    elif not path.is_file():
+        raise DataError(f"{source}: keypoint file does not exist")
+    elif path.suffix.lower() == ".json":
+        return _read_json(path, source)
+    elif path.suffix.lower() == ".npz":
+        return _read_npz(path, source, sequence)
+    elif path.suffix.lower() == ".npy":
+        return _read_npy(path, source)
+    else:
+        raise DataError(
+            f"{source}: unsupported keypoint file type {path.suffix!r}; use .json, .npz, .npy or an OpenPose folder"
+        )
+
+
 def read_detections(path: str | Path, *, layout: str | None = None, sequence: str | None = None) -> Detections:
     """Everyone in a keypoint file or OpenPose folder; ``layout`` overrides the file's joint order.
 
@@ -111,20 +130,23 @@ def read_detections(path: str | Path, *, layout: str | None = None, sequence: st
     """
     path = Path(path)
     source = str(path)
-    if path.is_dir():
-        found = openpose.read_folder(path)
-    elif not path.is_file():
-        raise DataError(f"{source}: keypoint file does not exist")
-    elif path.suffix.lower() == ".json":
-        found = _read_json(path, source)
-    elif path.suffix.lower() == ".npz":
-        found = _read_npz(path, source, sequence)
-    elif path.suffix.lower() == ".npy":
-        found = _read_npy(path, source)
-    else:
-        raise DataError(
-            f"{source}: unsupported keypoint file type {path.suffix!r}; use .json, .npz, .npy or an OpenPose folder"
-        )
+    try:
+        found = _read_any(path, source, sequence)
+    except GastbenchError:
+        raise
+    except (
+        TypeError,
+        ValueError,
+        OverflowError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        MemoryError,
+        RecursionError,
+    ) as exc:
+        # The readers check the layouts they know key by key; a value of the wrong kind deeper inside
+        # (a string where a number belongs, a number past float range) still gets one line, naming the file.
+        raise DataError(f"{source}: malformed keypoint file: {type(exc).__name__}: {exc!s:.200}; {_EXPECTED}") from None
     joint_set = layout or found.joint_set
     expected = len(joints_of(joint_set, source))
     if found.joints != expected:
