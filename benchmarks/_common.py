@@ -61,8 +61,13 @@ def flops_per_frame(model: torch.nn.Module, joints: int, channels_in: int = 2) -
 
     Counted on the model's plain eval path (autograd on), so both sides of a comparison are
     charged the same nominal work; the difference of two lengths removes the receptive
-    field's margin.
+    field's margin. A sequence-to-sequence model is charged one clip over its frames.
     """
+    clip = getattr(model, "clip_frames", None)
+    if clip:  # sequence-to-sequence: one clip of fixed length lifts that many frames
+        with unfused_attention(model), FlopCounterMode(display=False) as counter:
+            model(torch.zeros(1, int(clip), joints, channels_in))
+        return counter.get_total_flops() / int(clip)
     rf = int(model.receptive_field)
 
     def count(frames: int) -> int:
