@@ -17,14 +17,20 @@ from gastbench.fastpath import stream_parts as _stream_parts
 from gastbench.models import _blas
 
 needs_openblas = pytest.mark.skipif(
-    not _blas.openblas_available(), reason="this numpy bundles no OpenBLAS: the fused path uses torch's BLAS"
+    not _blas.bundled_openblas_found(), reason="this numpy bundles no OpenBLAS: the fused path uses torch's BLAS"
 )
+
+
+@pytest.fixture(autouse=True)
+def _openblas_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the OpenBLAS route: take it even where torch's MKL is the default (Intel CPUs)."""
+    monkeypatch.setenv("GASTBENCH_BLAS", "openblas")
 
 
 @contextmanager
 def backend(name: str) -> Iterator[None]:
     """OpenBLAS runs GEMMs only inside a CPU session; torch's BLAS inside torch_blas()."""
-    if name == "openblas" and not _blas.openblas_available():
+    if name == "openblas" and not _blas.bundled_openblas_found():
         pytest.skip("this numpy bundles no OpenBLAS")
     with _blas.torch_blas() if name == "torch" else _blas.gemm_threads(torch.device("cpu")):
         yield
@@ -124,6 +130,22 @@ def test_the_environment_turns_openblas_off() -> None:
     env = {**os.environ, "GASTBENCH_BLAS": "torch"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["False", "torch"], done.stderr
+
+
+@needs_openblas
+def test_the_default_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GASTBENCH_BLAS")
+    intel_with_mkl = _blas._cpu_vendor() == "GenuineIntel" and torch.backends.mkl.is_available()
+    assert _blas.openblas_available() is not intel_with_mkl
+    assert (_blas.blas_name() == "torch") is intel_with_mkl
+    monkeypatch.setenv("GASTBENCH_BLAS", "openblas")
+    assert _blas.openblas_available() and _blas.blas_name().startswith("OpenBLAS")
+    with _blas.torch_blas():
+        assert not _blas.openblas_available()
+    monkeypatch.setenv("GASTBENCH_BLAS", "torch")
+    with _blas.bundled_openblas():
+        assert _blas.openblas_available()
+    assert not _blas.openblas_available()
 
 
 def _blas_threads() -> list[int]:

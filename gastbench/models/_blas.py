@@ -1,9 +1,12 @@
 """float32 GEMMs of GAST-Net's fused CPU path through numpy's bundled OpenBLAS, when it is there.
 
-Why: on the 2-core machines this project runs on, the OpenBLAS that numpy wheels bundle runs
-GAST-Net's GEMM shapes (thousands of rows, K = 128-512) faster than torch's CPU BLAS, and the
-fused path is GEMM-bound (``benchmarks/gast_gemm_bound.py``). ``benchmarks/gast_layers.py``
-times the whole model with either, side by side (the README's rows).
+Why: the fused path is GEMM-bound (``benchmarks/gast_gemm_bound.py``), and which BLAS runs
+GAST-Net's GEMM shapes (thousands of rows, K = 128-512) faster depends on the CPU. On the 2-core
+AMD EPYC machines this project first ran on, the OpenBLAS that numpy wheels bundle beat torch's
+MKL by up to 1.28x; on a 2-core Intel Xeon (AVX-512) MKL beat OpenBLAS (OpenBLAS at 0.90x of it,
+the README's ``gast_layers.py`` run). So by default an Intel CPU keeps torch's BLAS when torch has
+MKL, and any other CPU uses the bundled OpenBLAS; ``GASTBENCH_BLAS=openblas`` or ``=torch``
+decides instead. ``benchmarks/gast_layers.py`` times the whole model with either, side by side.
 
 The library is found with threadpoolctl (the ecosystem's registry of loaded BLAS and OpenMP
 runtimes), which also sets and restores its thread count; only the public ``cblas_sgemm`` entry
@@ -20,6 +23,7 @@ different summation blocking); for one split and thread count they repeat bit fo
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -34,7 +38,17 @@ import torch
 from .. import fastpath
 from ..fastpath import CPU_SESSION
 
-__all__ = ["blas_name", "cpu_streams", "gemm", "gemm_threads", "openblas_available", "run_streams", "torch_blas"]
+__all__ = [
+    "blas_name",
+    "bundled_openblas",
+    "bundled_openblas_found",
+    "cpu_streams",
+    "gemm",
+    "gemm_threads",
+    "openblas_available",
+    "run_streams",
+    "torch_blas",
+]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _T = TypeVar("_T")
@@ -69,8 +83,7 @@ def _bind_sgemm(path: str) -> Callable[..., None] | None:
 
 @functools.cache  # found once per process: every fused GEMM asks
 def _find() -> _OpenBLAS | None:
-    if os.environ.get("GASTBENCH_BLAS", "").lower() == "torch":
-        return None
+    """numpy's bundled OpenBLAS, bound, if this numpy has one (whether it is used is :func:`_openblas`'s call)."""
     try:
         import numpy
         from threadpoolctl import ThreadpoolController
@@ -90,8 +103,31 @@ def _find() -> _OpenBLAS | None:
 _LOCAL = threading.local()  # per thread: whether it runs inside a session, torch_blas' switch
 
 
+@functools.cache
+def _cpu_vendor() -> str:
+    """The CPU's vendor string from ``/proc/cpuinfo`` (``GenuineIntel``, ``AuthenticAMD``), '' elsewhere."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("vendor_id"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return ""
+
+
+@functools.cache
+def _mkl_wins() -> bool:
+    """Whether torch's BLAS is the better default here: an Intel CPU and a torch built with MKL (module doc)."""
+    return _cpu_vendor() == "GenuineIntel" and torch.backends.mkl.is_available()
+
+
 def _openblas() -> _OpenBLAS | None:
-    return None if getattr(_LOCAL, "torch_only", False) else _find()
+    """The OpenBLAS this thread's fused GEMMs use now, or None for torch's BLAS (module doc)."""
+    choice = getattr(_LOCAL, "forced", None) or os.environ.get("GASTBENCH_BLAS", "").lower()  # read each time
+    if choice == "torch" or (choice != "openblas" and _mkl_wins()):
+        return None
+    return _find()
 
 
 def cpu_streams(device: torch.device) -> int:
@@ -138,14 +174,28 @@ def _torch_threads(count: int) -> Iterator[None]:
 
 
 @contextmanager
-def torch_blas() -> Iterator[None]:
-    """Within it (this thread only), every fused-path GEMM runs through torch: for comparisons."""
-    before = getattr(_LOCAL, "torch_only", False)
-    _LOCAL.torch_only = True
+def _forced(choice: str) -> Iterator[None]:
+    before = getattr(_LOCAL, "forced", None)
+    _LOCAL.forced = choice
     try:
         yield
     finally:
-        _LOCAL.torch_only = before
+        _LOCAL.forced = before
+
+
+def torch_blas() -> contextlib.AbstractContextManager[None]:
+    """Within it (this thread only), every fused-path GEMM runs through torch: for comparisons."""
+    return _forced("torch")
+
+
+def bundled_openblas() -> contextlib.AbstractContextManager[None]:
+    """Within it (this thread only), fused-path GEMMs take numpy's OpenBLAS where there is one: for comparisons."""
+    return _forced("openblas")
+
+
+def bundled_openblas_found() -> bool:
+    """Whether this numpy bundles an OpenBLAS the fused path can bind (used or not)."""
+    return _find() is not None
 
 
 def openblas_available() -> bool:
