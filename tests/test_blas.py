@@ -145,6 +145,8 @@ def test_the_default_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GASTBENCH_BLAS", "torch")
     with _blas.bundled_openblas():
         assert _blas.openblas_available()
+        # the streams of a forward run on other threads: the caller's choice must hold there too
+        assert _blas.run_streams([_blas.openblas_available, _blas.openblas_available]) == [True, True]
     assert not _blas.openblas_available()
 
 

@@ -149,13 +149,20 @@ def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
     if lib is None or len(tasks) < 2:
         return [task() for task in tasks]
 
+    forced = getattr(_LOCAL, "forced", None)  # the caller's bundled_openblas()/torch_blas() holds in its streams
+
     def allowed(task: Callable[[], _T]) -> Callable[[], _T]:
         def run() -> _T:
+            before = (
+                getattr(_LOCAL, "depth", 0),
+                getattr(_LOCAL, "forced", None),
+            )  # a task may run on the caller's thread
             _LOCAL.depth = 1  # gemm() may use OpenBLAS; nested forwards do not split again
+            _LOCAL.forced = forced
             try:
                 return task()
             finally:
-                _LOCAL.depth = 0
+                _LOCAL.depth, _LOCAL.forced = before
 
         return run
 
