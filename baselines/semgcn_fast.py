@@ -16,8 +16,8 @@ first instead, on the narrower side: ``M' (2J, J) @ X``, then ``(frames * J, 2 C
 (at equal widths that GEMM, with the longer inner dimension, ran a few per cent faster).
 The plain path's transposes around each batch norm, its separate ``mul``/``add``/``bmm``
 passes and fresh intermediates all go: a chunk of frames runs through the whole network in
-scratch buffers that stay in cache, ReLUs and residual sums in place, one single-threaded
-stream of chunks per core.
+scratch buffers that stay in cache, ReLUs and residual sums in place, on one single-threaded
+stream per core, each stream taking the next chunk as it frees up (:func:`~gastbench.fastpath.share_chunks`).
 
 With non-local layers the network runs in the grouped joint order throughout (the graph
 mixings are permuted to it once per forward); the input is reordered once and the output
@@ -30,14 +30,14 @@ Everything is re-derived from the parameters on every call (:mod:`gastbench.fast
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gastbench.fastpath import Workspace, bias_of, bn_affine, chunk_rows, cpu_streams, run_streams
+from gastbench.fastpath import Workspace, bias_of, bn_affine, chunk_rows, cpu_streams, share_chunks
 
 if TYPE_CHECKING:
     from .semgcn import GraphNonLocal, SemGCN, SemGraphConv
@@ -192,8 +192,11 @@ def _non_local(f: FoldedNonLocal, x: torch.Tensor, out: torch.Tensor, ws: Worksp
     values, keys = values_keys[..., :ci], values_keys[..., ci:]
     pairwise = (query.unsqueeze(2) + (keys @ f.key_weight).unsqueeze(1)).relu_()  # (n, J, K)
     y = torch.bmm(pairwise, values, out=ws.take("nl.y", n, joints, ci))
-    torch.addmm(f.out_bias, y.view(n * joints, ci), f.out_weight, out=out.view(n * joints, c))
-    return out.add_(x)
+    # the residual and the bias first, then the GEMM accumulates onto them: one pass fewer than a
+    # bias-initialised GEMM followed by the residual sum
+    torch.add(x, f.out_bias, out=out)
+    out.view(n * joints, c).addmm_(y.view(n * joints, ci), f.out_weight)
+    return out
 
 
 def _run_chunk(steps: list[_Step], head: FoldedGraphConv, x: torch.Tensor, out: torch.Tensor, ws: Workspace) -> None:
@@ -226,16 +229,12 @@ def forward_folded(model: SemGCN, x: torch.Tensor) -> torch.Tensor:
     total = flat.shape[0]
     out = flat.new_empty(total, joints, 3)
     step = chunk_rows(joints, 2 * model.hidden, flat.device)
-    streams = min(cpu_streams(flat.device), -(-total // step))
-    bounds = [round(k * total / streams) for k in range(streams + 1)]
 
-    def part(lo: int, hi: int) -> None:
+    def worker() -> Callable[[int, int], None]:
         ws = Workspace(flat)
-        for a in range(lo, hi, step):
-            b = min(a + step, hi)
-            _run_chunk(steps, head, flat[a:b], out[a:b], ws)
+        return lambda a, b: _run_chunk(steps, head, flat[a:b], out[a:b], ws)
 
-    run_streams([functools.partial(part, lo, hi) for lo, hi in zip(bounds, bounds[1:])])
+    share_chunks(total, step, cpu_streams(flat.device), worker)
     if order is not None:
         out = out.index_select(1, torch.argsort(order))
     return out.view(batch, frames, joints, 3)

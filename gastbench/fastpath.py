@@ -38,6 +38,7 @@ __all__ = [
     "chunk_rows",
     "cpu_streams",
     "run_streams",
+    "share_chunks",
     "stream_parts",
     "typed_child",
     "use_fast_path",
@@ -190,6 +191,34 @@ def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
                 return [f.result() for f in [pool.submit(in_stream, task) for task in tasks]]
         finally:
             torch.set_num_threads(before)
+
+
+def share_chunks(total: int, step: int, streams: int, make_worker: Callable[[], Callable[[int, int], None]]) -> None:
+    """Run the chunks ``[a, min(a + step, total))`` of ``range(total)`` over ``streams`` streams
+    (:func:`run_streams`), each stream taking the next chunk as soon as it is free.
+
+    ``make_worker`` is called once per stream (its scratch memory is the stream's own); the
+    worker it returns computes one chunk. Chunks are shared out as the streams free up, not
+    cut into one fixed share per stream: on a machine whose cores are lent elsewhere for time
+    slices, a fixed share leaves the faster stream idle while the slower one finishes. Which
+    stream runs a chunk changes nothing in it: every chunk is computed alone, single-threaded,
+    from the same boundaries.
+    """
+    if step < 1:
+        raise ValueError(f"share_chunks: step must be >= 1, got {step}")
+    starts = iter(range(0, total, step))
+    lock = threading.Lock()
+
+    def stream() -> None:
+        work = make_worker()
+        while True:
+            with lock:
+                start = next(starts, None)
+            if start is None:
+                return
+            work(start, min(start + step, total))
+
+    run_streams([stream] * max(1, min(streams, -(-total // step))))
 
 
 #: A stretch of time is split off into its own stream only if it has this many times the

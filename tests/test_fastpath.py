@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 import torch
 from torch import nn
 
-from gastbench.fastpath import bn_affine, chunk_rows, cpu_streams, run_streams
+from gastbench.fastpath import bn_affine, chunk_rows, cpu_streams, run_streams, share_chunks
 
 
 def test_run_streams_keeps_order_modes_and_thread_count() -> None:
@@ -48,6 +49,40 @@ def test_run_streams_restores_the_thread_count_when_a_task_fails() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("total", "step", "streams"), [(10, 3, 2), (7, 7, 2), (5, 2, 8), (1, 4, 2), (9, 2, 1)])
+def test_share_chunks_covers_every_chunk_once(total: int, step: int, streams: int) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        done: list[tuple[int, int, int]] = []
+        lock = threading.Lock()
+        made: list[int] = []
+
+        def make_worker() -> Callable[[int, int], None]:
+            made.append(threading.get_ident())  # one worker (and its scratch) per stream
+
+            def work(a: int, b: int) -> None:
+                with lock:
+                    done.append((a, b, threading.get_ident()))
+
+            return work
+
+        share_chunks(total, step, streams, make_worker)
+        chunks = sorted((a, b) for a, b, _ in done)
+        assert chunks == [(a, min(a + step, total)) for a in range(0, total, step)]
+        # never more streams than chunks, and each chunk ran on the stream whose worker it was
+        assert len(made) == min(streams, -(-total // step))
+        assert {ident for _, _, ident in done} <= set(made)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_share_chunks_rejects_a_step_below_one() -> None:
+    with pytest.raises(ValueError, match="step must be >= 1"):
+        share_chunks(4, 0, 2, lambda: lambda a, b: None)
 
 
 def test_bn_affine_is_the_eval_batch_norm() -> None:

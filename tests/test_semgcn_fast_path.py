@@ -207,14 +207,18 @@ def test_other_widths_and_depths() -> None:
 
 
 def test_streams_split_frames_and_leave_the_thread_count_as_found(calls: list[int]) -> None:
-    """With two torch threads the folded forward runs as two single-threaded streams of chunks."""
+    """With two torch threads the folded forward runs as two single-threaded streams sharing its chunks;
+    whichever stream takes a chunk, it is computed alike, so forwards repeat bit for bit."""
     model = _model()
     x = _x(frames=301)
     torch.set_num_threads(2)
     try:
         fast = _fast(model, x)
+        again = [_fast(model, x) for _ in range(3)]
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(1)
     assert calls
     assert (fast - _plain(model, x)).abs().max() < TOL
+    assert all(torch.equal(fast, other) for other in again)
+    assert torch.equal(fast, _fast(model, x))  # and as one single-threaded stream
