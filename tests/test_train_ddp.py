@@ -53,7 +53,15 @@ def _free_port() -> int:
 def _torchrun(tmp_path: Path, *args: str) -> None:
     script = tmp_path / "worker.py"
     script.write_text(WORKER, encoding="utf-8")
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
+    scratch = tmp_path / "tmp"  # torchrun's own log folders (torchelastic_*) stay under pytest's tmp_path
+    scratch.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "MASTER_ADDR": "127.0.0.1",
+        "GLOO_SOCKET_IFNAME": "lo",
+        "OMP_NUM_THREADS": "1",
+        "TMPDIR": str(scratch),
+    }
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
         "--master-port", str(_free_port()), str(script), str(tmp_path), *args,
