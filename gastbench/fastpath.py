@@ -176,6 +176,10 @@ def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
     grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()  # per thread: carried over
 
     def in_stream(task: Callable[[], _T]) -> _T:
+        # OpenMP's and MKL's thread counts are per thread: a fresh thread starts at the machine's
+        # default (every core), whatever torch's count says, so its GEMMs and parallel ops would
+        # each start a team of their own and the streams would oversubscribe the cores.
+        torch.set_num_threads(1)
         _LOCAL.in_stream = True
         try:
             with torch.inference_mode(inference), torch.set_grad_enabled(grad):
@@ -194,8 +198,12 @@ def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
 
 
 def share_chunks(total: int, step: int, streams: int, make_worker: Callable[[], Callable[[int, int], None]]) -> None:
-    """Run the chunks ``[a, min(a + step, total))`` of ``range(total)`` over ``streams`` streams
-    (:func:`run_streams`), each stream taking the next chunk as soon as it is free.
+    """Run ``range(total)`` in chunks of at most ``step`` over ``streams`` streams (:func:`run_streams`),
+    each stream taking the next chunk as soon as it is free.
+
+    The chunks are of one size, and as many as ``step`` asks for rounded up to a multiple of the
+    streams (on an idle machine the streams then finish together, not one waiting on the other's
+    last chunk); they depend on ``total``, ``step`` and ``streams`` only.
 
     ``make_worker`` is called once per stream (its scratch memory is the stream's own); the
     worker it returns computes one chunk. Chunks are shared out as the streams free up, not
@@ -206,6 +214,11 @@ def share_chunks(total: int, step: int, streams: int, make_worker: Callable[[], 
     """
     if step < 1:
         raise ValueError(f"share_chunks: step must be >= 1, got {step}")
+    if total < 1:
+        return
+    streams = max(1, min(streams, -(-total // step)))
+    count = streams * -(-total // (streams * step))
+    step = -(-total // count)
     starts = iter(range(0, total, step))
     lock = threading.Lock()
 
@@ -218,7 +231,7 @@ def share_chunks(total: int, step: int, streams: int, make_worker: Callable[[], 
                 return
             work(start, min(start + step, total))
 
-    run_streams([stream] * max(1, min(streams, -(-total // step))))
+    run_streams([stream] * streams)
 
 
 #: A stretch of time is split off into its own stream only if it has this many times the

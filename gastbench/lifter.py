@@ -144,6 +144,11 @@ class Lifter(nn.Module):
     clip_tail: ClipTail = "align-end"
     #: Units of the output (see :data:`OutputScale`).
     output_scale: OutputScale = "metres"
+    #: Output frames per chunk the evaluation engine cuts sequences into, when the caller names
+    #: none (None: :func:`~gastbench.evaluation.inference.auto_chunking`'s size for the receptive
+    #: field). A lifter whose eval path runs in cache-sized pieces of its own sets it high: every
+    #: forward has a fixed cost (folding weights, starting streams, a last piece), chunks add forwards.
+    eval_chunk_frames: int | None = None
 
     def __init__(
         self,

@@ -15,7 +15,7 @@ from conftest_eval import TinyLifter, fake_dataset  # noqa: E402
 from gastbench.data import load_dataset  # noqa: E402
 from gastbench.evaluation import EvalOptions, evaluate  # noqa: E402
 from gastbench.evaluation.aggregate import RowAccumulator  # noqa: E402
-from gastbench.evaluation.inference import iter_predictions, sequence_chunks  # noqa: E402
+from gastbench.evaluation.inference import auto_chunking, iter_predictions, sequence_chunks  # noqa: E402
 from gastbench.metrics import mpjpe, n_mpjpe, p_mpjpe  # noqa: E402
 from gastbench.results import MetricRow  # noqa: E402
 
@@ -139,6 +139,27 @@ class _CountingLifter(TinyLifter):
     def forward_dilated(self, x: torch.Tensor) -> torch.Tensor:
         self.forwards += 1
         return super().forward_dilated(x)
+
+
+def test_a_lifters_own_chunk_length_replaces_the_default_and_changes_nothing_else() -> None:
+    kps = [np.asarray(s.keypoints_2d) for s in fake_dataset().sequences("test")]
+    default = _StartRecordingLifter()
+    reference = list(iter_predictions(default, kps, flip=True))
+    own = _StartRecordingLifter()
+    own.eval_chunk_frames = 7
+    outs = list(iter_predictions(own, kps, flip=True))
+    # every forward holds one 7-frame-or-shorter chunk (and its mirror), windows RF-1 = 8 frames longer
+    assert all(x.shape[0] == 2 and x.shape[1] <= 7 + 8 for x in own.inputs)
+    assert len(own.inputs) == sum(len(sequence_chunks(k.shape[0], 7)[1]) for k in kps) > len(default.inputs)
+    for got, want in zip(outs, reference):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    own.inputs.clear()
+    list(iter_predictions(own, kps[:1], chunk_frames=16, flip=False))  # the caller's length wins
+    assert max(x.shape[1] for x in own.inputs) == sequence_chunks(kps[0].shape[0], 16)[0] + 8
+    assert auto_chunking(1, torch.device("cpu"), 8192) == (8192, 8192)
+    assert auto_chunking(1, torch.device("cpu")) == (2048, 2048)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        auto_chunking(9, torch.device("cpu"), 0)
 
 
 def test_sequences_are_handed_over_as_soon_as_lifted() -> None:

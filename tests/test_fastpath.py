@@ -71,10 +71,51 @@ def test_share_chunks_covers_every_chunk_once(total: int, step: int, streams: in
 
         share_chunks(total, step, streams, make_worker)
         chunks = sorted((a, b) for a, b, _ in done)
-        assert chunks == [(a, min(a + step, total)) for a in range(0, total, step)]
+        # the chunks tile range(total) in order, none longer than step, all but the last of one size
+        assert chunks[0][0] == 0 and chunks[-1][1] == total
+        assert all(b1 == a2 for (_, b1), (a2, _) in zip(chunks, chunks[1:]))
+        sizes = [b - a for a, b in chunks]
+        assert max(sizes) <= step and len(set(sizes[:-1])) <= 1 and sizes[-1] <= sizes[0]
+        # as many chunks as step asks for, rounded up to a multiple of the streams (none left idle at the end)
+        used = min(streams, -(-total // step))
+        assert len(chunks) <= used * -(-total // (used * step))
         # never more streams than chunks, and each chunk ran on the stream whose worker it was
-        assert len(made) == min(streams, -(-total // step))
+        assert len(made) == used
         assert {ident for _, _, ident in done} <= set(made)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_share_chunks_balances_the_streams_on_an_idle_machine() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        done: list[tuple[int, int]] = []
+        share_chunks(2356, 64, 2, lambda: lambda a, b: done.append((a, b)))
+        assert len(done) == 38 and {b - a for a, b in done} == {62}  # 37 chunks of 64 would leave one stream idle
+        share_chunks(0, 64, 2, lambda: lambda a, b: done.append((a, b)))  # nothing to do: no stream starts
+        assert len(done) == 38
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_stream_threads_run_openmp_single_threaded() -> None:
+    """OpenMP's thread count is per thread: a fresh thread starts at every core whatever torch's count
+    says, so each stream must set its own, or its GEMMs and parallel ops oversubscribe the cores."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+
+        def openmp_threads() -> list[int]:
+            info = threadpoolctl.threadpool_info()
+            return [lib["num_threads"] for lib in info if lib["user_api"] == "openmp"]
+
+        if not openmp_threads():
+            pytest.skip("torch here is built without an OpenMP runtime")
+        counts = run_streams([openmp_threads, openmp_threads])
+        assert counts == [[1] * len(counts[0])] * 2
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

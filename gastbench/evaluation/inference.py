@@ -43,7 +43,7 @@ __all__ = ["auto_chunking", "iter_predictions", "lift_sequences", "phases_of", "
 _FRAME_MODEL_CHUNK = 2048
 
 
-def auto_chunking(receptive_field: int, device: torch.device) -> tuple[int, int]:
+def auto_chunking(receptive_field: int, device: torch.device, preferred: int | None = None) -> tuple[int, int]:
     """Default ``(chunk_frames, frames_per_forward)`` for a model's receptive field on a device.
 
     Each chunk recomputes the ``RF-1`` frames it overlaps with the next, so chunks should be
@@ -56,8 +56,17 @@ def auto_chunking(receptive_field: int, device: torch.device) -> tuple[int, int]
     cost (SemGCN's folded path re-folds its weights and starts its streams every forward, and
     keeps its activations cache-sized inside the forward): its chunks are 2,048 frames (SemGCN
     ran about 2x faster per frame than on 256-frame chunks, Martinez's plain path about the same).
+    ``preferred`` (a lifter's :attr:`~gastbench.lifter.Lifter.eval_chunk_frames`) replaces the
+    chunk length; the forward still holds one chunk (and its flipped copy) on CPU, 64 on a GPU.
     """
-    chunk = _FRAME_MODEL_CHUNK if receptive_field == 1 else min(4096, max(256, 16 * (receptive_field - 1)))
+    if preferred is not None and preferred < 1:
+        raise ValueError(f"preferred chunk length must be >= 1, got {preferred}")
+    if preferred is not None:
+        chunk = preferred
+    elif receptive_field == 1:
+        chunk = _FRAME_MODEL_CHUNK
+    else:
+        chunk = min(4096, max(256, 16 * (receptive_field - 1)))
     if device.type == "cuda":
         return chunk, 64 * (chunk + receptive_field - 1)
     return chunk, chunk + receptive_field - 1
@@ -109,7 +118,7 @@ def iter_predictions(
             yield pred
         return
     rf = lifter.receptive_field
-    auto_chunk, auto_forward = auto_chunking(rf, device)
+    auto_chunk, auto_forward = auto_chunking(rf, device, lifter.eval_chunk_frames)
     chunk_frames = chunk_frames or auto_chunk
     frames_per_forward = frames_per_forward or auto_forward
     j_in = lifter.input_layout.num_joints

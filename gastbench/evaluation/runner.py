@@ -197,7 +197,7 @@ def _compute_settings(lifter: Lifter, options: EvalOptions, device: torch.device
     from ..models._blas import blas_name
     from .inference import auto_chunking
 
-    chunk, per_forward = auto_chunking(lifter.receptive_field, device)
+    chunk, per_forward = auto_chunking(lifter.receptive_field, device, lifter.eval_chunk_frames)
     return {
         "torch_threads": torch.get_num_threads(),
         "fused_path_blas": blas_name() if device.type == "cpu" else "device",
