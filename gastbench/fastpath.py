@@ -20,6 +20,7 @@ GAST-Net's path (``gastbench.models``) was the first; the baselines use the same
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ __all__ = [
     "CPU_SESSION",
     "Workspace",
     "autocast_enabled",
+    "batch_in_streams",
     "bias_of",
     "bn_affine",
     "chunk_rows",
@@ -232,6 +234,26 @@ def share_chunks(total: int, step: int, streams: int, make_worker: Callable[[], 
             work(start, min(start + step, total))
 
     run_streams([stream] * streams)
+
+
+def batch_in_streams(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``forward(x)`` with the batch cut into one part per stream (:func:`run_streams`), the
+    parts' outputs concatenated in order.
+
+    For a model whose batch items are computed independently (a sequence-to-sequence model's
+    clips, the evaluation's mirrored copy among them), so each item's output is what one
+    forward gives it. On a CPU, torch's own two-thread GEMMs at a transformer's widths (a few
+    hundred channels) scale worse than two single-threaded streams each lifting its own items:
+    MotionBERT-Lite, MixSTE and MotionBERT evaluate faster this way
+    (``benchmarks/family_throughput.py``). A batch of one, another device, or a forward inside
+    a stream already runs as it is.
+    """
+    streams = min(cpu_streams(x.device), x.shape[0])
+    if streams < 2:
+        return forward(x)
+    bounds = [round(k * x.shape[0] / streams) for k in range(streams + 1)]
+    parts = run_streams([functools.partial(forward, x[a:b]) for a, b in zip(bounds, bounds[1:])])
+    return torch.cat(parts)
 
 
 #: A stretch of time is split off into its own stream only if it has this many times the

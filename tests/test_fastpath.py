@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from gastbench.fastpath import bn_affine, chunk_rows, cpu_streams, run_streams, share_chunks
+from gastbench.fastpath import batch_in_streams, bn_affine, chunk_rows, cpu_streams, run_streams, share_chunks
 
 
 def test_run_streams_keeps_order_modes_and_thread_count() -> None:
@@ -116,6 +116,27 @@ def test_stream_threads_run_openmp_single_threaded() -> None:
             pytest.skip("torch here is built without an OpenMP runtime")
         counts = run_streams([openmp_threads, openmp_threads])
         assert counts == [[1] * len(counts[0])] * 2
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_batch_in_streams_splits_the_batch_in_order() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[tuple[int, str]] = []
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            seen.append((x.shape[0], threading.current_thread().name))
+            return x * 2
+
+        x = torch.arange(5.0).view(5, 1)
+        assert torch.equal(batch_in_streams(forward, x), x * 2)
+        assert sorted(n for n, _ in seen) == [2, 3] and all(name.startswith("gastbench-stream") for _, name in seen)
+        seen.clear()
+        assert torch.equal(batch_in_streams(forward, x[:1]), x[:1] * 2)  # one item: in place
+        assert seen == [(1, threading.current_thread().name)]
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

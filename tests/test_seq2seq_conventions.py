@@ -113,7 +113,9 @@ def test_mixste_paper_convention_scores_the_clips_as_its_code_lays_them_out() ->
         np.testing.assert_array_equal(frames, data[f"frame_{k}"])  # the same frames, as often (overlap twice, padding)
         got = score_frames(pred, data[f"target_{k}"][frames], protocol)
         ref1, ref2 = data[f"p1_{k}"], data[f"p2_{k}"]
-        tol1 = np.maximum(MIXSTE_TOL_MM, _spacings(ref1, 1))
+        # 4 float32 spacings, as for P2: the fixture was made on one CPU, and the stand-in's float32
+        # mean and matmuls round an ulp or two differently on another's SIMD width (2 on an AMD EPYC)
+        tol1 = np.maximum(MIXSTE_TOL_MM, _spacings(ref1, 4))
         tol2 = np.maximum(MIXSTE_TOL_MM, _spacings(ref2, 4))
         assert np.all(np.abs(got["mpjpe_mm"] - ref1) <= tol1), (
             f"sequence {k}: P1 max diff {np.abs(got['mpjpe_mm'] - ref1).max():.3g}"

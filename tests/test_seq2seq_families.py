@@ -211,6 +211,42 @@ def test_reference_key_names_map_onto_ours() -> None:
 
 
 @needs_timm
+@needs_timm
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [("mixste-t27", {"embed_dim": 16, "depth": 2, "num_heads": 2}), ("motionbert", {"dim_feat": 16, "dim_rep": 8, "depth": 2, "num_heads": 2})],
+)  # fmt: skip
+def test_evaluation_lifts_the_clips_in_streams_with_the_plain_paths_outputs(
+    name: str, overrides: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gastbench.fastpath as fastpath
+
+    torch.manual_seed(0)
+    lifter = create_lifter(name, **overrides).eval()
+    frames = lifter.clip_frames if name.startswith("mixste") else 40
+    x = torch.rand(3, frames, 17, 2)
+    plain = lifter(x).detach()  # autograd on: the plain path, the whole batch in one forward
+    calls: list[int] = []
+    real = fastpath.run_streams
+
+    def spy(tasks: Any) -> Any:
+        calls.append(len(tasks))
+        return real(tasks)
+
+    monkeypatch.setattr(fastpath, "run_streams", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():
+            streamed = lifter(x)
+            alone = lifter(x[:1])  # a batch of one runs as it is
+    finally:
+        torch.set_num_threads(before)
+    assert calls == [2]
+    torch.testing.assert_close(streamed, plain, rtol=0, atol=1e-6)
+    torch.testing.assert_close(alone, plain[:1], rtol=0, atol=1e-6)
+
+
 def test_clip_contract_and_training_step() -> None:
     torch.manual_seed(0)
     mixste = create_lifter("mixste-t27", embed_dim=16, depth=2, num_heads=2, dropout=0.1).train()
