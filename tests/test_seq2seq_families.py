@@ -211,7 +211,6 @@ def test_reference_key_names_map_onto_ours() -> None:
 
 
 @needs_timm
-@needs_timm
 @pytest.mark.parametrize(
     ("name", "overrides"),
     [("mixste-t27", {"embed_dim": 16, "depth": 2, "num_heads": 2}), ("motionbert", {"dim_feat": 16, "dim_rep": 8, "depth": 2, "num_heads": 2})],
@@ -247,6 +246,7 @@ def test_evaluation_lifts_the_clips_in_streams_with_the_plain_paths_outputs(
     torch.testing.assert_close(alone, plain[:1], rtol=0, atol=1e-6)
 
 
+@needs_timm
 def test_clip_contract_and_training_step() -> None:
     torch.manual_seed(0)
     mixste = create_lifter("mixste-t27", embed_dim=16, depth=2, num_heads=2, dropout=0.1).train()
