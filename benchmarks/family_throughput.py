@@ -83,12 +83,16 @@ def _first_frames(dataset: Any, frames: int) -> list[np.ndarray]:
     return chosen
 
 
-def _skip_reason(name: str, dataset: Any) -> str | None:
+def _skip_reason(name: str, dataset: Any, training: bool = False) -> str | None:
+    """Why ``name`` cannot run here (a missing requirement, an unsupported layout; with ``training``,
+    a family ``gastbench train`` does not train), or None."""
     missing = missing_requirements(name)
     if missing:
         return f"needs {', '.join(missing)}"
     try:
         _lifter(name, dataset)
+        if training:
+            build_lifter(resolve_config(name, dataset.name, dataset.input), dataset)
     except ConfigError as exc:
         return str(exc).splitlines()[0]
     return None
@@ -269,7 +273,7 @@ def main() -> None:
         dataset = load_dataset(args.dataset, args.input, args.data_dir)
         runnable = []
         for name in models:
-            reason = _skip_reason(name, dataset)
+            reason = _skip_reason(name, dataset, training=args.table == "train")
             (skipped.append(f"{name}: {reason}") if reason else runnable.append(name))
         build = eval_table if args.table == "eval" else train_table
         header, rows, info = build(args, dataset, runnable)
