@@ -100,3 +100,15 @@ def render(header: Sequence[str], rows: Sequence[Row], markdown: bool) -> str:
     lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(r.cells, widths)) for r in rows]
     return "\n".join(lines)
+
+
+def print_table(
+    heading: str, command: str, header: Sequence[str], rows: Sequence[Row], markdown: bool, skipped: Sequence[str] = ()
+) -> None:
+    """Print a benchmark's table as the README quotes it: the heading (commit, workload, machine),
+    the command in backticks (markdown), the table, then one line per model left out and why."""
+    print(heading)
+    print(f"`{command}`\n" if markdown else f"{command}\n")
+    print(render(header, rows, markdown))
+    for line in skipped:
+        print(f"skipped {line}")

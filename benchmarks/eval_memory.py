@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_line  # noqa: E402
-from _families import Row, commit_label, default_models, missing_requirements, render  # noqa: E402
+from _families import Row, commit_label, default_models, missing_requirements, print_table  # noqa: E402
 
 _RUN = "from gastbench.cli import main; main()"
 _LOAD_ONLY = (
@@ -98,13 +98,10 @@ def main() -> None:
             extra = whole_frames - small_frames
             rows.append(Row((model, f"{small:,.0f} MB ({small_frames:,} frames)", f"{whole:,.0f} MB ({whole_frames:,} frames)",
                              f"{whole - small:+,.0f} MB", f"{(whole - small) * 1e6 / max(extra, 1):,.0f}")))  # fmt: skip
-    print(
-        f"\ncommit `{commit_label()}`, {args.dataset} {args.input}, random weights; load-only peak {base:,.0f} MB; {machine_line()}"
-    )
-    print(f"`{command}`\n" if args.markdown else f"{command}\n")
+    heading = f"\ncommit `{commit_label()}`, {args.dataset} {args.input}, random weights; load-only peak {base:,.0f} MB; {machine_line()}"
     header = ["model", f"peak RSS, {args.small} sequences", "peak RSS, " + (f"{args.large} sequences" if args.large else "whole test set"),
               "difference", "B per extra frame"]  # fmt: skip
-    print(render(header, rows, args.markdown))
+    print_table(heading, command, header, rows, args.markdown)
 
 
 if __name__ == "__main__":

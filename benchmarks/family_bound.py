@@ -47,7 +47,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import alternate, machine_line, unfused_attention  # noqa: E402
-from _families import YARDSTICK, Row, commit_label, default_models, missing_requirements, render  # noqa: E402
+from _families import YARDSTICK, Row, commit_label, default_models, missing_requirements, print_table  # noqa: E402
 
 from gastbench.evaluation.inference import auto_chunking  # noqa: E402
 from gastbench.lifter import Lifter  # noqa: E402
@@ -249,12 +249,9 @@ def main() -> None:
                  f"{rate_threads / 1e9:.1f}", f"{rate_threads / base_threads:.0%}", f"{t_fwd / t_threads:.2f}")  # fmt: skip
         rows.append(Row(cells, frozenset()))
     command = "python benchmarks/family_bound.py " + " ".join(sys.argv[1:])
-    print(f"commit `{commit_label()}`, one evaluation forward per model (a chunk or clip and its mirror), "
-          f"best of {args.repeats}; {machine}")  # fmt: skip
-    print(f"`{command.strip()}`\n" if args.markdown else f"{command.strip()}\n")
-    print(render(header, rows, args.markdown))
-    for line in skipped:
-        print(f"skipped {line}")
+    heading = (f"commit `{commit_label()}`, one evaluation forward per model (a chunk or clip and its mirror), "
+               f"best of {args.repeats}; {machine}")  # fmt: skip
+    print_table(heading, command.strip(), header, rows, args.markdown, skipped)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ from _families import (  # noqa: E402
     default_models,
     missing_requirements,
     model_keypoints,
-    render,
+    print_table,
 )  # fmt: skip
 
 from gastbench.data import load_dataset  # noqa: E402
@@ -283,11 +283,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(info, indent=2))
         return
-    print(f"commit `{info['commit']}`, {info['what']}; {info['machine']}; {info['when']}")
-    print(f"`{command}`\n" if args.markdown else f"{command}\n")
-    print(render(header, rows, args.markdown))
-    for line in skipped:
-        print(f"skipped {line}")
+    heading = f"commit `{info['commit']}`, {info['what']}; {info['machine']}; {info['when']}"
+    print_table(heading, command, header, rows, args.markdown, skipped)
 
 
 if __name__ == "__main__":
