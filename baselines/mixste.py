@@ -47,6 +47,7 @@ from gastbench.recipes import register_recipe
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import Skeleton
 
+from .timm_block_fast import run_block
 from .timm_layers import timm_layers
 
 __all__ = ["METADATA", "MixSTE", "mixste_checkpoint_key", "mixste_facts"]
@@ -162,11 +163,11 @@ class MixSTE(Lifter):
         width = self.embed_dim
         h = self.pos_drop(self.spatial_embed(x.reshape(batch * frames, joints, 2)) + self.spatial_pos_embed)
         for level in range(self.depth):
-            h = self.spatial_norm(self.spatial_blocks[level](h))  # (B*F, J, C): joints of each frame
+            h = self.spatial_norm(run_block(self.spatial_blocks[level], h))  # (B*F, J, C): joints of each frame
             h = h.reshape(batch, frames, joints, width).transpose(1, 2).reshape(batch * joints, frames, width)
             if level == 0:
                 h = self.pos_drop(h + self.temporal_pos_embed)
-            h = self.temporal_norm(self.temporal_blocks[level](h))  # (B*J, F, C): frames of each joint
+            h = self.temporal_norm(run_block(self.temporal_blocks[level], h))  # (B*J, F, C): frames of each joint
             h = h.reshape(batch, joints, frames, width).transpose(1, 2).reshape(batch * frames, joints, width)
         return self.head(self.head_norm(h)).reshape(batch, frames, joints, 3)
 

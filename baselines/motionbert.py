@@ -51,6 +51,7 @@ from gastbench.recipes import register_recipe
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import Skeleton
 
+from .timm_block_fast import run_block
 from .timm_layers import timm_layers
 
 __all__ = ["METADATA", "MotionBERT", "motionbert_checkpoint_key", "motionbert_facts"]
@@ -95,13 +96,13 @@ class _DualBlock(nn.Module):
         """The temporal block on ``(B*F, J, C)`` tokens, attending over the frames of each joint."""
         bf, joints, width = x.shape
         y = x.reshape(bf // frames, frames, joints, width).transpose(1, 2).reshape(-1, frames, width)
-        y = self.temporal(y)
+        y = run_block(self.temporal, y)
         return y.reshape(bf // frames, joints, frames, width).transpose(1, 2).reshape(bf, joints, width)
 
     def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
         if self.spatial_first:
-            return self._over_frames(self.spatial(x), frames)
-        return self.spatial(self._over_frames(x, frames))
+            return self._over_frames(run_block(self.spatial, x), frames)
+        return run_block(self.spatial, self._over_frames(x, frames))
 
 
 class MotionBERT(Lifter):

@@ -55,6 +55,8 @@ from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, register_lifter
 from gastbench.skeleton import Skeleton
 
+from .timm_block_fast import run_block
+
 __all__ = [
     "PoseFormer",
     "POSEFORMER_INSTALL_HINT",
@@ -190,14 +192,14 @@ class PoseFormer(Lifter):
         h = self.spatial_embed(x.reshape(batch * frames, joints, 2)) + self.spatial_pos_embed
         h = self.pos_drop(h)
         for blk in self.spatial_blocks:
-            h = blk(h)
+            h = run_block(blk, h)
         return self.spatial_norm(h).reshape(batch, frames, joints * self.embed_dim_ratio)
 
     def _temporal(self, windows: torch.Tensor) -> torch.Tensor:
         """One pose per window: ``(N, RF, D) -> (N, J, 3)``."""
         h = self.pos_drop(windows + self.temporal_pos_embed)
         for blk in self.temporal_blocks:
-            h = blk(h)
+            h = run_block(blk, h)
         h = self.weighted_mean(self.temporal_norm(h)).squeeze(1)  # (N, D)
         return self.head(self.head_norm(h)).reshape(h.shape[0], self.output_layout.num_joints, 3)
 

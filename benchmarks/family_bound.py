@@ -4,7 +4,7 @@ For every model (default: the family table's, ``_families.default_models``) one 
 forward as the evaluator issues it on a CPU (one chunk and its mirror: ``auto_chunking``'s
 frames for a temporal model, one clip and its mirror for a sequence-to-sequence one) is run
 single-threaded, i.e. as ONE of the family table's streams runs it. A ``TorchDispatchMode``
-records every GEMM (``mm``, ``addmm``, ``bmm``, ``baddbmm``, convolutions) and every fused
+records every GEMM (``mm``, ``addmm``, ``bmm``, ``baddbmm``, convolutions, oneDNN's linear) and every fused
 attention kernel the forward issues, with their operands' shapes and strides; two replays then
 issue exactly those calls, in order, on random operands of the same layouts and nothing else:
 
@@ -23,8 +23,9 @@ how it scales from one thread. A single-threaded share near its ceiling leaves o
 or faster kernels; a multi-threaded share below the single-threaded one is lost to the cores'
 shared caches and memory (or to a thread pool's barriers), not to the model's own ops.
 
-The dispatcher sees torch's kernels only, so GAST-Net's GEMMs go through torch's BLAS here
-(``gastbench.models._blas.torch_blas``), not the OpenBLAS it uses on non-Intel CPUs.
+The dispatcher sees torch's kernels, oneDNN's linear op among them (``gastbench.cpu_gemm``, where
+it is chosen), but not numpy's OpenBLAS: where GAST-Net's GEMMs would go to OpenBLAS, they go
+through torch's BLAS here (``gastbench.models._blas.torch_blas``).
 
     GASTBENCH_DATA=... python benchmarks/family_bound.py
     python benchmarks/family_bound.py --models videopose3d-t243 motionbert-lite --repeats 5
@@ -33,6 +34,7 @@ The dispatcher sees torch's kernels only, so GAST-Net's GEMMs go through torch's
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import math
 import sys
@@ -49,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import alternate, machine_line, unfused_attention  # noqa: E402
 from _families import YARDSTICK, Row, commit_label, default_models, missing_requirements, print_table  # noqa: E402
 
+from gastbench import cpu_gemm  # noqa: E402
 from gastbench.evaluation.inference import auto_chunking  # noqa: E402
 from gastbench.lifter import Lifter  # noqa: E402
 from gastbench.models._blas import torch_blas  # noqa: E402
@@ -63,6 +66,13 @@ GEMM_OPS = {
 }  # fmt: skip
 _CONVOLUTIONS = {_aten.convolution.default, _aten.mkldnn_convolution.default}
 GEMM_OPS |= _CONVOLUTIONS
+# gastbench.cpu_gemm's linear layer where oneDNN runs the GEMMs: (X, [other,] W, ...), K = X's last dimension
+_ONEDNN_LINEARS = (
+    {torch.ops.mkldnn._linear_pointwise.default, torch.ops.mkldnn._linear_pointwise.binary}
+    if cpu_gemm.onednn_usable()
+    else set()
+)
+GEMM_OPS |= _ONEDNN_LINEARS
 ATTENTION_OPS = {
     getattr(_aten, name).default
     for name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
@@ -89,6 +99,8 @@ class Call:
         if self.attention:
             (*batch, length, head), keys, value_head = shapes[0], shapes[1][-2], shapes[2][-1]
             return 2 * math.prod(batch) * length * keys * (head + value_head)
+        if self.op in _ONEDNN_LINEARS:
+            return 2 * math.prod(self.out_shape) * shapes[0][-1]
         if self.op in _CONVOLUTIONS:
             weight = shapes[1]
             return 2 * math.prod(self.out_shape) * math.prod(weight[1:])
@@ -162,6 +174,12 @@ def replay(calls: list[Call]) -> Callable[[], None]:
     return run
 
 
+def _seen_by_the_dispatcher() -> contextlib.AbstractContextManager[None]:
+    """GEMMs as chosen here (``gastbench.cpu_gemm``), except numpy's OpenBLAS, which the dispatcher
+    cannot see: where GAST-Net's GEMMs would go there, torch's BLAS runs them instead."""
+    return torch_blas() if cpu_gemm.chosen_library() == "openblas" else contextlib.nullcontext()
+
+
 def forward_input(lifter: Lifter, batch: int = 2) -> torch.Tensor:
     """One CPU evaluation forward's input, as the evaluator builds it: a clip (sequence-to-sequence)
     or one chunk of ``auto_chunking``'s output frames plus the receptive field, and its mirror."""
@@ -218,10 +236,10 @@ def main() -> None:
         x = forward_input(lifter)
 
         def forward(lifter: Lifter = lifter, x: torch.Tensor = x) -> object:
-            with torch.no_grad(), torch_blas():
+            with torch.no_grad(), _seen_by_the_dispatcher():
                 return lifter(x, mode="dilated")
 
-        with torch_blas():
+        with _seen_by_the_dispatcher():
             calls = record(forward)
         gemm_flops = sum(c.flops for c in calls if not c.attention)
         facts[name] = (model_flops(lifter, x), gemm_flops, sum(c.flops for c in calls if c.attention))

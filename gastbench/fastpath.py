@@ -30,6 +30,8 @@ from typing import TypeVar
 import torch
 from torch import nn
 
+from . import cpu_gemm
+
 __all__ = [
     "CPU_SESSION",
     "Workspace",
@@ -176,6 +178,7 @@ def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
     if len(tasks) < 2 or getattr(_LOCAL, "in_stream", False):
         return [task() for task in tasks]
     grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()  # per thread: carried over
+    library = cpu_gemm.forced_library()  # likewise
 
     def in_stream(task: Callable[[], _T]) -> _T:
         # OpenMP's and MKL's thread counts are per thread: a fresh thread starts at the machine's
@@ -184,7 +187,7 @@ def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
         torch.set_num_threads(1)
         _LOCAL.in_stream = True
         try:
-            with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+            with torch.inference_mode(inference), torch.set_grad_enabled(grad), cpu_gemm.use_library(library):
                 return task()
         finally:
             _LOCAL.in_stream = False

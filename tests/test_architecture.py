@@ -30,6 +30,7 @@ LAYERS: list[set[str]] = [
         "safe_pickle",
         "run_folder",
         "process_state",
+        "cpu_gemm",
         "typecheck",
     },
     {"skeleton", "metrics", "metrics_pck", "results"},

@@ -13,6 +13,7 @@ import torch
 from gast_helpers import randomize_gastnet
 
 import gastbench
+from gastbench import cpu_gemm
 from gastbench.fastpath import stream_parts as _stream_parts
 from gastbench.models import _blas
 
@@ -135,9 +136,10 @@ def test_the_environment_turns_openblas_off() -> None:
 @needs_openblas
 def test_the_default_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GASTBENCH_BLAS")
-    intel_with_mkl = _blas._cpu_vendor() == "GenuineIntel" and torch.backends.mkl.is_available()
-    assert _blas.openblas_available() is not intel_with_mkl
-    assert (_blas.blas_name() == "torch") is intel_with_mkl
+    default = cpu_gemm.default_library()
+    assert _blas.openblas_available() is (default == "openblas")
+    assert (_blas.blas_name() == "torch") is (default == "torch")
+    assert (_blas.blas_name() == "oneDNN (torch)") is (default == "onednn")
     monkeypatch.setenv("GASTBENCH_BLAS", "openblas")
     assert _blas.openblas_available() and _blas.blas_name().startswith("OpenBLAS")
     with _blas.torch_blas():

@@ -1,12 +1,13 @@
-"""float32 GEMMs of GAST-Net's fused CPU path through numpy's bundled OpenBLAS, when it is there.
+"""float32 GEMMs of GAST-Net's fused CPU path through numpy's bundled OpenBLAS or oneDNN, when chosen.
 
 Why: the fused path is GEMM-bound (``benchmarks/gast_gemm_bound.py``), and which BLAS runs
 GAST-Net's GEMM shapes (thousands of rows, K = 128-512) faster depends on the CPU. On the 2-core
 AMD EPYC machines this project first ran on, the OpenBLAS that numpy wheels bundle beat torch's
 MKL by up to 1.28x; on a 2-core Intel Xeon (AVX-512) MKL beat OpenBLAS (OpenBLAS at 0.90x of it,
-the README's ``gast_layers.py`` run). So by default an Intel CPU keeps torch's BLAS when torch has
-MKL, and any other CPU uses the bundled OpenBLAS; ``GASTBENCH_BLAS=openblas`` or ``=torch``
-decides instead. ``benchmarks/gast_layers.py`` times the whole model with either, side by side.
+the README's ``gast_layers.py`` run); on AMD Zen 5 oneDNN (through torch) outruns both by ~2x. Which
+library a CPU gets, and ``GASTBENCH_BLAS=onednn|openblas|torch`` to decide instead, is
+:mod:`gastbench.cpu_gemm`'s call; this module runs GAST-Net's GEMMs through it.
+``benchmarks/gast_layers.py`` times the whole model with either, side by side.
 
 The library is found with threadpoolctl (the ecosystem's registry of loaded BLAS and OpenMP
 runtimes), which also sets and restores its thread count; only the public ``cblas_sgemm`` entry
@@ -15,8 +16,9 @@ point is bound through ctypes. OpenBLAS runs a GEMM only inside a *CPU session* 
 calling thread meanwhile) or :func:`run_streams` (one single-threaded stream per core). A session
 takes a process-wide lock (sessions of several threads queue, each restoring exactly what it
 found), sets torch's and OpenBLAS's thread counts, runs, and restores both; its worker threads are
-shut down when it ends. Outside a session, and for anything not float32 on the CPU without
-autograd, the GEMM is torch's. ``GASTBENCH_BLAS=torch`` turns the routing off for the process,
+shut down when it ends. oneDNN needs no session (its threads follow torch's count), and its
+single-threaded streams are :func:`run_streams`'s too. Outside a session, and for anything not
+float32 on the CPU without autograd, the GEMM is torch's. ``GASTBENCH_BLAS=torch`` turns the routing off for the process,
 :func:`torch_blas` for a block of code. Results differ from torch's by float rounding only (a
 different summation blocking); for one split and thread count they repeat bit for bit.
 """
@@ -35,7 +37,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from .. import fastpath
+from .. import cpu_gemm, fastpath
 from ..fastpath import CPU_SESSION
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "bundled_openblas_found",
     "cpu_streams",
     "gemm",
+    "gemm_sum",
     "gemm_threads",
     "openblas_available",
     "run_streams",
@@ -100,40 +103,20 @@ def _find() -> _OpenBLAS | None:
     return None
 
 
-_LOCAL = threading.local()  # per thread: whether it runs inside a session, torch_blas' switch
-
-
-@functools.cache
-def _cpu_vendor() -> str:
-    """The CPU's vendor string from ``/proc/cpuinfo`` (``GenuineIntel``, ``AuthenticAMD``), '' elsewhere."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            for line in info:
-                if line.startswith("vendor_id"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return ""
-
-
-@functools.cache
-def _mkl_wins() -> bool:
-    """Whether torch's BLAS is the better default here: an Intel CPU and a torch built with MKL (module doc)."""
-    return _cpu_vendor() == "GenuineIntel" and torch.backends.mkl.is_available()
+_LOCAL = threading.local()  # per thread: whether it runs inside a session
 
 
 def _openblas() -> _OpenBLAS | None:
-    """The OpenBLAS this thread's fused GEMMs use now, or None for torch's BLAS (module doc)."""
-    choice = getattr(_LOCAL, "forced", None) or os.environ.get("GASTBENCH_BLAS", "").lower()  # read each time
-    if choice == "torch" or (choice != "openblas" and _mkl_wins()):
-        return None
-    return _find()
+    """The OpenBLAS this thread's fused GEMMs use now, or None (``gastbench.cpu_gemm.chosen_library``)."""
+    return _find() if cpu_gemm.chosen_library() == "openblas" else None
 
 
 def cpu_streams(device: torch.device) -> int:
     """How many single-threaded streams a fused CPU forward may split into: torch's thread count
     when OpenBLAS runs the GEMMs (1 off CPU, without OpenBLAS, or inside a stream already)."""
-    if device.type != "cpu" or _openblas() is None or getattr(_LOCAL, "depth", False):
+    if device.type != "cpu" or getattr(_LOCAL, "depth", False):
+        return 1
+    if _openblas() is None and not cpu_gemm.onednn_chosen():
         return 1
     return torch.get_num_threads()
 
@@ -146,26 +129,22 @@ def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
     (README, ``benchmarks/gast_layers.py``). OpenBLAS's thread count is restored afterwards.
     """
     lib = _openblas()
-    if lib is None or len(tasks) < 2:
+    if len(tasks) < 2 or (lib is None and not cpu_gemm.onednn_chosen()):
         return [task() for task in tasks]
-
-    forced = getattr(_LOCAL, "forced", None)  # the caller's bundled_openblas()/torch_blas() holds in its streams
 
     def allowed(task: Callable[[], _T]) -> Callable[[], _T]:
         def run() -> _T:
-            before = (
-                getattr(_LOCAL, "depth", 0),
-                getattr(_LOCAL, "forced", None),
-            )  # a task may run on the caller's thread
+            before = getattr(_LOCAL, "depth", 0)  # a task may run on the caller's thread
             _LOCAL.depth = 1  # gemm() may use OpenBLAS; nested forwards do not split again
-            _LOCAL.forced = forced
             try:
                 return task()
             finally:
-                _LOCAL.depth, _LOCAL.forced = before
+                _LOCAL.depth = before
 
         return run
 
+    if lib is None:  # oneDNN: its threads follow torch's count, which each stream sets to one
+        return fastpath.run_streams([allowed(task) for task in tasks])
     with CPU_SESSION, lib.threads.limit(limits=1):
         return fastpath.run_streams([allowed(task) for task in tasks])
 
@@ -180,24 +159,14 @@ def _torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@contextmanager
-def _forced(choice: str) -> Iterator[None]:
-    before = getattr(_LOCAL, "forced", None)
-    _LOCAL.forced = choice
-    try:
-        yield
-    finally:
-        _LOCAL.forced = before
-
-
 def torch_blas() -> contextlib.AbstractContextManager[None]:
-    """Within it (this thread only), every fused-path GEMM runs through torch: for comparisons."""
-    return _forced("torch")
+    """Within it (this thread and the streams it starts), every fused-path GEMM runs through torch: for comparisons."""
+    return cpu_gemm.use_library("torch")
 
 
 def bundled_openblas() -> contextlib.AbstractContextManager[None]:
-    """Within it (this thread only), fused-path GEMMs take numpy's OpenBLAS where there is one: for comparisons."""
-    return _forced("openblas")
+    """Within it (this thread and its streams), fused-path GEMMs take numpy's OpenBLAS where there is one: for comparisons."""
+    return cpu_gemm.use_library("openblas")
 
 
 def bundled_openblas_found() -> bool:
@@ -213,7 +182,9 @@ def openblas_available() -> bool:
 def blas_name() -> str:
     """What runs the fused path's CPU GEMMs (for benchmark headers)."""
     lib = _openblas()
-    return f"OpenBLAS ({os.path.basename(lib.path)})" if lib is not None else "torch"
+    if lib is not None:
+        return f"OpenBLAS ({os.path.basename(lib.path)})"
+    return "oneDNN (torch)" if cpu_gemm.onednn_chosen() else "torch"
 
 
 def _operand(x: torch.Tensor) -> tuple[int, int] | None:
@@ -259,6 +230,29 @@ def gemm_threads(device: torch.device) -> Iterator[None]:
             _LOCAL.depth = 0
 
 
+def gemm_sum(
+    terms: Sequence[tuple[torch.Tensor, torch.Tensor]], out: torch.Tensor, *, bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``out = sum(a @ b for a, b in terms)`` (``+ bias`` broadcast over rows); returns ``out``.
+
+    Through oneDNN each GEMM adds the sum so far as it writes (a fused post-op) and the sum is
+    copied into ``out`` once; otherwise the GEMMs accumulate into ``out`` in place (:func:`gemm`).
+    """
+    if not terms:
+        raise ValueError("gemm_sum: no terms")
+    if cpu_gemm.onednn_chosen() and all(_routable(a, b, out) for a, b in terms):
+        total: torch.Tensor | None = None
+        for a, b in terms:
+            total = cpu_gemm.linear(a, b.t(), bias if total is None else None, residual=total)
+        assert total is not None
+        return out.copy_(total)
+    first, *rest = terms
+    gemm(*first, out, bias=bias)
+    for a, b in rest:
+        gemm(a, b, out, accumulate=True)
+    return out
+
+
 def gemm(
     a: torch.Tensor,
     b: torch.Tensor,
@@ -271,6 +265,10 @@ def gemm(
 
     ``out`` is written in place either way, so callers hand it scratch views (``Workspace``).
     """
+    if cpu_gemm.onednn_chosen() and _routable(a, b, out):
+        # oneDNN's op returns a fresh tensor: one pass more over the output than an in-place GEMM,
+        # small beside what its kernels gain where it is chosen (gastbench.cpu_gemm).
+        return out.copy_(cpu_gemm.linear(a, b.t(), bias, residual=out if accumulate else None))
     lib = _openblas() if getattr(_LOCAL, "depth", False) else None  # OpenBLAS only inside a CPU session
     if lib is not None and _routable(a, b, out):
         ops_a, ops_b = _operand(a), _operand(b)

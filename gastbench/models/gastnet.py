@@ -61,7 +61,7 @@ from ..errors import ConfigError
 from ..fastpath import stream_parts
 from ..lifter import Lifter, LifterMetadata, PaperConvention
 from ..skeleton import Skeleton
-from ._blas import cpu_streams, gemm, gemm_threads, run_streams
+from ._blas import cpu_streams, gemm, gemm_sum, gemm_threads, run_streams
 from ._fast import Workspace, use_fast_path
 from .global_attention import GlobalFolded, MultiGlobalGraph
 from .graph import connection_mask, symmetry_mask
@@ -166,9 +166,11 @@ class GraphAttentionBlock(nn.Module):
         # concat + 1x1 conv as three accumulated GEMMs: no (N, J, 3C) copy
         if out is None:
             out = x.new_empty(n * j, 2 * c)
-        gemm(x.reshape(n * j, c), f.w_x, out, bias=f.shift)
-        gemm(local.view(n * j, c), f.w_l, out, accumulate=True)
-        gemm(glob.view(n * j, c), f.w_g, out, accumulate=True)
+        gemm_sum(
+            [(x.reshape(n * j, c), f.w_x), (local.view(n * j, c), f.w_l), (glob.view(n * j, c), f.w_g)],
+            out,
+            bias=f.shift,
+        )
         return out.relu_().view(n, j, 2 * c)
 
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blas import gemm, gemm_threads
+from ._blas import gemm, gemm_sum, gemm_threads
 from ._fast import Workspace, use_fast_path
 from .layers import BatchNormCL, bias_of, bn_scale_shift
 
@@ -168,8 +168,9 @@ class MultiGlobalGraph(nn.Module):
         attention = torch.softmax(logits, dim=-1, out=ws.take("global.attention", n, k, j, j)).add_(f.c_k)
         width = g.shape[-1]
         out = ws.take("global.out", rows, ch)
+        terms = []
         for head in range(k):  # K = 4 heads; each head's output feeds its rows of the fusing conv
-            y = torch.bmm(attention[:, head], g[:, :, head], out=ws.take("global.head", n, j, width)).view(rows, width)
-            w = f.w_cat[head * width : (head + 1) * width]
-            gemm(y, w, out, bias=f.shift if head == 0 else None, accumulate=head > 0)
+            y = torch.bmm(attention[:, head], g[:, :, head], out=ws.take(f"global.head{head}", n, j, width))
+            terms.append((y.view(rows, width), f.w_cat[head * width : (head + 1) * width]))
+        gemm_sum(terms, out, bias=f.shift)
         return out.relu_().view(n, j, ch)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..fastpath import autocast_enabled, bias_of, bn_affine, weight_of
-from ._blas import gemm
+from ._blas import gemm_sum
 
 __all__ = [
     "BatchNormCL",
@@ -70,9 +70,7 @@ def temporal_conv_dilated(
     # under autocast each tap is added out of place (autocast casts addmm's operands).
     in_place = not autocast_enabled(x.device.type)
     if out is not None and in_place:  # the fused eval path: its GEMMs go through gemm()
-        gemm(flat[:rows], taps[0], out, bias=bias)
-        for tap in range(1, k):
-            gemm(flat[tap * step : tap * step + rows], taps[tap], out, accumulate=True)
+        gemm_sum([(flat[tap * step : tap * step + rows], taps[tap]) for tap in range(k)], out, bias=bias)
         return out.view(out_frames, batch, joints, -1)
     out = flat[:rows] @ taps[0] if bias is None else torch.addmm(bias, flat[:rows], taps[0])
     for tap in range(1, k):
