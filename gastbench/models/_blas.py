@@ -18,8 +18,8 @@ takes a process-wide lock (sessions of several threads queue, each restoring exa
 found), sets torch's and OpenBLAS's thread counts, runs, and restores both; its worker threads are
 shut down when it ends. oneDNN needs no session (its threads follow torch's count), and its
 single-threaded streams are :func:`run_streams`'s too. Outside a session, and for anything not
-float32 on the CPU without autograd, the GEMM is torch's. ``GASTBENCH_BLAS=torch`` turns the routing off for the process,
-:func:`torch_blas` for a block of code. Results differ from torch's by float rounding only (a
+float32 on the CPU without autograd, the GEMM is torch's. ``GASTBENCH_BLAS=torch`` turns the
+routing off for the process, :func:`torch_blas` for a block of code. Results differ from torch's by float rounding only (a
 different summation blocking); for one split and thread count they repeat bit for bit.
 """
 
@@ -113,7 +113,7 @@ def _openblas() -> _OpenBLAS | None:
 
 def cpu_streams(device: torch.device) -> int:
     """How many single-threaded streams a fused CPU forward may split into: torch's thread count
-    when OpenBLAS runs the GEMMs (1 off CPU, without OpenBLAS, or inside a stream already)."""
+    when OpenBLAS or oneDNN runs the GEMMs (1 off CPU, with torch's BLAS, or inside a stream already)."""
     if device.type != "cpu" or getattr(_LOCAL, "depth", False):
         return 1
     if _openblas() is None and not cpu_gemm.onednn_chosen():
