@@ -4,8 +4,8 @@ Why: a folded path is GEMM-bound, and the library that runs its GEMMs fastest de
 CPU. On AMD Zen 5 (CPU family 1Ah: full-width 512-bit FMA units), torch's MKL and numpy's
 OpenBLAS run float32 GEMMs with their AVX2 kernels (MKL does not take its AVX-512 path on AMD),
 about half of what the oneDNN that torch also bundles reaches with its AVX-512 JIT kernels: on
-the 2-core Zen 5 VM this project runs on, single-threaded, ~95-105 GFLOP/s (MKL), ~100-120
-(OpenBLAS), ~210-220 (oneDNN) at the families' GEMM shapes (``benchmarks/cpu_gemm.py``). On
+the 2-core Zen 5 VM this project runs on, single-threaded, 92-99 GFLOP/s (MKL), 96-114
+(OpenBLAS), 200-220 (oneDNN) at the families' GEMM shapes (``benchmarks/cpu_gemm.py``, README). On
 Zen 4 (512-bit ops on 256-bit units) and Intel CPUs that gap is not there, and the choices
 measured there stay (MKL on Intel; numpy's OpenBLAS for GAST-Net on other CPUs, ``gastbench.models._blas``).
 
