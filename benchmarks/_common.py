@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from gastbench import cpu_gemm
 from gastbench.evaluation import predict_sequences  # noqa: F401  (re-exported: the one import site)
 
 __all__ = ["Timing", "alternate", "flops_per_frame", "machine_line", "predict_sequences", "unfused_attention"]
@@ -95,8 +96,11 @@ def unfused_attention(model: torch.nn.Module) -> Iterator[None]:
 
 
 def machine_line() -> str:
+    """torch, threads, CPUs and their identity, the GEMM library the folded paths use here, the load."""
     load = os.getloadavg()
+    vendor, family, _ = cpu_gemm.cpu_identity()
+    cpu = f"{platform.processor() or platform.machine()}" + (f", {vendor} family {family:#x}" if vendor else "")
     return (
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}), 1-min load average {load[0]:.2f}"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs ({cpu}), "
+        f"GEMMs: {cpu_gemm.chosen_library()}, 1-min load average {load[0]:.2f}"
     )
