@@ -19,7 +19,16 @@ from torch import nn
 
 from gastbench.cpu_gemm import linear
 from gastbench.errors import ConfigError
-from gastbench.fastpath import bias_of, bn_affine, chunk_rows, cpu_streams, share_chunks, use_fast_path, weight_of
+from gastbench.fastpath import (
+    bias_of,
+    bn_affine,
+    chunk_rows,
+    cpu_streams,
+    share_chunks,
+    typed_child,
+    use_fast_path,
+    weight_of,
+)
 from gastbench.lifter import Lifter, LifterMetadata, PaperConvention
 from gastbench.registry import CheckpointFormat, count_indexed_blocks, dim_size, register_lifter
 from gastbench.skeleton import H36M_17, HUMANEVA_15, Skeleton
@@ -149,7 +158,10 @@ class Martinez(Lifter):
         flat = x.reshape(batch * frames, self.input_size)
         joints = self.output_layout.num_joints
         first = _fold(self.w1, self.batch_norm1)
-        stages = [(_fold(s.w1, s.batch_norm1), _fold(s.w2, s.batch_norm2)) for s in self._stages()]
+        stages = [
+            (_fold(s.w1, s.batch_norm1), _fold(s.w2, s.batch_norm2))
+            for s in (typed_child(self.linear_stages, i, _LinearStage) for i in range(len(self.linear_stages)))
+        ]
         head_w, head_b = weight_of(self.w2), bias_of(self.w2)
         out = flat.new_zeros(flat.shape[0], joints, 3)  # the root stays exactly zero
         non_root = self.non_root
@@ -165,9 +177,6 @@ class Martinez(Lifter):
             flat.shape[0], chunk_rows(1, self.linear_size, flat.device), cpu_streams(flat.device), lambda: lift
         )
         return out.view(batch, frames, joints, 3)
-
-    def _stages(self) -> list[_LinearStage]:
-        return [stage for stage in self.linear_stages if isinstance(stage, _LinearStage)]
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, hidden={self.linear_size}, num_stage={self.num_stage}"

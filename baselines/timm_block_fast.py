@@ -75,7 +75,7 @@ def _fast_forward(p: _Parts, x: torch.Tensor) -> torch.Tensor:
     qkv = linear(p.norm1(x), p.qkv.weight, p.qkv.bias)
     q, k, v = qkv.view(batch, tokens, 3, p.heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
     mixed = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(batch, tokens, -1)
-    x = linear(mixed, p.proj.weight, p.proj.bias, residual=x.contiguous())
+    x = linear(mixed, p.proj.weight, p.proj.bias, residual=x)
     hidden = linear(p.norm2(x), p.fc1.weight, p.fc1.bias, activation="gelu")
     return linear(hidden, p.fc2.weight, p.fc2.bias, residual=x)
 

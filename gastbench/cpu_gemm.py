@@ -170,9 +170,7 @@ def linear(
             # kernel, ~1000x slower; weights are small beside the activations, so copy it
             weight = weight.contiguous()
         if residual is not None:
-            residual = residual.contiguous()
-        if residual is not None:
-            return lp.binary(x, residual, weight, bias, "add")
+            return lp.binary(x, residual.contiguous(), weight, bias, "add")
         if activation is None:
             return lp(x, weight, bias, "none", [], "")
         return lp(x, weight, bias, activation, [], "none" if activation == "gelu" else "")

@@ -19,8 +19,9 @@ found), sets torch's and OpenBLAS's thread counts, runs, and restores both; its 
 shut down when it ends. oneDNN needs no session (its threads follow torch's count), and its
 single-threaded streams are :func:`run_streams`'s too. Outside a session, and for anything not
 float32 on the CPU without autograd, the GEMM is torch's. ``GASTBENCH_BLAS=torch`` turns the
-routing off for the process, :func:`torch_blas` for a block of code. Results differ from torch's by float rounding only (a
-different summation blocking); for one split and thread count they repeat bit for bit.
+routing off for the process, :func:`torch_blas` for a block of code. Results differ from torch's
+by float rounding only (a different summation blocking); for one split and thread count they
+repeat bit for bit.
 """
 
 from __future__ import annotations
@@ -114,11 +115,14 @@ def _openblas() -> _OpenBLAS | None:
 def cpu_streams(device: torch.device) -> int:
     """How many single-threaded streams a fused CPU forward may split into: torch's thread count
     when OpenBLAS or oneDNN runs the GEMMs (1 off CPU, with torch's BLAS, or inside a stream already)."""
-    if device.type != "cpu" or getattr(_LOCAL, "depth", False):
-        return 1
-    if _openblas() is None and not cpu_gemm.onednn_chosen():
+    if device.type != "cpu" or getattr(_LOCAL, "depth", False) or not _streams_chosen():
         return 1
     return torch.get_num_threads()
+
+
+def _streams_chosen() -> bool:
+    """Whether the GEMM library chosen now runs in single-threaded streams: OpenBLAS (found) or oneDNN."""
+    return _openblas() is not None or cpu_gemm.onednn_chosen()
 
 
 def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
@@ -129,7 +133,7 @@ def run_streams(tasks: Sequence[Callable[[], _T]]) -> list[_T]:
     (README, ``benchmarks/gast_layers.py``). OpenBLAS's thread count is restored afterwards.
     """
     lib = _openblas()
-    if len(tasks) < 2 or (lib is None and not cpu_gemm.onednn_chosen()):
+    if len(tasks) < 2 or not _streams_chosen():
         return [task() for task in tasks]
 
     def allowed(task: Callable[[], _T]) -> Callable[[], _T]:
