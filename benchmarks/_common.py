@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from gastbench import cpu_gemm
 from gastbench.evaluation import predict_sequences  # noqa: F401  (re-exported: the one import site)
+from gastbench.flop_count import flop_counter
 
 __all__ = ["Timing", "alternate", "flops_per_frame", "machine_line", "predict_sequences", "unfused_attention"]
 
@@ -66,14 +66,14 @@ def flops_per_frame(model: torch.nn.Module, joints: int, channels_in: int = 2) -
     """
     clip = getattr(model, "clip_frames", None)
     if clip:  # sequence-to-sequence: one clip of fixed length lifts that many frames
-        with unfused_attention(model), FlopCounterMode(display=False) as counter:
+        with unfused_attention(model), flop_counter() as counter:
             model(torch.zeros(1, int(clip), joints, channels_in))
         return counter.get_total_flops() / int(clip)
     rf = int(model.receptive_field)
 
     def count(frames: int) -> int:
         x = torch.zeros(1, frames + rf - 1, joints, channels_in)
-        with FlopCounterMode(display=False) as counter:
+        with flop_counter() as counter:
             model(x)
         return counter.get_total_flops()
 

@@ -41,7 +41,6 @@ from typing import Any
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, wherever this runs from
 from device_common import (  # noqa: E402
@@ -64,6 +63,8 @@ from device_common import (  # noqa: E402
     timed,
 )  # fmt: skip
 from device_train import run_train, run_train_throughput  # noqa: E402
+
+from gastbench.flop_count import flop_counter  # noqa: E402
 
 #: In the order they run: the quick correctness check first, then training (the longest part and the
 #: only one that leaves an artefact) before the throughput figures, so a run stopped early has its weights.
@@ -145,16 +146,16 @@ def run_parity(args: argparse.Namespace, dataset: PoseDataset, device: torch.dev
 def flops_per_frame(lifter: Lifter) -> float:
     """Marginal FLOPs of one more output frame in dilated mode (counted on CPU, fp32).
 
-    Counted with autograd on, so that GAST-Net takes its plain path: FlopCounterMode does not see
-    the fused eval path's ``out=`` and in-place GEMMs, and both paths do the same GEMMs. The lifter
-    goes back to the device it came from.
+    Counted with autograd on, so that GAST-Net takes its plain path: the counter does not see the
+    fused eval path's oneDNN and OpenBLAS GEMMs, and both paths do the same GEMMs (the plain path's
+    in-place ones counted too: ``gastbench.flop_count``). The lifter goes back to the device it came from.
     """
     device = next(lifter.parameters()).device
     lifter.to("cpu")
 
     def count(frames: int) -> int:
         x = torch.zeros(1, frames + lifter.receptive_field - 1, lifter.input_layout.num_joints, 2)
-        with torch.enable_grad(), FlopCounterMode(display=False) as counter:
+        with torch.enable_grad(), flop_counter() as counter:
             lifter(x, mode="dilated")
         return counter.get_total_flops()
 

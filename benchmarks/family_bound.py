@@ -45,7 +45,6 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import alternate, machine_line, unfused_attention  # noqa: E402
@@ -53,6 +52,7 @@ from _families import YARDSTICK, Row, commit_label, default_models, missing_requ
 
 from gastbench import cpu_gemm  # noqa: E402
 from gastbench.evaluation.inference import auto_chunking  # noqa: E402
+from gastbench.flop_count import flop_counter  # noqa: E402
 from gastbench.lifter import Lifter  # noqa: E402
 from gastbench.models._blas import torch_blas  # noqa: E402
 from gastbench.registry import create_lifter, get_lifter_spec, load_plugins  # noqa: E402
@@ -203,7 +203,7 @@ def _on_threads(count: int, forward: Callable[[], object]) -> object:
 def model_flops(lifter: Lifter, x: torch.Tensor) -> int:
     """The forward's FLOPs on the plain path (autograd on), as the family table counts a model's FLOPs:
     the work the model defines, whatever a folded path saves or adds."""
-    with unfused_attention(lifter), FlopCounterMode(display=False) as counter:
+    with unfused_attention(lifter), flop_counter() as counter:
         lifter(x, mode="dilated")
     return counter.get_total_flops()
 

@@ -39,7 +39,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import alternate, flops_per_frame, machine_line, predict_sequences, unfused_attention  # noqa: E402
@@ -56,6 +55,7 @@ from _families import (  # noqa: E402
 from gastbench.data import load_dataset  # noqa: E402
 from gastbench.errors import ConfigError  # noqa: E402
 from gastbench.evaluation import EvalOptions, evaluate  # noqa: E402
+from gastbench.flop_count import flop_counter  # noqa: E402
 from gastbench.lifter import Lifter  # noqa: E402
 from gastbench.pretrained import resolve_lifter  # noqa: E402
 from gastbench.training import WindowSampler, resolve_config  # noqa: E402
@@ -170,7 +170,7 @@ def _train_side(name: str, args: argparse.Namespace, dataset: Any) -> tuple[Call
 
     lifter.train()
     x, y = windows.gather(*batches[0])
-    with unfused_attention(lifter), FlopCounterMode(display=False) as counter:
+    with unfused_attention(lifter), flop_counter() as counter:
         loss(lifter(x, mode="strided").float(), y).backward()  # forward + backward, as every step runs them
     lifter.zero_grad(set_to_none=True)
     return (lambda: [step(i, f) for i, f in batches]), config.batch_size, counter.get_total_flops() / config.batch_size

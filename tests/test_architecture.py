@@ -31,6 +31,7 @@ LAYERS: list[set[str]] = [
         "run_folder",
         "process_state",
         "cpu_gemm",
+        "flop_count",
         "typecheck",
     },
     {"skeleton", "metrics", "metrics_pck", "results"},

@@ -28,13 +28,13 @@ FLOP_FRAMES = (1, 2)
 
 
 def _forward_flops(lifter: Lifter, output_frames: int) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
-
     frames = lifter.receptive_field + output_frames - 1
+    from ..flop_count import flop_counter  # torch's counter is imported only where FLOPs are counted
+
     x = torch.zeros(1, frames, lifter.input_layout.num_joints, 2)
-    counter = FlopCounterMode(display=False)
-    # Autograd on: the eval fast paths (GAST-Net's OpenBLAS GEMMs through ctypes) are invisible to
-    # torch's counter; with autograd recording every model takes its plain graph, the same function.
+    counter = flop_counter()
+    # Autograd on: the folded eval paths' GEMMs (oneDNN's fused op, OpenBLAS through ctypes) are invisible
+    # to torch's counter; with autograd recording every model takes its plain graph, the same function.
     with torch.enable_grad(), counter:
         lifter(x, mode="dilated")
     return int(counter.get_total_flops())
@@ -43,8 +43,8 @@ def _forward_flops(lifter: Lifter, output_frames: int) -> int:
 def flops_per_frame(lifter: Lifter) -> int:
     """Floating-point operations one more output frame costs when a whole sequence is lifted.
 
-    Counted by ``torch.utils.flop_counter.FlopCounterMode`` (matrix products and convolutions,
-    a multiply-add = 2 FLOPs) over the whole-sequence graph at two lengths, ``FLOP_FRAMES``
+    Counted by :func:`gastbench.flop_count.flop_counter` (matrix products, in place or not, and
+    convolutions, a multiply-add = 2 FLOPs) over the whole-sequence graph at two lengths, ``FLOP_FRAMES``
     output frames apart: the difference divided by the frame difference. A single window would
     charge each frame the ``RF - 1`` frames of context every sequence pays only once (the
     papers' "FLOPs per frame", e.g. VideoPose3D's about twice its parameter count).
