@@ -1,4 +1,4 @@
-"""What every benchmark here shares: alternated best-of-N timing, FLOP counts, the machine line.
+"""What every benchmark here shares: alternated best-of-N timing, the FLOP count, the machine line.
 
 Methodology (the same for every script): each side runs once untimed (warm-up: oneDNN
 kernel selection, first-touch page faults, allocator growth), then the sides are timed in
@@ -13,17 +13,16 @@ from __future__ import annotations
 import os
 import platform
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from gastbench import cpu_gemm
 from gastbench.evaluation import predict_sequences  # noqa: F401  (re-exported: the one import site)
-from gastbench.flop_count import flop_counter
+from gastbench.flop_count import flops_per_frame  # noqa: F401  (re-exported: every table's FLOPs)
 
-__all__ = ["Timing", "alternate", "flops_per_frame", "machine_line", "predict_sequences", "unfused_attention"]
+__all__ = ["Timing", "alternate", "flops_per_frame", "machine_line", "predict_sequences"]
 
 
 @dataclass(frozen=True)
@@ -55,44 +54,6 @@ def alternate(sides: dict[str, Callable[[], object]], repeats: int) -> tuple[dic
         best = min(range(repeats), key=walls[name].__getitem__)
         timings[name] = Timing(walls[name][best], max(walls[name]), cpus[name][best])
     return timings, outputs
-
-
-def flops_per_frame(model: torch.nn.Module, joints: int, channels_in: int = 2) -> float:
-    """FLOPs (2 per multiply-add, ``torch.utils.flop_counter``) of one more output frame of one sequence.
-
-    Counted on the model's plain eval path (autograd on), so both sides of a comparison are
-    charged the same nominal work; the difference of two lengths removes the receptive
-    field's margin. A sequence-to-sequence model is charged one clip over its frames.
-    """
-    clip = getattr(model, "clip_frames", None)
-    if clip:  # sequence-to-sequence: one clip of fixed length lifts that many frames
-        with unfused_attention(model), flop_counter() as counter:
-            model(torch.zeros(1, int(clip), joints, channels_in))
-        return counter.get_total_flops() / int(clip)
-    rf = int(model.receptive_field)
-
-    def count(frames: int) -> int:
-        x = torch.zeros(1, frames + rf - 1, joints, channels_in)
-        with flop_counter() as counter:
-            model(x)
-        return counter.get_total_flops()
-
-    with unfused_attention(model):
-        return (count(96) - count(32)) / 64
-
-
-@contextmanager
-def unfused_attention(model: torch.nn.Module) -> Iterator[None]:
-    """timm's attention with its fused kernel off (restored after): the flop counter has no formula
-    for fused CPU attention kernels, and the unfused path is the same arithmetic as matmuls it counts."""
-    fused = [(m, m.fused_attn) for m in model.modules() if hasattr(m, "fused_attn")]
-    for module, _ in fused:
-        module.fused_attn = False
-    try:
-        yield
-    finally:
-        for module, setting in fused:
-            module.fused_attn = setting
 
 
 def machine_line() -> str:

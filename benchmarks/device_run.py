@@ -64,7 +64,7 @@ from device_common import (  # noqa: E402
 )  # fmt: skip
 from device_train import run_train, run_train_throughput  # noqa: E402
 
-from gastbench.flop_count import flop_counter  # noqa: E402
+from gastbench.flop_count import flops_per_frame as count_flops_per_frame  # noqa: E402
 
 #: In the order they run: the quick correctness check first, then training (the longest part and the
 #: only one that leaves an artefact) before the throughput figures, so a run stopped early has its weights.
@@ -144,23 +144,12 @@ def run_parity(args: argparse.Namespace, dataset: PoseDataset, device: torch.dev
 
 # --- evaluation throughput ------------------------------------------------------------------------
 def flops_per_frame(lifter: Lifter) -> float:
-    """Marginal FLOPs of one more output frame in dilated mode (counted on CPU, fp32).
-
-    Counted with autograd on, so that GAST-Net takes its plain path: the counter does not see the
-    fused eval path's oneDNN and OpenBLAS GEMMs, and both paths do the same GEMMs (the plain path's
-    in-place ones counted too: ``gastbench.flop_count``). The lifter goes back to the device it came from.
-    """
+    """:func:`gastbench.flop_count.flops_per_frame`, counted on CPU (fp32): the figure the CPU tables quote,
+    whatever kernels the accelerator picks. The lifter goes back to the device it came from."""
     device = next(lifter.parameters()).device
     lifter.to("cpu")
-
-    def count(frames: int) -> int:
-        x = torch.zeros(1, frames + lifter.receptive_field - 1, lifter.input_layout.num_joints, 2)
-        with torch.enable_grad(), flop_counter() as counter:
-            lifter(x, mode="dilated")
-        return counter.get_total_flops()
-
     try:
-        return (count(96) - count(32)) / 64
+        return count_flops_per_frame(lifter)
     finally:
         lifter.to(device)
 

@@ -87,7 +87,7 @@ def main() -> None:
     for name in args.models:
         lifter, _ = resolve_lifter(name, dataset=dataset.name, input="gt", layout=dataset.layout_2d, random_init=True)
         lifter = lifter.to(device).eval()
-        fpf = flops_per_frame(lifter, lifter.input_layout.num_joints)
+        fpf = flops_per_frame(lifter)
         sides = {
             "batched": lambda lifter=lifter: predict_sequences(
                 lifter, keypoints, chunk_frames=args.chunk_frames, device=device

@@ -47,7 +47,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import alternate, machine_line, unfused_attention  # noqa: E402
+from _common import alternate, machine_line  # noqa: E402
 from _families import YARDSTICK, Row, commit_label, default_models, missing_requirements, print_table  # noqa: E402
 
 from gastbench import cpu_gemm  # noqa: E402
@@ -203,7 +203,7 @@ def _on_threads(count: int, forward: Callable[[], object]) -> object:
 def model_flops(lifter: Lifter, x: torch.Tensor) -> int:
     """The forward's FLOPs on the plain path (autograd on), as the family table counts a model's FLOPs:
     the work the model defines, whatever a folded path saves or adds."""
-    with unfused_attention(lifter), flop_counter() as counter:
+    with flop_counter() as counter:
         lifter(x, mode="dilated")
     return counter.get_total_flops()
 

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import alternate, flops_per_frame, machine_line, predict_sequences, unfused_attention  # noqa: E402
+from _common import alternate, flops_per_frame, machine_line, predict_sequences  # noqa: E402
 from _families import (  # noqa: E402
     YARDSTICK,
     Row,
@@ -111,7 +111,7 @@ def eval_table(args: argparse.Namespace, dataset: Any, models: list[str]) -> Tab
     frames = sum(k.shape[0] for k in keypoints)
     lifters = {name: _lifter(name, dataset) for name in models}
     inputs = {n: model_keypoints(keypoints, dataset.layout_2d, m.input_layout) for n, m in lifters.items()}
-    mflop = {n: flops_per_frame(m, m.input_layout.num_joints) / 1e6 for n, m in lifters.items()}
+    mflop = {n: flops_per_frame(m) / 1e6 for n, m in lifters.items()}
     cpu = torch.device("cpu")
     sides: dict[str, Callable[[], object]] = {
         n: (lambda m=m, kp=inputs[n]: predict_sequences(m, kp, device=cpu)) for n, m in lifters.items()
@@ -170,7 +170,7 @@ def _train_side(name: str, args: argparse.Namespace, dataset: Any) -> tuple[Call
 
     lifter.train()
     x, y = windows.gather(*batches[0])
-    with unfused_attention(lifter), flop_counter() as counter:
+    with flop_counter() as counter:
         loss(lifter(x, mode="strided").float(), y).backward()  # forward + backward, as every step runs them
     lifter.zero_grad(set_to_none=True)
     return (lambda: [step(i, f) for i, f in batches]), config.batch_size, counter.get_total_flops() / config.batch_size

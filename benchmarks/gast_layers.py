@@ -206,11 +206,11 @@ def main() -> None:
         yard = create_lifter(args.yardstick).eval()
         yard_batch = _pair(yard, args.frames)
         sides[args.yardstick] = lambda: yard(yard_batch, mode="dilated")
-    flops = {"gastbench": flops_per_frame(model, model.input_layout.num_joints)}
+    flops = {"gastbench": flops_per_frame(model)}
     flops[other_name] = flops["gastbench"]
     flops[switched] = flops["gastbench"]
     if args.yardstick:
-        flops[args.yardstick] = flops_per_frame(yard, yard.input_layout.num_joints)
+        flops[args.yardstick] = flops_per_frame(yard)
 
     print(f"{args.model}: one {args.frames}-frame sequence + its flipped copy, input {tuple(batch.shape)}")
     print(f"{machine_line()}; gastbench's fused GEMMs: {blas_name()}")

@@ -18,35 +18,20 @@ import time
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from gastbench.data import load_dataset
 from gastbench.evaluation import predict_sequences, resolve_device
+from gastbench.flop_count import flops_per_frame
 from gastbench.lifter import Lifter
 from gastbench.pretrained import resolve_lifter
 
 DEFAULT_MODELS = ["gast-t81", "poseformer-t81", "videopose3d-t243"]
 
 
-def flops_per_output_frame(lifter: Lifter, device: torch.device) -> float:
-    """FLOPs (2 per multiply-add) of one more output frame of the whole-sequence graph, flip included."""
-
-    def count(frames: int) -> int:
-        x = torch.zeros(2, frames + lifter.receptive_field - 1, lifter.input_layout.num_joints, 2, device=device)
-        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-            lifter(x, mode="dilated")  # batch of 2: the sequence and its flipped copy, as the evaluator runs it
-        return counter.get_total_flops()
-
-    # The flop counter has no formula for fused CPU attention kernels; timm's unfused path is the same
-    # arithmetic as matmuls it does count, so count with that and restore the setting after.
-    fused = [(m, m.fused_attn) for m in lifter.modules() if hasattr(m, "fused_attn")]
-    for module, _ in fused:
-        module.fused_attn = False
-    try:
-        return (count(96) - count(32)) / 64
-    finally:
-        for module, setting in fused:
-            module.fused_attn = setting
+def flops_per_output_frame(lifter: Lifter) -> float:
+    """FLOPs (2 per multiply-add) of one more output frame of the whole-sequence graph, flip included
+    (the evaluator lifts the sequence and its mirror): twice :func:`gastbench.flop_count.flops_per_frame`."""
+    return 2 * flops_per_frame(lifter)
 
 
 def time_evaluation(lifter: Lifter, keypoints: list[np.ndarray], device: torch.device, repeats: int) -> float:
@@ -89,7 +74,7 @@ def main() -> None:
         lifter, _ = resolve_lifter(name, dataset=dataset.name, input="gt", layout=dataset.layout_2d, random_init=True)
         lifter = lifter.to(device).eval()
         seconds = time_evaluation(lifter, keypoints, device, args.repeats)
-        gflop_per_frame = flops_per_output_frame(lifter, device) / 1e9
+        gflop_per_frame = flops_per_output_frame(lifter) / 1e9
         fps = frames / seconds
         rates.append((name, fps))
         print(f"{name:>18}: {fps:9.0f} frames/s ({seconds:.2f} s) | {gflop_per_frame:7.3f} GFLOP/frame | "

@@ -1,19 +1,22 @@
-"""gastbench.flop_count: in-place matrix products are charged like their out-of-place twins."""
+"""gastbench.flop_count: in-place matrix products and fused CPU attention are charged like the products they
+compute, and one output frame of every kind of lifter is charged what it costs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.util
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from gastbench.flop_count import flop_counter
+from gastbench.flop_count import flop_counter, flops_per_frame
 from gastbench.models.gastnet import GASTNet
 from gastbench.models.layers import temporal_conv_dilated
 from gastbench.registry import create_lifter
-from gastbench.site import flops_per_frame
 
 _A, _B = torch.randn(5, 7), torch.randn(7, 3)
 _BA, _BB = torch.randn(2, 5, 7), torch.randn(2, 7, 3)
@@ -74,3 +77,72 @@ def test_gast_net_is_charged_every_tap_of_its_temporal_convolutions(name: str) -
     assert flops_per_frame(lifter) == _gast_flops_per_frame(lifter)
     if name == "gast-t27":
         assert flops_per_frame(lifter) == 210_266_880  # 188.0 M with torch's counter alone
+
+
+# --- fused CPU attention (timm's blocks: the transformers extra; CI runs this file in that environment too) --
+
+needs_timm = pytest.mark.skipif(
+    importlib.util.find_spec("timm") is None, reason="timm is not installed (the transformers extra)"
+)
+
+
+def _timm_attention_flops(attention: nn.Module, x: torch.Tensor, *, fused: bool, backward: bool) -> int:
+    attention.fused_attn = fused
+    with flop_counter() as counter:
+        y = attention(x)
+        if backward:
+            y.sum().backward()
+    return int(counter.get_total_flops())
+
+
+@needs_timm
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "forward+backward"])
+def test_fused_cpu_attention_costs_what_its_matmuls_do(backward: bool) -> None:
+    from timm.models.vision_transformer import Attention
+
+    attention = Attention(dim=16, num_heads=4)
+    x = torch.randn(3, 10, 16, requires_grad=True)
+    unfused = _timm_attention_flops(attention, x, fused=False, backward=backward)
+    assert _timm_attention_flops(attention, x, fused=True, backward=backward) == unfused
+    attention.fused_attn = True
+    with FlopCounterMode(display=False) as plain:  # torch's counter alone: the fused kernel is free
+        attention(x)
+    assert plain.get_total_flops() < _timm_attention_flops(attention, x, fused=False, backward=False)
+
+
+@contextmanager
+def _unfused(lifter: nn.Module) -> Iterator[None]:
+    """timm's attention as explicit matmuls, the route torch's counter always knew."""
+    modules = [m for m in lifter.modules() if hasattr(m, "fused_attn")]
+    assert modules, "the model has no timm attention"
+    for module in modules:
+        module.fused_attn = False
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.fused_attn = True
+
+
+@needs_timm
+def test_a_window_transformer_is_charged_its_attention() -> None:
+    lifter = create_lifter("poseformer-t9", embed_dim_ratio=8, depth=2)
+    rf, joints = lifter.receptive_field, lifter.input_layout.num_joints
+
+    def unfused_count(frames: int) -> int:
+        with _unfused(lifter), torch.enable_grad(), flop_counter() as counter:
+            lifter(torch.zeros(1, rf - 1 + frames, joints, 2), mode="dilated")
+        return int(counter.get_total_flops())
+
+    assert flops_per_frame(lifter) == unfused_count(2) - unfused_count(1)
+
+
+@needs_timm
+def test_a_sequence_to_sequence_lifter_is_charged_one_clip_per_clip_of_frames() -> None:
+    lifter = create_lifter("mixste-t27", embed_dim=32, depth=2, num_heads=4).train()
+    assert lifter.clip_frames == 27
+    with _unfused(lifter), torch.enable_grad(), flop_counter() as counter:
+        lifter.eval()(torch.zeros(1, 27, lifter.input_layout.num_joints, 2))
+    lifter.train()
+    assert flops_per_frame(lifter) == counter.get_total_flops() / 27  # a window's difference would raise here
+    assert lifter.training  # left as it was found

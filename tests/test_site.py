@@ -16,9 +16,10 @@ from gastbench.cards import load_card
 from gastbench.cli import app
 from gastbench.data.actions import H36M_ACTIONS
 from gastbench.errors import ConfigError
+from gastbench.flop_count import flops_per_frame
 from gastbench.registry import create_lifter
 from gastbench.results import RANDOM_INIT, EvalResult, MetricRow, ProtocolInfo, save_result
-from gastbench.site import SITE_MARKER, build_site, flops_per_frame
+from gastbench.site import SITE_MARKER, build_site
 from gastbench.site.badges import Scoring, scoring_badges
 from gastbench.site.folder import check_site_dir, prepare_site_dir, site_files
 

@@ -6,13 +6,13 @@ sorting script beside the pages, and SVG plots. No server, no CDN, nothing fetch
 
 - one page per dataset x 2D input x protocol (:mod:`~.board_page`), one per zoo card
   (:mod:`~.card_page`), one on the protocols (:mod:`~.conventions_page`) and an index;
-- FLOPs per frame are counted on the registered model (:func:`~.model_facts.flops_per_frame`).
+- FLOPs per frame are counted on the registered model (:func:`gastbench.flop_count.flops_per_frame`, the
+  figure the benchmarks quote).
 """
 
 from __future__ import annotations
 
 from .build import SiteReport, build_site
 from .folder import SITE_MARKER
-from .model_facts import flops_per_frame
 
-__all__ = ["SITE_MARKER", "SiteReport", "build_site", "flops_per_frame"]
+__all__ = ["SITE_MARKER", "SiteReport", "build_site"]

@@ -10,52 +10,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import torch
-
 from ..errors import GastbenchError
 from ..evaluation.protocol import EvalOptions, ResolvedProtocol, resolve_protocol
-from ..lifter import Lifter, PaperConvention
+from ..flop_count import flops_per_frame
+from ..lifter import PaperConvention
 from ..process_state import process_state_restored
 from ..registry import create_lifter, get_lifter_spec, list_lifters, native_layout
 from ..skeleton import get_layout, list_layouts
 
-__all__ = ["FLOP_FRAMES", "ModelFacts", "ModelCatalog", "flops_per_frame"]
+__all__ = ["ModelFacts", "ModelCatalog"]
 
 log = logging.getLogger(__name__)
-
-#: Output-frame counts of the two forwards whose FLOP difference is the cost of one more frame.
-FLOP_FRAMES = (1, 2)
-
-
-def _forward_flops(lifter: Lifter, output_frames: int) -> int:
-    frames = lifter.receptive_field + output_frames - 1
-    from ..flop_count import flop_counter  # torch's counter is imported only where FLOPs are counted
-
-    x = torch.zeros(1, frames, lifter.input_layout.num_joints, 2)
-    counter = flop_counter()
-    # Autograd on: the folded eval paths' GEMMs (oneDNN's fused op, OpenBLAS through ctypes) are invisible
-    # to torch's counter; with autograd recording every model takes its plain graph, the same function.
-    with torch.enable_grad(), counter:
-        lifter(x, mode="dilated")
-    return int(counter.get_total_flops())
-
-
-def flops_per_frame(lifter: Lifter) -> int:
-    """Floating-point operations one more output frame costs when a whole sequence is lifted.
-
-    Counted by :func:`gastbench.flop_count.flop_counter` (matrix products, in place or not, and
-    convolutions, a multiply-add = 2 FLOPs) over the whole-sequence graph at two lengths, ``FLOP_FRAMES``
-    output frames apart: the difference divided by the frame difference. A single window would
-    charge each frame the ``RF - 1`` frames of context every sequence pays only once (the
-    papers' "FLOPs per frame", e.g. VideoPose3D's about twice its parameter count).
-    """
-    was_training = lifter.training
-    lifter.eval()
-    try:
-        low, high = FLOP_FRAMES
-        return (_forward_flops(lifter, high) - _forward_flops(lifter, low)) // (high - low)
-    finally:
-        lifter.train(was_training)
 
 
 @dataclass(frozen=True)
@@ -70,7 +35,7 @@ class ModelFacts:
     url: str = ""
     params: int | None = None
     receptive_field: int | None = None
-    flops_per_frame: int | None = None
+    flops_per_frame: float | None = None
     convention: PaperConvention | None = None
     paper_protocol: ResolvedProtocol | None = None
     standard_protocol: ResolvedProtocol | None = None
